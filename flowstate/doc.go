@@ -1,0 +1,28 @@
+// Package flowstate is the per-flow TCP state machine of tcptimeline: pure
+// logic, no I/O and no packet library. It consumes Segment values, keeps
+// for every flow what the client believes and what the server believes,
+// inferred from the wire, and labels the patterns of a Linux listen-queue
+// overflow (see Label).
+//
+// Some facts are only known in hindsight: that the server ignored the
+// client's handshake ACK is proved by the SYN-ACK it retransmits a second
+// later; that a connection was queued only after the client's FIN is
+// proved by the server's first acknowledgment. A Flow therefore logs the
+// client's segments while the server holds the connection as a request,
+// and settles them when the server shows its hand (its first ACK-bearing
+// segment other than a SYN-ACK, a RST, or the end of the flow). Process
+// returns events that may revise earlier packets; the states and labels a
+// finished Flow holds are the final ones, as known at its end.
+//
+// Known limits:
+//   - States are inferred: a side's state after a packet assumes the
+//     packet reached it, unless later packets prove otherwise.
+//   - A client that sent no data and whose last bare ACK followed the
+//     server's last SYN-ACK cannot be told queued or ignored until the
+//     server answers something.
+//   - "Prompt" acknowledgment is judged with Linux's delayed-ACK bound
+//     (200 ms) plus two handshake round trips; a server stalled longer
+//     than that in softirq would look like one that ignored the data.
+//   - Per endpoint, at most 16 retransmission times are kept per kind, and
+//     at most 256 client segments per handshake; counts stay exact.
+package flowstate

@@ -1,0 +1,539 @@
+package flowstate
+
+// Config tunes a Flow.
+type Config struct {
+	// Record keeps every packet with its annotations (Flow.Packets), for
+	// timelines. Without it a flow keeps only counters, labels and
+	// findings, so memory does not grow with the flow's length.
+	Record bool
+}
+
+// Packet is one packet of a flow with what the analysis concluded about
+// it. States are those after the packet, as known when the flow finished.
+type Packet struct {
+	Time  int64 // nanoseconds since the Unix epoch
+	File  int32
+	Frame int64
+	From  Side
+	Flags Flags
+	Seq   uint32 // relative to the sender's ISS
+	Ack   uint32 // relative to the receiver's ISS; 0 without ACK
+	Len   uint32
+	Win   uint16
+	NSACK uint8 // number of SACK blocks it carried
+
+	State  [2]State // indexed by Side
+	Labels Labels
+	// Retransmit: the segment repeats sequence space already sent (SYN,
+	// SYN-ACK, data or FIN).
+	Retransmit bool
+	// Duplicate: the same frame seen twice (as tcpdump -i any records on
+	// some setups); it is shown but not fed to the state machine.
+	Duplicate bool
+}
+
+// Finding is a label on one packet, with its time, kept even when packets
+// are not recorded so summaries and charts can place it in time.
+type Finding struct {
+	Label  Label
+	Packet int // index of the packet in the flow
+	Time   int64
+}
+
+// maxFindings bounds the findings kept per flow.
+const maxFindings = 64
+
+// EventKind tells what an Event reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventState: side Side is in State after packet Packet.
+	EventState EventKind = iota
+	// EventLabel: packet Packet carries Label.
+	EventLabel
+)
+
+// Event is what processing a segment concluded. Packet may name an earlier
+// packet of the flow: facts known in hindsight (an ACK proved ignored by a
+// later SYN-ACK) revise earlier packets.
+type Event struct {
+	Kind   EventKind
+	Packet int
+	Side   Side
+	State  State
+	Label  Label
+}
+
+// Flow is one TCP connection seen from the wire, with both endpoints'
+// state machines. Create it with NewFlow from its first segment and feed
+// every later segment of the same 4-tuple to Process, then call Finish.
+type Flow struct {
+	EP [2]Endpoint // indexed by Side
+	// ClientGuessed is set when the flow was caught mid-stream and the
+	// client was taken to be the side with the ephemeral (higher) port.
+	ClientGuessed bool
+	// MidStream is set when the flow's first segment was not a SYN.
+	MidStream bool
+
+	FirstTime, LastTime int64
+	NPackets            int
+	Duplicates          int
+	Labels              Labels
+	Findings            []Finding
+	Packets             []Packet // only with Config.Record
+
+	// Handshake milestones, 0 when not seen.
+	SynTime             int64 // client's first SYN
+	SynAckTime          int64 // server's first SYN-ACK
+	HandshakeAckTime    int64 // client's first ACK of the SYN-ACK
+	ServerEstablishTime int64 // when the server queued the connection (hindsight)
+	ServerResolved      bool  // the server's handshake outcome is known
+
+	Closed    bool // both FINs acknowledged, or a RST seen
+	Finished  bool
+	EndReason string // "closed", "reset", "idle", "end of capture"
+
+	cfg    Config
+	hs     handshake
+	events []Event
+	last   Segment // previous segment, for duplicate detection
+}
+
+// NewFlow starts a flow from its first segment. The client is the sender
+// of a SYN without ACK, the receiver of a SYN-ACK, or, for a flow caught
+// mid-stream, the side with the higher (ephemeral) port.
+func NewFlow(first *Segment, cfg Config) *Flow {
+	f := &Flow{cfg: cfg, FirstTime: first.Time}
+	clientIsSrc := true
+	switch {
+	case first.Flags&(SYN|ACK) == SYN:
+	case first.Flags&(SYN|ACK) == SYN|ACK:
+		clientIsSrc = false
+	default:
+		f.MidStream = true
+		f.ClientGuessed = true
+		clientIsSrc = first.SrcPort > first.DstPort ||
+			(first.SrcPort == first.DstPort && string(first.Src[:]) > string(first.Dst[:]))
+	}
+	c, s := &f.EP[Client], &f.EP[Server]
+	if clientIsSrc {
+		c.Addr, c.Port, s.Addr, s.Port = first.Src, first.SrcPort, first.Dst, first.DstPort
+	} else {
+		c.Addr, c.Port, s.Addr, s.Port = first.Dst, first.DstPort, first.Src, first.SrcPort
+	}
+	for i := range f.EP {
+		f.EP[i].WScale = -1
+	}
+	if !f.MidStream {
+		c.State = StateClosed
+		s.State = StateListen
+	}
+	f.hs.init()
+	return f
+}
+
+// SideOf returns which side sent seg.
+func (f *Flow) SideOf(seg *Segment) Side {
+	if seg.Src == f.EP[Client].Addr && seg.SrcPort == f.EP[Client].Port &&
+		(seg.Dst != f.EP[Client].Addr || seg.DstPort != f.EP[Client].Port || seg.Flags&(SYN|ACK) == SYN) {
+		return Client
+	}
+	return Server
+}
+
+// StartsNewConnection reports whether seg opens a new connection on the
+// flow's 4-tuple (port reuse): a SYN without ACK whose sequence number is
+// not the flow's client ISN. The caller then finishes this flow and starts
+// a new one with seg.
+func (f *Flow) StartsNewConnection(seg *Segment) bool {
+	if seg.Flags&(SYN|ACK|RST) != SYN {
+		return false
+	}
+	c := &f.EP[Client]
+	return !c.HaveISS || f.MidStream || seg.Seq != c.ISS || f.SideOf(seg) != Client
+}
+
+// Process feeds the flow's next segment and returns what it concluded.
+// The returned slice is reused by the next call.
+func (f *Flow) Process(seg *Segment) []Event {
+	f.events = f.events[:0]
+	idx := f.NPackets
+	f.NPackets++
+	f.LastTime = seg.Time
+	from := f.SideOf(seg)
+
+	if idx > 0 && f.isDuplicate(seg) {
+		f.Duplicates++
+		if f.cfg.Record {
+			p := f.packetOf(seg, from)
+			p.Duplicate = true
+			p.State = [2]State{f.EP[Client].State, f.EP[Server].State}
+			f.Packets = append(f.Packets, p)
+		}
+		return f.events
+	}
+	f.last = *seg
+
+	before := [2]State{f.EP[Client].State, f.EP[Server].State}
+	retrans := f.track(seg, from)
+	if f.cfg.Record {
+		// Appended before the handlers run, so that labels and revisions
+		// can reach this packet too; its states are set last.
+		p := f.packetOf(seg, from)
+		p.Retransmit = retrans
+		f.Packets = append(f.Packets, p)
+	}
+	switch {
+	case seg.Flags&RST != 0:
+		f.onRST(seg, from, idx)
+	case seg.Flags&(SYN|ACK) == SYN:
+		f.onSYN(seg, from, idx, retrans)
+	case seg.Flags&(SYN|ACK) == SYN|ACK:
+		f.onSYNACK(seg, from, idx, retrans)
+	default:
+		f.onSegment(seg, from, idx)
+	}
+	f.setStates(idx, before)
+	return f.events
+}
+
+// isDuplicate reports whether seg repeats the previous segment exactly,
+// within a millisecond: the same frame recorded twice, not a
+// retransmission (which the sender's timers space much further apart).
+func (f *Flow) isDuplicate(seg *Segment) bool {
+	p := &f.last
+	return seg.Time-p.Time < 1e6 && seg.Time >= p.Time &&
+		seg.Src == p.Src && seg.SrcPort == p.SrcPort &&
+		seg.Seq == p.Seq && seg.Ack == p.Ack && seg.Flags == p.Flags &&
+		seg.Len == p.Len && seg.Window == p.Window &&
+		seg.Opt.TSVal == p.Opt.TSVal && seg.Opt.TSEcr == p.Opt.TSEcr
+}
+
+func (f *Flow) packetOf(seg *Segment, from Side) Packet {
+	p := Packet{
+		Time: seg.Time, File: seg.File, Frame: seg.Frame, From: from,
+		Flags: seg.Flags, Len: seg.Len, Win: seg.Window, NSACK: seg.Opt.NSACK,
+		Seq: f.EP[from].Rel(seg.Seq),
+	}
+	if seg.Flags&ACK != 0 {
+		p.Ack = f.EP[from.Peer()].Rel(seg.Ack)
+	}
+	return p
+}
+
+// setStates records the states after packet idx and reports changes.
+func (f *Flow) setStates(idx int, before [2]State) {
+	for _, side := range [...]Side{Client, Server} {
+		st := f.EP[side].State
+		if f.cfg.Record {
+			f.Packets[idx].State[side] = st
+		}
+		if st != before[side] || idx == 0 {
+			f.events = append(f.events, Event{Kind: EventState, Packet: idx, Side: side, State: st})
+		}
+	}
+}
+
+// reviseState changes the recorded state of side after packet idx.
+func (f *Flow) reviseState(idx int, side Side, st State) {
+	if !f.cfg.Record || idx < 0 || idx >= len(f.Packets) {
+		return
+	}
+	if f.Packets[idx].State[side] != st {
+		f.Packets[idx].State[side] = st
+		f.events = append(f.events, Event{Kind: EventState, Packet: idx, Side: side, State: st})
+	}
+}
+
+// addLabel puts l on packet idx and on the flow.
+func (f *Flow) addLabel(idx int, l Label, t int64) {
+	f.Labels = f.Labels.Add(l)
+	if f.cfg.Record && idx >= 0 && idx < len(f.Packets) {
+		if f.Packets[idx].Labels.Has(l) {
+			return
+		}
+		f.Packets[idx].Labels = f.Packets[idx].Labels.Add(l)
+	} else {
+		for _, fd := range f.Findings {
+			if fd.Packet == idx && fd.Label == l {
+				return
+			}
+		}
+	}
+	if len(f.Findings) < maxFindings {
+		f.Findings = append(f.Findings, Finding{Label: l, Packet: idx, Time: t})
+	}
+	f.events = append(f.events, Event{Kind: EventLabel, Packet: idx, Label: l})
+}
+
+// track updates the sender's sequence bookkeeping and reports whether seg
+// retransmits sequence space already sent.
+func (f *Flow) track(seg *Segment, from Side) (retrans bool) {
+	e, peer := &f.EP[from], &f.EP[from.Peer()]
+	e.Packets++
+	e.Bytes += int64(seg.Len)
+	e.Window = seg.Window
+	if e.Packets == 1 {
+		e.TTL = seg.TTL
+	}
+	if seg.Flags&SYN != 0 {
+		if e.HaveISS && seg.Seq == e.ISS && e.SYNs > 0 {
+			e.SYNRetransmits++
+			retrans = true
+		} else if !e.HaveISS || e.SYNs == 0 {
+			e.ISS, e.HaveISS, e.SndNxt = seg.Seq, true, seg.Seq.Add(1)
+			e.WScale, e.MSS = seg.Opt.WScale, seg.Opt.MSS
+			e.SACKPermitted, e.Timestamps = seg.Opt.SACKPermitted, seg.Opt.HasTS
+		}
+		e.SYNs++
+		e.SYNTimes = appendTime(e.SYNTimes, seg.Time)
+	} else if !e.HaveISS {
+		e.ISS, e.HaveISS, e.SndNxt = seg.Seq-1, true, seg.Seq
+	}
+	if seg.Flags&ACK != 0 {
+		if !peer.HaveISS {
+			peer.ISS, peer.HaveISS, peer.SndNxt = seg.Ack-1, true, seg.Ack
+		}
+		if e.RcvNxt == 0 || e.RcvNxt.LessThan(seg.Ack) {
+			e.RcvNxt = seg.Ack
+		}
+		if peer.SndUna == 0 || peer.SndUna.LessThan(seg.Ack) {
+			peer.SndUna = seg.Ack
+		}
+	}
+	if seg.Len > 0 {
+		e.DataSegments++
+		if e.FirstDataTime == 0 {
+			e.FirstDataTime = seg.Time
+		}
+		start := seg.Seq
+		if seg.Flags&SYN != 0 {
+			start++
+		}
+		if start.LessThan(e.SndNxt) && e.SYNs+e.DataSegments > 1 {
+			e.DataRetransmits++
+			e.DataRetransmitTimes = appendTime(e.DataRetransmitTimes, seg.Time)
+			retrans = true
+		}
+	}
+	if seg.Flags&FIN != 0 {
+		finSeq := seg.Seq.Add(seg.Len)
+		if seg.Flags&SYN != 0 {
+			finSeq++
+		}
+		if e.SentFIN && finSeq == e.FINSeq {
+			e.FINRetransmits++
+			retrans = true
+		}
+		e.SentFIN, e.FINSeq = true, finSeq
+		e.FINs++
+		e.FINTimes = appendTime(e.FINTimes, seg.Time)
+	}
+	if end := seg.SeqEnd(); e.SndNxt.LessThan(end) {
+		e.SndNxt = end
+	}
+	return retrans
+}
+
+// onSYN handles a SYN without ACK.
+func (f *Flow) onSYN(seg *Segment, from Side, idx int, retrans bool) {
+	e := &f.EP[from]
+	if from != Client {
+		// A SYN from the server side: simultaneous open, or a flow whose
+		// roles were guessed. Track it plainly.
+		if e.State == StateUnknown || e.State == StateClosed || e.State == StateListen {
+			e.State = StateSynSent
+		}
+		return
+	}
+	if f.SynTime == 0 {
+		f.SynTime = seg.Time
+	}
+	if retrans && !f.hs.synAckSinceSyn && f.hs.lastSynIdx >= 0 {
+		f.addLabel(idx, LabelSynDropped, seg.Time)
+	}
+	if retrans && f.hs.synAckSinceSyn && !f.hs.clientAcked {
+		// The client did not get the SYN-ACK: it was still in SYN-SENT.
+		for i := f.hs.lastSynAckIdx; i < idx; i++ {
+			f.reviseState(i, Client, StateSynSent)
+		}
+	}
+	if !f.hs.clientAcked {
+		e.State = StateSynSent
+	}
+	if f.SynAckTime == 0 {
+		f.EP[Server].State = StateListen
+	}
+	f.hs.lastSynIdx = idx
+	f.hs.lastSynTime = seg.Time
+	f.hs.synAckSinceSyn = false
+}
+
+// onSYNACK handles a SYN-ACK.
+func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
+	if from != Server {
+		f.EP[from].State = StateSynReceived
+		return
+	}
+	s, c := &f.EP[Server], &f.EP[Client]
+	hs := &f.hs
+	if f.SynAckTime == 0 {
+		f.SynAckTime = seg.Time
+		hs.firstSynAckIdx = idx
+		hs.pending = true
+		hs.rttSyn = hs.lastSynTime
+		s.State = StateSynReceived
+		// The SYN this answers reached the server: it left LISTEN then.
+		if hs.lastSynIdx >= 0 {
+			f.reviseState(hs.lastSynIdx, Server, StateSynReceived)
+		}
+	} else if retrans {
+		f.addLabel(idx, LabelSynAckRetransmit, seg.Time)
+		if hs.pending && len(hs.log) > 0 {
+			// The client's ACK of this SYN-ACK was seen, yet the server
+			// sends it again: the server ignored the ACK.
+			f.addLabel(idx, LabelSynAckAfterAck, seg.Time)
+			hs.ignoredUpTo = len(hs.log) - 1
+			if s.State == StateSynReceived {
+				s.State = StateSynReceivedAckIgnored
+			}
+			first := int(hs.log[0].pkt)
+			for i := first; i < idx; i++ {
+				f.reviseState(i, Server, StateSynReceivedAckIgnored)
+			}
+		}
+	}
+	if hs.pending {
+		hs.synAcks = appendTime(hs.synAcks, seg.Time)
+		hs.lastSynAckTime = seg.Time
+	}
+	hs.lastSynAckIdx = idx
+	hs.synAckSinceSyn = true
+	if c.State == StateSynSent || c.State == StateClosed || c.State == StateUnknown {
+		c.State = StateEstablished
+	}
+}
+
+// onRST handles a reset from either side.
+func (f *Flow) onRST(seg *Segment, from Side, idx int) {
+	f.EP[from].SentRST = true
+	if from == Server && f.hs.pending {
+		f.resolve(idx, seg.Time, resolveRST)
+	}
+	f.EP[Client].State = StateClosed
+	f.EP[Server].State = StateClosed
+	f.Closed = true
+}
+
+// onSegment handles a segment without SYN or RST.
+func (f *Flow) onSegment(seg *Segment, from Side, idx int) {
+	e, peer := &f.EP[from], &f.EP[from.Peer()]
+	hs := &f.hs
+
+	if e.State == StateUnknown {
+		e.State = StateEstablished
+		if peer.SentFIN {
+			e.State = StateCloseWait
+		}
+	}
+
+	if from == Client && hs.pending && seg.Flags&ACK != 0 && f.EP[Server].HaveISS &&
+		f.EP[Server].ISS.Add(1).LessThanEq(seg.Ack) {
+		if f.HandshakeAckTime == 0 {
+			f.HandshakeAckTime = seg.Time
+		}
+		hs.clientAcked = true
+		hs.addEntry(idx, seg)
+	}
+	if from == Server && hs.pending && seg.Flags&ACK != 0 {
+		f.resolve(idx, seg.Time, resolveServerSegment)
+	}
+
+	// The ACK first: it may complete the peer's close.
+	if seg.Flags&ACK != 0 && peer.SentFIN && peer.FINSeq.LessThan(seg.Ack) && !peer.FINAcked {
+		peer.FINAcked = true
+		switch peer.State {
+		case StateFinWait1:
+			peer.State = StateFinWait2
+		case StateClosing:
+			peer.State = StateTimeWait
+		case StateLastAck:
+			peer.State = StateClosed
+		}
+	}
+	if seg.Flags&FIN != 0 {
+		switch e.State {
+		case StateEstablished, StateSynReceived, StateSynSent:
+			e.State = StateFinWait1
+		case StateCloseWait:
+			e.State = StateLastAck
+		}
+		if from == Server || !hs.pending {
+			switch peer.State {
+			case StateEstablished:
+				peer.State = StateCloseWait
+			case StateFinWait1:
+				peer.State = StateClosing
+			case StateFinWait2:
+				peer.State = StateTimeWait
+			}
+		}
+	}
+	if e.SentFIN && e.FINAcked && peer.SentFIN && peer.FINAcked {
+		f.Closed = true
+	}
+}
+
+// Finish ends the flow at capture time now (its last packet, an idle
+// timeout, or the end of the capture): facts that only the end can prove
+// (no SYN-ACK ever came; the server's retransmissions stopped) are
+// settled, and the states become final.
+func (f *Flow) Finish(now int64, reason string) []Event {
+	f.events = f.events[:0]
+	if f.Finished {
+		return f.events
+	}
+	f.Finished = true
+	f.EndReason = reason
+	if f.SynTime != 0 && f.SynAckTime == 0 && f.hs.lastSynIdx >= 0 {
+		f.addLabel(f.hs.lastSynIdx, LabelSynUnanswered, f.hs.lastSynTime)
+	}
+	if f.hs.pending {
+		f.resolve(f.NPackets-1, now, resolveFinish)
+	}
+	return f.events
+}
+
+// ConnectTime is the time from the client's first SYN to its handshake
+// ACK, what connect() took as the client felt it; ok is false when the
+// flow did not show both.
+func (f *Flow) ConnectTime() (d int64, ok bool) {
+	if f.SynTime == 0 || f.HandshakeAckTime == 0 {
+		return 0, false
+	}
+	return f.HandshakeAckTime - f.SynTime, true
+}
+
+// HandshakeRTT estimates the round-trip time from the handshake: last SYN
+// to SYN-ACK plus SYN-ACK to ACK, which is the full round trip wherever the
+// capture was taken. ok is false without a complete handshake.
+func (f *Flow) HandshakeRTT() (rtt int64, ok bool) {
+	if f.hs.rttSyn == 0 || f.SynAckTime == 0 || f.HandshakeAckTime == 0 {
+		return 0, false
+	}
+	return (f.SynAckTime - f.hs.rttSyn) + (f.HandshakeAckTime - f.hs.saBeforeAck), true
+}
+
+// HandshakeLegs returns the two legs of the handshake, SYN to SYN-ACK and
+// SYN-ACK to ACK, from which the capture's vantage point is inferred.
+func (f *Flow) HandshakeLegs() (synToSynAck, synAckToAck int64, ok bool) {
+	if f.hs.rttSyn == 0 || f.SynAckTime == 0 || f.HandshakeAckTime == 0 {
+		return 0, 0, false
+	}
+	return f.SynAckTime - f.hs.rttSyn, f.HandshakeAckTime - f.hs.saBeforeAck, true
+}
+
+// SynAckSchedule returns the server's SYN-ACK times (the first and its
+// retransmissions), at most 16.
+func (f *Flow) SynAckSchedule() []int64 { return f.hs.synAcks }

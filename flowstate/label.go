@@ -1,0 +1,170 @@
+package flowstate
+
+import (
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// Label names a pattern the analysis found. Labels are not exclusive: a
+// packet or flow carries every label whose definition it meets. The string
+// IDs are stable: JSON output and regression checks use them.
+type Label uint8
+
+const (
+	// LabelSynDropped ("syn-dropped"): the client retransmitted its SYN
+	// and no SYN-ACK was seen for the earlier copy. On each retransmitted
+	// SYN. Kernel: tcp_conn_request drops a SYN when the accept queue is
+	// full (sk_acceptq_is_full; before about 4.x only while a young request
+	// sat in the SYN queue, inet_csk_reqsk_queue_young) and, with
+	// syncookies off, when the SYN queue is full
+	// (inet_csk_reqsk_queue_is_full, TCPReqQFullDrop). False positives: a
+	// SYN lost on the path (seen at the client), a firewall, or a capture
+	// that dropped packets; the wording says which the vantage allows.
+	LabelSynDropped Label = iota
+	// LabelSynUnanswered ("syn-unanswered"): no SYN-ACK was ever seen for
+	// the flow's SYNs: connect() timed out, or the capture ended first. On
+	// the last SYN. False positives: a capture that missed the replies
+	// (asymmetric routing, one direction filtered).
+	LabelSynUnanswered
+	// LabelSynAckRetransmit ("synack-retransmit"): the server sent its
+	// SYN-ACK again (same ISN). Kernel: reqsk_timer_handler re-sends from
+	// the request timer with backoff (1 s, 2 s, 4 s, ...) up to
+	// tcp_synack_retries; tcp_check_req also re-sends on a retransmitted
+	// SYN. Harmless on its own when the SYN-ACK or ACK was lost.
+	LabelSynAckRetransmit
+	// LabelSynAckAfterAck ("synack-after-ack"): the server retransmitted
+	// its SYN-ACK after the client's ACK of it was seen: it ignored the
+	// ACK. Kernel: tcp_check_req -> syn_recv_sock (tcp_v4_syn_recv_sock)
+	// finds sk_acceptq_is_full, counts ListenOverflows and, with
+	// tcp_abort_on_overflow=0, sets inet_rsk(req)->acked and drops the ACK;
+	// the request timer keeps re-sending the SYN-ACK. False positives: the
+	// ACK lost between the capture point and the server (capture at the
+	// client or between), which the vantage wording states.
+	LabelSynAckAfterAck
+	// LabelDataWhileSynRecv ("data-while-syn-recv"): the client sent or
+	// retransmitted data that the server did not acknowledge while it was
+	// still in SYN-RECEIVED: the segment took the same path as the ignored
+	// ACK (tcp_check_req -> syn_recv_sock overflow). On each such segment.
+	LabelDataWhileSynRecv
+	// LabelFinBeforeQueued ("fin-before-queued"): the client sent FIN while
+	// the server still held the connection as a request in SYN-RECEIVED:
+	// the client gave up before the server's application could accept it.
+	// tcp_check_req looks only at SYN, ACK and RST, so the FIN's ACK may
+	// still complete the handshake later.
+	LabelFinBeforeQueued
+	// LabelGhostConnection ("ghost-connection"): the server left
+	// SYN-RECEIVED only after the client's FIN: its first segment other
+	// than a SYN-ACK (an ACK of data or FIN, or a SACK'd duplicate ACK;
+	// not a RST) comes after the client's FIN. When a slot freed, the
+	// FIN's retransmission completed the handshake (tcp_check_req ->
+	// inet_csk_complete_hashdance) and the application will accept a
+	// connection whose peer has gone, then block in read() (seed 000's
+	// nginx/FastCGI case). On the server's segment and the flow. False
+	// positives: none known when the handshake was captured; on a flow
+	// seen from the middle it is not reported.
+	LabelGhostConnection
+	// LabelSynAckRetriesExhausted ("synack-retries-exhausted"): the
+	// server's SYN-ACK retransmissions stopped and it forgot the request
+	// (reqsk_timer_handler -> inet_csk_reqsk_queue_drop after
+	// tcp_synack_retries, fewer when the queue is over half full of old
+	// requests) while the client stays ESTABLISHED: its later segments get
+	// a RST (the listener answers an unknown ACK with a reset) or nothing
+	// (syncookies recently used: cookie_v4_check drops it). On the client
+	// segment the server no longer knew. False positives: replies lost
+	// after the capture point.
+	LabelSynAckRetriesExhausted
+	// LabelRstOnOverflow ("rst-on-overflow"): the server answered the
+	// handshake-completing ACK (or the client's first data) with RST
+	// without ever acknowledging anything. Kernel: tcp_check_req with
+	// tcp_abort_on_overflow=1 -> embryonic_reset sends the reset when
+	// syn_recv_sock fails on a full accept queue. False positives: a
+	// server that resets on purpose right after the handshake (a firewall
+	// or load balancer rejecting the client).
+	LabelRstOnOverflow
+	// LabelSynCookieSuspected ("syncookie-suspected"): the server answered
+	// with one SYN-ACK that it never retransmitted although the client's
+	// ACK or data went unanswered for longer than the first SYN-ACK timer
+	// (1 s). A cookie SYN-ACK keeps no request (tcp_conn_request with
+	// want_cookie, cookie_v4_init_sequence), so nothing retransmits it; the
+	// cookie ACK is then dropped by cookie_v4_check -> tcp_get_cookie_sock
+	// when the accept queue is full. Evidence, not proof:
+	// tcp_synack_retries=0 looks the same.
+	LabelSynCookieSuspected
+	numLabels
+)
+
+var labelIDs = [numLabels]string{
+	LabelSynDropped:             "syn-dropped",
+	LabelSynUnanswered:          "syn-unanswered",
+	LabelSynAckRetransmit:       "synack-retransmit",
+	LabelSynAckAfterAck:         "synack-after-ack",
+	LabelDataWhileSynRecv:       "data-while-syn-recv",
+	LabelFinBeforeQueued:        "fin-before-queued",
+	LabelGhostConnection:        "ghost-connection",
+	LabelSynAckRetriesExhausted: "synack-retries-exhausted",
+	LabelRstOnOverflow:          "rst-on-overflow",
+	LabelSynCookieSuspected:     "syncookie-suspected",
+}
+
+// String returns the label's stable ID, e.g. "synack-after-ack".
+func (l Label) String() string {
+	if l < numLabels {
+		return labelIDs[l]
+	}
+	return "Label(" + strconv.Itoa(int(l)) + ")"
+}
+
+// AllLabels lists every label in ID order.
+func AllLabels() []Label {
+	out := make([]Label, numLabels)
+	for i := range out {
+		out[i] = Label(i)
+	}
+	return out
+}
+
+// ParseLabel returns the label with the given stable ID.
+func ParseLabel(id string) (Label, bool) {
+	for i, s := range labelIDs {
+		if s == id {
+			return Label(i), true
+		}
+	}
+	return 0, false
+}
+
+// Labels is a set of labels.
+type Labels uint32
+
+// Add returns the set with l added.
+func (s Labels) Add(l Label) Labels { return s | 1<<l }
+
+// Has reports whether l is in the set.
+func (s Labels) Has(l Label) bool { return s&(1<<l) != 0 }
+
+// Len is the number of labels in the set.
+func (s Labels) Len() int { return bits.OnesCount32(uint32(s)) }
+
+// List returns the labels in ID order.
+func (s Labels) List() []Label {
+	out := make([]Label, 0, s.Len())
+	for l := Label(0); l < numLabels; l++ {
+		if s.Has(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Strings returns the stable IDs in ID order (never nil).
+func (s Labels) Strings() []string {
+	out := make([]string, 0, s.Len())
+	for _, l := range s.List() {
+		out = append(out, l.String())
+	}
+	return out
+}
+
+// String joins the IDs with commas.
+func (s Labels) String() string { return strings.Join(s.Strings(), ",") }

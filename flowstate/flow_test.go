@@ -420,7 +420,7 @@ func TestStateAndLabelNames(t *testing.T) {
 			t.Errorf("label %v does not round-trip", l)
 		}
 	}
-	if (SYN | ACK).String() != "S." || (FIN | PSH | ACK).String() != "FP." || Flags(0).String() != "none" {
+	if (SYN|ACK).String() != "S." || (FIN|PSH|ACK).String() != "FP." || Flags(0).String() != "none" {
 		t.Error("tcpdump flag notation")
 	}
 	if !Seq(0xfffffff0).LessThan(5) || Seq(5).LessThan(0xfffffff0) {

@@ -1,0 +1,371 @@
+package analyze
+
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// result says what decoding one record gave.
+type result uint8
+
+const (
+	resTCP         result = iota // a TCP segment, written to the Segment
+	resNonTCP                    // a well-formed packet that carries no TCP
+	resUndecodable               // headers malformed, or cut before the TCP header ended
+	resUnsupported               // the record's link type is not one we decode
+)
+
+// start is the first layer a parser decodes.
+type start uint8
+
+const (
+	startEthernet start = iota
+	startSLL
+	startSLL2
+	startIPv4
+	startIPv6
+	startUDP
+	startGRE
+	nStarts
+)
+
+var startLayer = [nStarts]gopacket.LayerType{
+	startEthernet: layers.LayerTypeEthernet,
+	startSLL:      layers.LayerTypeLinuxSLL,
+	startSLL2:     layers.LayerTypeLinuxSLL2,
+	startIPv4:     layers.LayerTypeIPv4,
+	startIPv6:     layers.LayerTypeIPv6,
+	startUDP:      layers.LayerTypeUDP,
+	startGRE:      layers.LayerTypeGRE,
+}
+
+// maxTunnelDepth bounds how many times decoding re-enters a parser for a
+// packet carried inside another (after IPv6 extension headers).
+const maxTunnelDepth = 4
+
+// IP protocol numbers walked by hand (IANA "Assigned Internet Protocol
+// Numbers"). gopacket's layers decode Hop-by-Hop and Destination options but
+// not Routing or Fragment, so the IPv6 extension-header chain is walked here.
+const (
+	protoHopByHop = 0
+	protoIPIP     = 4
+	protoTCP      = 6
+	protoUDP      = 17
+	protoIPv6     = 41
+	protoRouting  = 43
+	protoFragment = 44
+	protoGRE      = 47
+	protoAH       = 51
+	protoDstOpts  = 60
+	protoMobility = 135
+	protoHIP      = 139
+	protoShim6    = 140
+	protoExp1     = 253
+	protoExp2     = 254
+)
+
+// decoder turns one record into a flowstate.Segment. It owns preallocated
+// layers shared by one DecodingLayerParser per first layer, so decoding a
+// packet allocates nothing. Tunnels (VXLAN, Geneve, GRE, IP in IP) are
+// decoded by the same parser: an inner IPv4 header overwrites the outer
+// one in d.ip4, which is what we want, since only the innermost IP header
+// and its TCP header matter.
+type decoder struct {
+	eth    layers.Ethernet
+	dot1q  layers.Dot1Q
+	sll    layers.LinuxSLL
+	sll2   layers.LinuxSLL2
+	ip4    layers.IPv4
+	ip6    layers.IPv6
+	udp    layers.UDP
+	vxlan  layers.VXLAN
+	geneve layers.Geneve
+	gre    layers.GRE
+
+	parsers [nStarts]*gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+}
+
+func newDecoder() *decoder {
+	d := &decoder{decoded: make([]gopacket.LayerType, 0, 32)}
+	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+	for _, l := range []gopacket.DecodingLayer{
+		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.ip4, &d.ip6,
+		&d.udp, &d.vxlan, &d.geneve, &d.gre,
+	} {
+		dlc = dlc.Put(l)
+	}
+	for i := range d.parsers {
+		p := gopacket.NewDecodingLayerParser(startLayer[i])
+		p.SetDecodingLayerContainer(dlc)
+		// Stop quietly at the first layer we do not decode (TCP among
+		// them: its header is read by hand below) and look at what was
+		// decoded last.
+		p.IgnoreUnsupported = true
+		d.parsers[i] = p
+	}
+	return d
+}
+
+// supportedLinkType reports whether records of link type lt are decoded.
+func supportedLinkType(lt layers.LinkType) bool {
+	switch lt {
+	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
+		layers.LinkTypeNull, layers.LinkTypeLoop,
+		layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14,
+		layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		return true
+	}
+	return false
+}
+
+// DLT_RAW as some systems write it into files instead of LINKTYPE_RAW
+// (libpcap pcap-common.c: 12 on most BSDs, 14 on OpenBSD).
+const (
+	linkTypeRaw12 layers.LinkType = 12
+	linkTypeRaw14 layers.LinkType = 14
+)
+
+// decode decodes one record of link type lt. For resTCP it fills seg's
+// addresses, ports, TTL, sequence numbers, flags, window, Len and options
+// (not Time, File or Frame), and cut reports whether the captured payload
+// is shorter than Len.
+func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment) (res result, cut bool) {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return d.parse(startEthernet, data, seg, 0)
+	case layers.LinkTypeLinuxSLL:
+		return d.parse(startSLL, data, seg, 0)
+	case layers.LinkTypeLinuxSLL2:
+		return d.parse(startSLL2, data, seg, 0)
+	case layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14:
+		// No link header: the IP version nibble says which IP.
+		if len(data) == 0 {
+			return resUndecodable, false
+		}
+		switch data[0] >> 4 {
+		case 4:
+			return d.parse(startIPv4, data, seg, 0)
+		case 6:
+			return d.parse(startIPv6, data, seg, 0)
+		}
+		return resUndecodable, false
+	case layers.LinkTypeIPv4:
+		return d.parse(startIPv4, data, seg, 0)
+	case layers.LinkTypeIPv6:
+		return d.parse(startIPv6, data, seg, 0)
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		// A 4-byte address family: in the writer's byte order for NULL,
+		// in network order for LOOP. The family is small, so a NULL
+		// header starting with two zero bytes is big-endian (as
+		// layers.Loopback guesses too).
+		if len(data) < 4 {
+			return resUndecodable, false
+		}
+		var fam uint32
+		if lt == layers.LinkTypeLoop || data[0] == 0 && data[1] == 0 {
+			fam = binary.BigEndian.Uint32(data)
+		} else {
+			fam = binary.LittleEndian.Uint32(data)
+		}
+		switch fam {
+		case 2: // AF_INET everywhere
+			return d.parse(startIPv4, data[4:], seg, 0)
+		case 10, 24, 28, 30: // AF_INET6: Linux, OpenBSD/NetBSD, FreeBSD, macOS
+			return d.parse(startIPv6, data[4:], seg, 0)
+		}
+		return resNonTCP, false
+	}
+	return resUnsupported, false
+}
+
+// parse runs the parser for st and looks at the last layer it decoded.
+func (d *decoder) parse(st start, data []byte, seg *flowstate.Segment, depth int) (result, bool) {
+	err := d.parsers[st].DecodeLayers(data, &d.decoded)
+	n := len(d.decoded)
+	if err != nil || n == 0 {
+		return resUndecodable, false
+	}
+	switch d.decoded[n-1] {
+	case layers.LayerTypeIPv4:
+		ip := &d.ip4
+		// Only the first fragment carries the TCP header (RFC 791).
+		if ip.FragOffset != 0 || ip.Protocol != layers.IPProtocolTCP {
+			return resNonTCP, false
+		}
+		// ip.Length is the total length (layers.IPv4 already replaced a
+		// zero left by TCP segmentation offload with the captured length).
+		declared := int(ip.Length) - int(ip.IHL)*4
+		return d.tcp(seg, flowstate.AddrFrom4([4]byte(ip.SrcIP)), flowstate.AddrFrom4([4]byte(ip.DstIP)), ip.TTL, ip.Payload, declared)
+	case layers.LayerTypeIPv6:
+		return d.ipv6(seg, depth)
+	}
+	return resNonTCP, false
+}
+
+// ipv6 walks the IPv6 extension-header chain (RFC 8200 section 4) from the
+// header after d.ip6 (and its Hop-by-Hop header, which layers.IPv6 decodes
+// itself) to TCP.
+func (d *decoder) ipv6(seg *flowstate.Segment, depth int) (result, bool) {
+	ip := &d.ip6
+	proto := uint8(ip.NextHeader)
+	payload := ip.Payload // bounded by the payload length, without Hop-by-Hop
+	declared := int(ip.Length)
+	if ip.HopByHop != nil {
+		proto = uint8(ip.HopByHop.NextHeader)
+		declared -= ip.HopByHop.ActualLength
+	}
+	if ip.Length == 0 { // jumbogram: layers.IPv6 bounded the payload by the jumbo length
+		declared = len(payload)
+	}
+	src, dst, ttl := flowstate.Addr(ip.SrcIP), flowstate.Addr(ip.DstIP), ip.HopLimit
+	for range 32 {
+		var hl int
+		switch proto {
+		case protoTCP:
+			return d.tcp(seg, src, dst, ttl, payload, declared)
+		case protoHopByHop, protoRouting, protoDstOpts, protoMobility, protoHIP, protoShim6, protoExp1, protoExp2:
+			if len(payload) < 2 {
+				return resUndecodable, false
+			}
+			hl = (int(payload[1]) + 1) * 8
+		case protoAH: // RFC 4302 2.2: length in 4-byte units, minus 2
+			if len(payload) < 2 {
+				return resUndecodable, false
+			}
+			hl = (int(payload[1]) + 2) * 4
+		case protoFragment:
+			if len(payload) < 8 {
+				return resUndecodable, false
+			}
+			// Only the fragment at offset 0 carries the TCP header.
+			if binary.BigEndian.Uint16(payload[2:4])>>3 != 0 {
+				return resNonTCP, false
+			}
+			hl = 8
+		case protoUDP, protoGRE, protoIPIP, protoIPv6:
+			// A tunnel after extension headers: decode the inner packet.
+			if depth >= maxTunnelDepth {
+				return resNonTCP, false
+			}
+			st := startUDP
+			switch proto {
+			case protoGRE:
+				st = startGRE
+			case protoIPIP:
+				st = startIPv4
+			case protoIPv6:
+				st = startIPv6
+			}
+			return d.parse(st, payload, seg, depth+1)
+		default: // ICMPv6, No Next Header (59), anything else
+			return resNonTCP, false
+		}
+		if len(payload) < hl {
+			return resUndecodable, false
+		}
+		proto = payload[0]
+		payload = payload[hl:]
+		declared -= hl
+	}
+	return resUndecodable, false
+}
+
+// tcp reads the TCP header at b, the IP payload as captured. declared is
+// the length of the TCP header and payload according to the IP header, so
+// Len stays true when the snaplen cut the packet. Checksums are not
+// verified: offload makes them wrong in many captures.
+func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, b []byte, declared int) (result, bool) {
+	if len(b) < 20 {
+		return resUndecodable, false
+	}
+	hl := int(b[12]>>4) * 4
+	if hl < 20 || hl > len(b) || hl > declared {
+		return resUndecodable, false
+	}
+	seg.Src, seg.Dst = src, dst
+	seg.SrcPort = binary.BigEndian.Uint16(b[0:2])
+	seg.DstPort = binary.BigEndian.Uint16(b[2:4])
+	seg.TTL = ttl
+	seg.Seq = flowstate.Seq(binary.BigEndian.Uint32(b[4:8]))
+	seg.Ack = flowstate.Seq(binary.BigEndian.Uint32(b[8:12]))
+	// flowstate.Flags follows the header's flag byte bit for bit (RFC
+	// 9293 3.1); the NS bit (RFC 3540, historic) is left out.
+	seg.Flags = flowstate.Flags(b[13])
+	seg.Window = binary.BigEndian.Uint16(b[14:16])
+	seg.Len = uint32(declared - hl)
+	parseOptions(&seg.Opt, b[20:hl])
+	return resTCP, len(b) < declared
+}
+
+// TCP option kinds (IANA "TCP Option Kind Numbers").
+const (
+	optEnd       = 0
+	optNOP       = 1
+	optMSS       = 2 // RFC 9293 3.2
+	optWScale    = 3 // RFC 7323 2
+	optSACKPerm  = 4 // RFC 2018
+	optSACK      = 5 // RFC 2018
+	optTimestamp = 8 // RFC 7323 3
+)
+
+// parseOptions reads the options the analysis uses. A malformed option
+// ends parsing, keeping what came before it, as Linux's
+// tcp_parse_options does.
+func parseOptions(o *flowstate.Options, b []byte) {
+	*o = flowstate.Options{WScale: -1}
+	for len(b) > 0 {
+		switch b[0] {
+		case optEnd:
+			return
+		case optNOP:
+			b = b[1:]
+			continue
+		}
+		if len(b) < 2 {
+			return
+		}
+		l := int(b[1])
+		if l < 2 || l > len(b) {
+			return
+		}
+		v := b[2:l]
+		switch b[0] {
+		case optMSS:
+			if len(v) == 2 {
+				o.MSS = binary.BigEndian.Uint16(v)
+			}
+		case optWScale:
+			if len(v) == 1 {
+				// RFC 7323 2.3: a shift above 14 is used as 14.
+				o.WScale = int8(min(v[0], 14))
+			}
+		case optSACKPerm:
+			if len(v) == 0 {
+				o.SACKPermitted = true
+			}
+		case optSACK:
+			if len(v) > 0 && len(v)%8 == 0 {
+				n := 0
+				for ; n < len(o.SACK) && 8*n < len(v); n++ {
+					o.SACK[n] = flowstate.SACKBlock{
+						Left:  flowstate.Seq(binary.BigEndian.Uint32(v[8*n:])),
+						Right: flowstate.Seq(binary.BigEndian.Uint32(v[8*n+4:])),
+					}
+				}
+				o.NSACK = uint8(n)
+			}
+		case optTimestamp:
+			if len(v) == 8 {
+				o.HasTS = true
+				o.TSVal = binary.BigEndian.Uint32(v[0:4])
+				o.TSEcr = binary.BigEndian.Uint32(v[4:8])
+			}
+		}
+		b = b[l:]
+	}
+}

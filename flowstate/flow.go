@@ -88,7 +88,10 @@ type Flow struct {
 	SynAckTime          int64 // server's first SYN-ACK
 	HandshakeAckTime    int64 // client's first ACK of the SYN-ACK
 	ServerEstablishTime int64 // when the server queued the connection (hindsight)
-	ServerResolved      bool  // the server's handshake outcome is known
+	// ServerEstablishPacket is the index of the client segment that got the
+	// connection queued, -1 when none did (or it is not known).
+	ServerEstablishPacket int
+	ServerResolved        bool // the server's handshake outcome is known
 
 	Closed    bool // both FINs acknowledged, or a RST seen
 	Finished  bool
@@ -104,7 +107,7 @@ type Flow struct {
 // of a SYN without ACK, the receiver of a SYN-ACK, or, for a flow caught
 // mid-stream, the side with the higher (ephemeral) port.
 func NewFlow(first *Segment, cfg Config) *Flow {
-	f := &Flow{cfg: cfg, FirstTime: first.Time}
+	f := &Flow{cfg: cfg, FirstTime: first.Time, ServerEstablishPacket: -1}
 	clientIsSrc := true
 	switch {
 	case first.Flags&(SYN|ACK) == SYN:

@@ -268,6 +268,9 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 		}
 	}
 	f.EP[Server].State = tl.at(idx)
+	if tl.established >= 0 {
+		f.ServerEstablishPacket = tl.established
+	}
 	if kind == resolveFinish && f.Labels.Has(LabelSynAckRetriesExhausted) {
 		f.EP[Server].State = StateClosed
 	}

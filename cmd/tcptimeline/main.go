@@ -1,13 +1,23 @@
-// Command tcptimeline turns a tcpdump capture into an annotated TCP timeline.
+// Command tcptimeline turns a tcpdump capture from an incident into an
+// explanation: an annotated timeline of every TCP flow with what the
+// client and the server each believed, and labels for the patterns of a
+// Linux listen-queue overflow.
+//
+// Exit status: 0 when the run went fine, 1 when a finding asked for with
+// --fail-on (or a check's expectation) is met or missed, 2 for a usage
+// error or an input that cannot be read.
 package main
 
 import (
+	"context"
 	"os"
-
-	_ "github.com/fatih/color"
-	_ "github.com/gopacket/gopacket/layers"
-	_ "github.com/gopacket/gopacket/pcapgo"
-	_ "github.com/spf13/cobra"
+	"os/signal"
+	"syscall"
 )
 
-func main() { os.Exit(0) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], SystemStreams())
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,371 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// Listener is what the capture shows of one server address:port across
+// its flows: the overflow evidence, the retransmission schedules, the
+// accept queue's capacity when the capture shows it, and the settings
+// that can be inferred. It is plain data.
+type Listener struct {
+	Server netip.AddrPort
+	Flows  int
+	// LabelFlows counts, per label, the flows that carry it.
+	LabelFlows map[flowstate.Label]int
+	// Episodes are the overflow episodes: stretches of overflow evidence
+	// (dropped SYNs, ignored ACKs, overflow resets) with gaps of less than
+	// EpisodeGap between them. Empty when the listener never overflowed.
+	Episodes []Episode
+	// SynRetransmitSchedule and SynAckRetransmitSchedule are the longest
+	// schedules seen, as offsets in nanoseconds from the first copy (the
+	// first copy's 0 is left out): e.g. 1 s, 3 s, 7 s for Linux's doubling
+	// timer from 1 s.
+	SynRetransmitSchedule    []int64
+	SynAckRetransmitSchedule []int64
+	// AcceptQueueCapacity is the most connections the accept queue held at
+	// once (the listen backlog + 1 on Linux), 0 when the capture does not
+	// show it; CapacityEvidence says what the figure rests on, or why
+	// there is none.
+	AcceptQueueCapacity int
+	BacklogEstimate     int
+	CapacityEvidence    string
+	// InferredSysctls maps a sysctl name to what the capture implies,
+	// e.g. "tcp_synack_retries": ">= 2 (a lower bound: ...)".
+	InferredSysctls map[string]string
+	Vantage         Vantage
+	VantageEvidence string
+	// ConnectTimes are the durations from each client's first SYN to its
+	// handshake ACK, sorted; at most maxConnectTimes of them.
+	ConnectTimes []int64
+}
+
+// Episode is one stretch of overflow evidence.
+type Episode struct {
+	Start, End int64 // nanoseconds since the Unix epoch
+	Evidence   int   // pieces of evidence (labelled packets) in it
+}
+
+// EpisodeGap separates overflow episodes.
+const EpisodeGap = 10e9
+
+const (
+	maxConnectTimes  = 1 << 21
+	maxEvidence      = 1 << 20
+	maxQueueRecords  = 1 << 18
+	maxHeldExamples  = 4
+	queueNoneWording = "the capture does not show it"
+)
+
+// overflowLabels are the labels that show a listen queue overflowing.
+var overflowLabels = []flowstate.Label{
+	flowstate.LabelSynDropped, flowstate.LabelSynAckAfterAck, flowstate.LabelDataWhileSynRecv,
+	flowstate.LabelFinBeforeQueued, flowstate.LabelGhostConnection, flowstate.LabelSynAckRetriesExhausted,
+	flowstate.LabelRstOnOverflow, flowstate.LabelSynCookieSuspected,
+}
+
+// acceptOverflowLabels show the accept queue itself full: the server
+// ignored or reset a handshake ACK.
+var acceptOverflowLabels = flowstate.Labels(0).
+	Add(flowstate.LabelSynAckAfterAck).Add(flowstate.LabelDataWhileSynRecv).
+	Add(flowstate.LabelGhostConnection).Add(flowstate.LabelRstOnOverflow)
+
+// queueRecord is what the capacity estimate needs of one flow.
+type queueRecord struct {
+	client      netip.AddrPort
+	established int64 // server queued it (0: never)
+	end         int64 // when it closed; math.MaxInt64 if it did not
+	served      int64 // server's first payload or FIN (0: never)
+	overflow    int64 // when this flow met a full accept queue (0: never)
+}
+
+// listenerAgg accumulates one listener's view as flows finish.
+type listenerAgg struct {
+	l              Listener
+	evidence       []int64
+	records        []queueRecord
+	recordsDropped bool
+	votes          map[Vantage]int
+	maxExhausted   int // most SYN-ACK retransmissions before a server forgot
+	maxUnanswered  int // most SYN retransmissions of an unanswered connect
+	rstOverflow    int
+	ackIgnored     int
+	cookies        int
+}
+
+type listenerKey struct {
+	addr flowstate.Addr
+	port uint16
+}
+
+// listeners aggregates finished flows per server address:port.
+type listeners struct {
+	m     map[listenerKey]*listenerAgg
+	order []*listenerAgg // in order of first flow, for deterministic output
+}
+
+func newListeners() *listeners { return &listeners{m: make(map[listenerKey]*listenerAgg)} }
+
+func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
+	s := &f.EP[flowstate.Server]
+	k := listenerKey{s.Addr, s.Port}
+	a := ls.m[k]
+	if a == nil {
+		a = &listenerAgg{votes: make(map[Vantage]int)}
+		a.l.Server = addrPort(s)
+		a.l.LabelFlows = make(map[flowstate.Label]int)
+		a.l.InferredSysctls = make(map[string]string)
+		ls.m[k] = a
+		ls.order = append(ls.order, a)
+	}
+	return a
+}
+
+// vantage is the listener's vantage point so far: the most common among
+// its flows with a complete handshake.
+func (a *listenerAgg) vantage() Vantage {
+	best, n := VantageUnknown, 0
+	for _, v := range []Vantage{VantageServer, VantageClient, VantageSameHost, VantageBetween} {
+		if a.votes[v] > n {
+			best, n = v, a.votes[v]
+		}
+	}
+	return best
+}
+
+// add takes one finished flow.
+func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
+	l := &a.l
+	l.Flows++
+	if v != VantageUnknown {
+		a.votes[v]++
+	}
+	for _, lb := range f.Labels.List() {
+		l.LabelFlows[lb]++
+	}
+	for _, fd := range f.Findings {
+		if len(a.evidence) < maxEvidence && isOverflowLabel(fd.Label) {
+			a.evidence = append(a.evidence, fd.Time)
+		}
+	}
+	// The overflow began before the packets that prove it: at the dropped
+	// SYN, or at the ACK the server ignored.
+	if len(a.evidence) < maxEvidence-1 {
+		if f.Labels.Has(flowstate.LabelSynDropped) && f.SynTime != 0 {
+			a.evidence = append(a.evidence, f.SynTime)
+		}
+		if f.Labels&acceptOverflowLabels != 0 && f.HandshakeAckTime != 0 {
+			a.evidence = append(a.evidence, f.HandshakeAckTime)
+		}
+	}
+	if d, ok := f.ConnectTime(); ok && len(l.ConnectTimes) < maxConnectTimes {
+		l.ConnectTimes = append(l.ConnectTimes, d)
+	}
+	c, s := &f.EP[flowstate.Client], &f.EP[flowstate.Server]
+	if sched := offsets(c.SYNTimes); len(sched) > len(l.SynRetransmitSchedule) {
+		l.SynRetransmitSchedule = sched
+	}
+	if sched := offsets(s.SYNTimes); len(sched) > len(l.SynAckRetransmitSchedule) {
+		l.SynAckRetransmitSchedule = sched
+	}
+	if f.Labels.Has(flowstate.LabelSynAckRetriesExhausted) && s.SYNRetransmits > a.maxExhausted {
+		a.maxExhausted = s.SYNRetransmits
+	}
+	if f.Labels.Has(flowstate.LabelSynUnanswered) && c.SYNRetransmits > a.maxUnanswered {
+		a.maxUnanswered = c.SYNRetransmits
+	}
+	if f.Labels.Has(flowstate.LabelRstOnOverflow) {
+		a.rstOverflow++
+	}
+	if f.Labels.Has(flowstate.LabelSynAckAfterAck) {
+		a.ackIgnored++
+	}
+	if f.Labels.Has(flowstate.LabelSynCookieSuspected) {
+		a.cookies++
+	}
+	if len(a.records) >= maxQueueRecords {
+		a.recordsDropped = true
+		return
+	}
+	// A flow not seen closing was open until the end of the capture.
+	r := queueRecord{client: addrPort(c), established: f.ServerEstablishTime, end: math.MaxInt64}
+	if f.Closed {
+		r.end = f.LastTime
+	}
+	r.served = s.FirstDataTime
+	if s.SentFIN && len(s.FINTimes) > 0 && (r.served == 0 || s.FINTimes[0] < r.served) {
+		r.served = s.FINTimes[0]
+	}
+	if f.Labels&acceptOverflowLabels != 0 && f.HandshakeAckTime != 0 {
+		r.overflow = f.HandshakeAckTime
+	}
+	a.records = append(a.records, r)
+}
+
+func isOverflowLabel(l flowstate.Label) bool {
+	for _, o := range overflowLabels {
+		if o == l {
+			return true
+		}
+	}
+	return false
+}
+
+func offsets(ts []int64) []int64 {
+	if len(ts) < 2 {
+		return nil
+	}
+	out := make([]int64, 0, len(ts)-1)
+	for _, t := range ts[1:] {
+		out = append(out, t-ts[0])
+	}
+	return out
+}
+
+// finish computes what needs every flow: episodes, the queue capacity,
+// the inferred settings, the vantage point.
+func (a *listenerAgg) finish() *Listener {
+	l := &a.l
+	sort.Slice(l.ConnectTimes, func(i, j int) bool { return l.ConnectTimes[i] < l.ConnectTimes[j] })
+	sort.Slice(a.evidence, func(i, j int) bool { return a.evidence[i] < a.evidence[j] })
+	for _, t := range a.evidence {
+		if n := len(l.Episodes); n > 0 && t-l.Episodes[n-1].End < EpisodeGap {
+			l.Episodes[n-1].End = t
+			l.Episodes[n-1].Evidence++
+			continue
+		}
+		l.Episodes = append(l.Episodes, Episode{Start: t, End: t, Evidence: 1})
+	}
+	a.estimateCapacity()
+
+	if a.ackIgnored > 0 {
+		l.InferredSysctls["tcp_abort_on_overflow"] = fmt.Sprintf("0 (the server ignored handshake ACKs in %d flows instead of resetting them)", a.ackIgnored)
+	} else if a.rstOverflow > 0 {
+		l.InferredSysctls["tcp_abort_on_overflow"] = fmt.Sprintf("1 (the server reset %d connections right after their handshake ACK)", a.rstOverflow)
+	}
+	if a.maxExhausted > 0 {
+		l.InferredSysctls["tcp_synack_retries"] = fmt.Sprintf(">= %d (a lower bound: the server forgot requests after %d SYN-ACK retransmissions; the kernel retries fewer times when the SYN queue is over half full of old requests, and TCP_SYNCNT overrides the sysctl)", a.maxExhausted, a.maxExhausted)
+	}
+	if a.maxUnanswered > 0 {
+		l.InferredSysctls["tcp_syn_retries (client)"] = fmt.Sprintf(">= %d (a lower bound: clients retransmitted unanswered SYNs %d times)", a.maxUnanswered, a.maxUnanswered)
+	}
+	if a.cookies > 0 {
+		l.InferredSysctls["tcp_syncookies"] = fmt.Sprintf("likely 1 or 2 (%d flows had a single, never retransmitted SYN-ACK while the client went unanswered)", a.cookies)
+	}
+	if l.AcceptQueueCapacity > 0 {
+		l.InferredSysctls["listen backlog (min(backlog, somaxconn))"] = fmt.Sprintf("%d", l.BacklogEstimate)
+	}
+
+	l.Vantage = a.vantage()
+	total := 0
+	for _, n := range a.votes {
+		total += n
+	}
+	if total > 0 {
+		l.VantageEvidence = fmt.Sprintf("%d of %d complete handshakes look like %s", a.votes[l.Vantage], total, vantageWhy(l.Vantage))
+	} else {
+		l.VantageEvidence = "no complete handshake to judge by"
+	}
+	return l
+}
+
+func vantageWhy(v Vantage) string {
+	switch v {
+	case VantageServer:
+		return "a capture on the server (SYN-ACK follows the SYN at once)"
+	case VantageClient:
+		return "a capture on the client (ACK follows the SYN-ACK at once)"
+	case VantageSameHost:
+		return "client and server on one host (both handshake legs under 200 µs)"
+	case VantageBetween:
+		return "a capture between client and server (both handshake legs take time)"
+	}
+	return "nothing"
+}
+
+// estimateCapacity reads the accept queue's capacity off the first
+// overflow: the connections the server had queued and still held, open
+// and not yet served, when it first ignored (or reset) a handshake ACK.
+// That count is the capacity only if the application was not accepting
+// meanwhile, so no estimate is given when a handshake completed after the
+// overflow began in the same episode.
+func (a *listenerAgg) estimateCapacity() {
+	l := &a.l
+	var first *queueRecord
+	for i := range a.records {
+		r := &a.records[i]
+		if r.overflow != 0 && (first == nil || r.overflow < first.overflow) {
+			first = r
+		}
+	}
+	if first == nil {
+		l.CapacityEvidence = "no handshake ACK was ignored or reset, so " + queueNoneWording
+		return
+	}
+	t0 := first.overflow
+	episodeEnd := t0
+	for _, e := range l.Episodes {
+		if e.Start <= t0 && t0 <= e.End {
+			episodeEnd = e.End
+		}
+	}
+	var held []netip.AddrPort
+	acceptedLater := 0
+	for i := range a.records {
+		r := &a.records[i]
+		if r.established == 0 {
+			continue
+		}
+		if r.established < t0 && r.end >= t0 && (r.served == 0 || r.served > t0) {
+			held = append(held, r.client)
+		}
+		if r.established > t0 && r.established <= episodeEnd {
+			acceptedLater++
+		}
+	}
+	at := fmtClock(t0)
+	switch {
+	case a.recordsDropped:
+		l.CapacityEvidence = "too many flows to keep the per-flow records the estimate needs, so " + queueNoneWording
+	case len(held) == 0:
+		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s, but no connection it had queued earlier is in the capture, so %s", at, first.client, queueNoneWording)
+	case acceptedLater > 0:
+		l.CapacityEvidence = fmt.Sprintf("the application was accepting during the overflow (%d handshakes completed after it began at %s), so the number the queue held at once is not visible", acceptedLater, at)
+	default:
+		sort.Slice(held, func(i, j int) bool { return held[i].Compare(held[j]) < 0 })
+		ex := make([]string, 0, maxHeldExamples)
+		for _, h := range held[:min(len(held), maxHeldExamples)] {
+			ex = append(ex, h.String())
+		}
+		more := ""
+		if len(held) > maxHeldExamples {
+			more = fmt.Sprintf(" and %d more", len(held)-maxHeldExamples)
+		}
+		l.AcceptQueueCapacity = len(held)
+		l.BacklogEstimate = len(held) - 1
+		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s while %d earlier connections (%s%s) were queued, still open and not answered by the server, and no handshake completed after the overflow began: the queue held %d (listen backlog %d + 1), assuming the application had accepted none of them",
+			at, first.client, len(held), strings.Join(ex, ", "), more, len(held), len(held)-1)
+	}
+}
+
+// Percentiles of a distribution of durations, in nanoseconds.
+type Percentiles struct {
+	P50, P90, P99, Max int64
+}
+
+// ConnectPercentiles gives the nearest-rank percentiles of sorted
+// durations; ok is false when there are none.
+func ConnectPercentiles(sorted []int64) (q Percentiles, ok bool) {
+	n := len(sorted)
+	if n == 0 {
+		return q, false
+	}
+	rank := func(p int) int64 { return sorted[(p*n+99)/100-1] }
+	return Percentiles{P50: rank(50), P90: rank(90), P99: rank(99), Max: sorted[n-1]}, true
+}

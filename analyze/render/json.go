@@ -1,0 +1,286 @@
+package render
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"sort"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// Schema names the JSON document's format.
+const Schema = "tcptimeline/v1"
+
+// JSON renders one document {"schema", "flows", "captures", "listeners",
+// "totals"}. Flows are written as they finish, so the document streams;
+// the capture and listener views, known only at the end, follow them.
+type JSON struct {
+	w     *bufio.Writer
+	opts  Options
+	n     int
+	lines bool // one object per line (jsonl) instead of one document
+}
+
+// NewJSON returns a renderer of the JSON document.
+func NewJSON(w io.Writer, opts Options) *JSON {
+	return &JSON{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
+}
+
+// NewJSONLines returns a renderer that writes one JSON object per line:
+// {"type":"flow",...} per finished flow, then {"type":"capture",...} and
+// {"type":"listener",...} objects and a {"type":"totals",...} line.
+func NewJSONLines(w io.Writer, opts Options) *JSON {
+	return &JSON{w: bufio.NewWriterSize(w, 64<<10), opts: opts, lines: true}
+}
+
+// JSONFlow is a flow in the v1 schema.
+type JSONFlow struct {
+	Type          string       `json:"type,omitempty"`
+	ID            int          `json:"id"`
+	Client        string       `json:"client"`
+	Server        string       `json:"server"`
+	ClientGuessed bool         `json:"client_guessed,omitempty"`
+	Start         string       `json:"start"`
+	Duration      float64      `json:"duration"`
+	EndReason     string       `json:"end_reason"`
+	ClientState   string       `json:"client_state"`
+	ServerState   string       `json:"server_state"`
+	Labels        []string     `json:"labels"`
+	Vantage       string       `json:"vantage"`
+	ConnectTime   *float64     `json:"connect_time,omitempty"`
+	Packets       []JSONPacket `json:"packets"`
+}
+
+// JSONPacket is a packet in the v1 schema.
+type JSONPacket struct {
+	File        int32    `json:"file"`
+	N           int64    `json:"n"`
+	T           float64  `json:"t"`
+	Time        string   `json:"time"`
+	Dir         string   `json:"dir"`
+	Flags       string   `json:"flags"`
+	Seq         uint32   `json:"seq"`
+	Ack         uint32   `json:"ack"`
+	Len         uint32   `json:"len"`
+	ClientState string   `json:"client_state"`
+	ServerState string   `json:"server_state"`
+	Labels      []string `json:"labels"`
+	Note        string   `json:"note"`
+	Duplicate   bool     `json:"duplicate,omitempty"`
+}
+
+// JSONListener is a listener in the v1 schema.
+type JSONListener struct {
+	Type                     string            `json:"type,omitempty"`
+	Server                   string            `json:"server"`
+	Flows                    int               `json:"flows"`
+	AcceptQueueCapacity      int               `json:"accept_queue_capacity,omitempty"`
+	BacklogEstimate          *int              `json:"backlog_estimate,omitempty"`
+	CapacityEvidence         string            `json:"capacity_evidence"`
+	LabelFlows               map[string]int    `json:"label_flows"`
+	Episodes                 []JSONEpisode     `json:"overflow_episodes"`
+	SynRetransmitSchedule    []float64         `json:"syn_retransmit_schedule"`
+	SynAckRetransmitSchedule []float64         `json:"synack_retransmit_schedule"`
+	InferredSysctls          map[string]string `json:"inferred_sysctls"`
+	Vantage                  string            `json:"vantage"`
+	VantageEvidence          string            `json:"vantage_evidence"`
+	ConnectTime              *JSONPercentiles  `json:"connect_time,omitempty"`
+}
+
+// JSONEpisode is an overflow episode.
+type JSONEpisode struct {
+	Start    string `json:"start"`
+	End      string `json:"end"`
+	Evidence int    `json:"evidence"`
+}
+
+// JSONPercentiles is a distribution of durations in seconds.
+type JSONPercentiles struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+// JSONTotals are the run's totals.
+type JSONTotals struct {
+	Type        string         `json:"type,omitempty"`
+	Flows       int            `json:"flows"`
+	Segments    int64          `json:"segments"`
+	LabelFlows  map[string]int `json:"label_flows"`
+	Start       string         `json:"start,omitempty"`
+	End         string         `json:"end,omitempty"`
+	Interrupted bool           `json:"interrupted,omitempty"`
+}
+
+func secs(ns int64) float64 { return float64(ns) / 1e9 }
+
+// FlowObject converts a finished flow to its v1 JSON shape.
+func FlowObject(f *analyze.Flow) JSONFlow {
+	out := JSONFlow{
+		ID: f.ID, Client: f.Client.String(), Server: f.Server.String(), ClientGuessed: f.ClientGuessed,
+		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), EndReason: f.EndReason,
+		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
+		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), Packets: make([]JSONPacket, 0, len(f.Packets)),
+	}
+	if d, ok := f.ConnectTime(); ok {
+		s := secs(d)
+		out.ConnectTime = &s
+	}
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		dir := "c2s"
+		if p.From == flowstate.Server {
+			dir = "s2c"
+		}
+		jp := JSONPacket{
+			File: p.File, N: p.Frame, T: secs(p.Time - f.Origin), Time: absTime(p.Time), Dir: dir,
+			Flags: p.Flags.String(), Seq: p.Seq, Ack: p.Ack, Len: p.Len,
+			ClientState: p.State[flowstate.Client].String(), ServerState: p.State[flowstate.Server].String(),
+			Labels: p.Labels.Strings(), Duplicate: p.Duplicate,
+		}
+		if i < len(f.Notes) {
+			jp.Note = f.Notes[i]
+		}
+		out.Packets = append(out.Packets, jp)
+	}
+	return out
+}
+
+// ListenerObject converts a listener view to its v1 JSON shape.
+func ListenerObject(l *analyze.Listener) JSONListener {
+	out := JSONListener{
+		Server: l.Server.String(), Flows: l.Flows, AcceptQueueCapacity: l.AcceptQueueCapacity,
+		CapacityEvidence: l.CapacityEvidence, LabelFlows: labelMap(l.LabelFlows),
+		Episodes:                 []JSONEpisode{},
+		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
+		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
+		InferredSysctls:          l.InferredSysctls, Vantage: string(l.Vantage), VantageEvidence: l.VantageEvidence,
+	}
+	if l.AcceptQueueCapacity > 0 {
+		b := l.BacklogEstimate
+		out.BacklogEstimate = &b
+	}
+	for _, e := range l.Episodes {
+		out.Episodes = append(out.Episodes, JSONEpisode{Start: absTime(e.Start), End: absTime(e.End), Evidence: e.Evidence})
+	}
+	if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
+		out.ConnectTime = &JSONPercentiles{Count: len(l.ConnectTimes), P50: secs(q.P50), P90: secs(q.P90), P99: secs(q.P99), Max: secs(q.Max)}
+	}
+	return out
+}
+
+// TotalsObject converts the run's totals.
+func TotalsObject(s *analyze.Summary) JSONTotals {
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted}
+	if s.Origin != 0 {
+		t.Start, t.End = absTime(s.Origin), absTime(s.End)
+	}
+	return t
+}
+
+func labelMap(m map[flowstate.Label]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for l, n := range m {
+		out[l.String()] = n
+	}
+	return out
+}
+
+func secsList(ns []int64) []float64 {
+	out := make([]float64, len(ns))
+	for i, v := range ns {
+		out[i] = secs(v)
+	}
+	return out
+}
+
+// Flow writes one finished flow.
+func (j *JSON) Flow(f *analyze.Flow) error {
+	if j.opts.Anomalies && f.Labels == 0 {
+		return nil
+	}
+	obj := FlowObject(f)
+	if j.lines {
+		obj.Type = "flow"
+		return j.line(obj)
+	}
+	if j.n == 0 {
+		j.w.WriteString(`{"schema":"` + Schema + `","flows":[` + "\n")
+	} else {
+		j.w.WriteString(",\n")
+	}
+	j.n++
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	_, err = j.w.Write(b)
+	return err
+}
+
+func (j *JSON) line(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	j.w.Write(b)
+	return j.w.WriteByte('\n')
+}
+
+// Close writes the captures, listeners and totals, and flushes.
+func (j *JSON) Close(s *analyze.Summary) error {
+	listeners := make([]JSONListener, 0, len(s.Listeners))
+	for _, l := range s.Listeners {
+		if j.opts.Anomalies && len(l.LabelFlows) == 0 {
+			continue
+		}
+		listeners = append(listeners, ListenerObject(l))
+	}
+	captures := s.Captures
+	if captures == nil {
+		captures = []*analyze.Capture{}
+	}
+	totals := TotalsObject(s)
+	if j.lines {
+		for _, c := range captures {
+			j.line(struct {
+				Type string `json:"type"`
+				*analyze.Capture
+			}{"capture", c})
+		}
+		for _, l := range listeners {
+			l.Type = "listener"
+			j.line(l)
+		}
+		totals.Type = "totals"
+		j.line(totals)
+		return j.w.Flush()
+	}
+	if j.n == 0 {
+		j.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
+	}
+	j.w.WriteString("\n],\n")
+	rest := map[string]any{"captures": captures, "listeners": listeners, "totals": totals}
+	keys := make([]string, 0, len(rest))
+	for k := range rest {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		b, err := json.Marshal(rest[k])
+		if err != nil {
+			return err
+		}
+		j.w.WriteString(`"` + k + `":`)
+		j.w.Write(b)
+		if i < len(keys)-1 {
+			j.w.WriteString(",\n")
+		}
+	}
+	j.w.WriteString("}\n")
+	return j.w.Flush()
+}

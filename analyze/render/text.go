@@ -1,0 +1,244 @@
+package render
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// Options tune the renderers.
+type Options struct {
+	// Color turns on ANSI colours (the CLI decides from --color, NO_COLOR
+	// and whether stdout is a terminal).
+	Color bool
+	// AbsTime prints absolute UTC times with microseconds instead of
+	// milliseconds since the run's first packet.
+	AbsTime bool
+	// Anomalies keeps only flows that carry a label.
+	Anomalies bool
+	// MultiFile prints frames as file:frame.
+	MultiFile bool
+}
+
+// palette holds the colours, chosen by meaning.
+type palette struct {
+	warn, change, header, muted *color.Color
+}
+
+func newPalette(on bool) palette {
+	p := palette{
+		warn:   color.New(color.FgRed, color.Bold),
+		change: color.New(color.FgCyan),
+		header: color.New(color.Bold),
+		muted:  color.New(color.Faint),
+	}
+	for _, c := range []*color.Color{p.warn, p.change, p.header, p.muted} {
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+	}
+	return p
+}
+
+// Text renders the annotated timeline for people: a header per flow, a
+// line per packet, the explanation of each labelled packet under it, and
+// the listener and capture views at the end.
+type Text struct {
+	w    *bufio.Writer
+	opts Options
+	pal  palette
+}
+
+// NewText returns a text renderer writing to w.
+func NewText(w io.Writer, opts Options) *Text {
+	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color)}
+}
+
+// Flow writes one finished flow.
+func (t *Text) Flow(f *analyze.Flow) error {
+	if t.opts.Anomalies && f.Labels == 0 {
+		return nil
+	}
+	w, pal := t.w, t.pal
+	fmt.Fprintf(w, "%s  %s -> %s", pal.header.Sprintf("flow %d", f.ID), f.Client, f.Server)
+	fmt.Fprintf(w, "  %d packets, %s, %s", f.NPackets, dur(f.LastTime-f.FirstTime), f.EndReason)
+	if f.ClientGuessed {
+		fmt.Fprint(w, ", caught mid-stream: client guessed from the ports")
+	}
+	fmt.Fprintln(w)
+	if f.Labels != 0 {
+		fmt.Fprintf(w, "  labels: %s\n", pal.warn.Sprint(strings.Join(f.Labels.Strings(), ", ")))
+	}
+	timeHdr := "      t ms"
+	if t.opts.AbsTime {
+		timeHdr = fmt.Sprintf("%-27s", "time (UTC)")
+	}
+	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s  %-13s %-24s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "client", "server"))
+	prev := [2]flowstate.State{flowstate.StateClosed, flowstate.StateListen}
+	if f.MidStream {
+		prev = [2]flowstate.State{}
+	}
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		arrow := "->"
+		if p.From == flowstate.Server {
+			arrow = "<-"
+		}
+		frame := fmt.Sprint(p.Frame)
+		if t.opts.MultiFile {
+			frame = fmt.Sprintf("%d:%d", p.File, p.Frame)
+		}
+		ack := fmt.Sprint(p.Ack)
+		if p.Flags&flowstate.ACK == 0 {
+			ack = "-"
+		}
+		fmt.Fprintf(w, "  %s %7s %3s %-5s %10d %10s %6d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len,
+			t.state(p.State[flowstate.Client], prev[flowstate.Client], 13), t.state(p.State[flowstate.Server], prev[flowstate.Server], 24))
+		if p.Labels != 0 {
+			fmt.Fprintf(w, " %s", pal.warn.Sprint(strings.Join(p.Labels.Strings(), ",")))
+		}
+		fmt.Fprintln(w)
+		if i < len(f.Notes) && f.Notes[i] != "" {
+			fmt.Fprintf(w, "  %s %s\n", strings.Repeat(" ", len(timeHdr)), pal.warn.Sprint("^ "+f.Notes[i]))
+		}
+		prev = p.State
+	}
+	fmt.Fprintf(w, "  end: client %s, server %s\n\n", f.EP[flowstate.Client].State, f.EP[flowstate.Server].State)
+	return nil
+}
+
+func (t *Text) state(s, prev flowstate.State, width int) string {
+	txt := fmt.Sprintf("%-*s", width, s)
+	if s != prev {
+		return t.pal.change.Sprint(txt)
+	}
+	return txt
+}
+
+func (t *Text) when(f *analyze.Flow, ns int64) string {
+	if t.opts.AbsTime {
+		return fmt.Sprintf("%-27s", absTime(ns))
+	}
+	return fmt.Sprintf("%10.3f", float64(ns-f.Origin)/1e6)
+}
+
+// absTime formats a capture time as RFC 3339 UTC with microseconds.
+func absTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+func dur(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) }
+
+// Close writes the listener and capture views and flushes.
+func (t *Text) Close(s *analyze.Summary) error {
+	w, pal := t.w, t.pal
+	for _, l := range s.Listeners {
+		if t.opts.Anomalies && len(l.LabelFlows) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s  %d flows; vantage %s (%s)\n", pal.header.Sprintf("listener %s", l.Server), l.Flows, l.Vantage, l.VantageEvidence)
+		if len(l.LabelFlows) > 0 {
+			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
+		}
+		for i, e := range l.Episodes {
+			fmt.Fprintf(w, "  overflow episode %d: %s .. %s (%s, %d pieces of evidence)\n", i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence)
+		}
+		if l.AcceptQueueCapacity > 0 {
+			fmt.Fprintf(w, "  accept queue capacity: %d (listen backlog %d): %s\n", l.AcceptQueueCapacity, l.BacklogEstimate, l.CapacityEvidence)
+		} else {
+			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", l.CapacityEvidence)
+		}
+		if len(l.SynRetransmitSchedule) > 0 {
+			fmt.Fprintf(w, "  SYN retransmissions at %s after the first SYN\n", schedule(l.SynRetransmitSchedule))
+		}
+		if len(l.SynAckRetransmitSchedule) > 0 {
+			fmt.Fprintf(w, "  SYN-ACK retransmissions at %s after the first SYN-ACK\n", schedule(l.SynAckRetransmitSchedule))
+		}
+		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
+			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %d flows): p50 %s, p90 %s, p99 %s, max %s\n", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
+		}
+		keys := make([]string, 0, len(l.InferredSysctls))
+		for k := range l.InferredSysctls {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  inferred %s = %s\n", k, l.InferredSysctls[k])
+		}
+		fmt.Fprintln(w)
+	}
+	labelled := 0
+	for range s.LabelFlows {
+		labelled++
+	}
+	fmt.Fprintf(w, "%d flows, %d TCP segments", s.Flows, s.Segments)
+	if len(s.LabelFlows) > 0 {
+		fmt.Fprintf(w, "; flows per label: %s", pal.warn.Sprint(labelCounts(s.LabelFlows)))
+	}
+	fmt.Fprintln(w)
+	for _, c := range s.Captures {
+		fmt.Fprintf(w, "capture %d: %s (%s%s, %s): %d packets, %d TCP, %d non-TCP, %d undecodable",
+			c.Index, safe(c.Name), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)
+		if c.CutBySnaplen > 0 {
+			fmt.Fprintf(w, ", %d cut by the snaplen", c.CutBySnaplen)
+		}
+		if c.InterfaceDropsKnown && c.InterfaceDrops > 0 {
+			fmt.Fprintf(w, ", %s", pal.warn.Sprintf("%d dropped by the capturing interface: drop labels may be the capture's own losses", c.InterfaceDrops))
+		}
+		fmt.Fprintln(w)
+	}
+	if s.Interrupted {
+		fmt.Fprintln(w, pal.warn.Sprint("interrupted: the report covers the packets read until then"))
+	}
+	return t.w.Flush()
+}
+
+func gz(b bool) string {
+	if b {
+		return ", gzip"
+	}
+	return ""
+}
+
+// safe escapes text that came from a capture file before it reaches a
+// terminal.
+func safe(s string) string {
+	q := fmt.Sprintf("%q", s)
+	return q[1 : len(q)-1]
+}
+
+func ms(ns int64) string {
+	if ns >= 1e9 {
+		return fmt.Sprintf("%.2f s", float64(ns)/1e9)
+	}
+	return fmt.Sprintf("%.1f ms", float64(ns)/1e6)
+}
+
+func schedule(offs []int64) string {
+	parts := make([]string, len(offs))
+	for i, o := range offs {
+		parts[i] = fmt.Sprintf("+%.2f s", float64(o)/1e9)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// labelCounts formats label -> count in label order.
+func labelCounts(m map[flowstate.Label]int) string {
+	var parts []string
+	for _, l := range flowstate.AllLabels() {
+		if n := m[l]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", l, n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

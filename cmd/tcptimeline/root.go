@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs the command line and returns the exit status.
+func Main(ctx context.Context, args []string, io *IOStreams) int {
+	root := NewCmdRoot(io)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		fmt.Fprintf(io.ErrOut, "tcptimeline: %v\n", err)
+		if _, ok := err.(*usageError); ok || cmd == root || isFlagError(err) {
+			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+	}
+	return exitCode(err)
+}
+
+func isFlagError(err error) bool {
+	_, ok := err.(*flagError)
+	return ok
+}
+
+// flagError wraps cobra's flag parsing errors so they exit 2 with a hint.
+type flagError struct{ error }
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(io *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tcptimeline",
+		Short: "Explain TCP listen-queue overflows from a tcpdump capture",
+		Long: `tcptimeline reads capture files (pcap, pcapng, gzip'd or not, "-" for stdin),
+tracks a TCP state machine per flow for both endpoints, labels the patterns of a
+Linux listen-queue overflow (ignored handshake ACKs, dropped SYNs, ghost
+connections, resets on overflow, SYN-ACK retries exhausted) and prints an
+annotated timeline.
+
+Exit status: 0 fine, 1 a finding asked for with --fail-on (or a failed check),
+2 a usage error or an input that cannot be read.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(NewCmdTimeline(io, nil))
+	root.AddCommand(NewCmdDemo(io))
+	root.AddCommand(NewCmdVersion(io))
+	return root
+}

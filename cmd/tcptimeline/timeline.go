@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/analyze/render"
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// TimelineOptions are the options of "tcptimeline timeline".
+type TimelineOptions struct {
+	IO *IOStreams
+	inputOptions
+	Format    string
+	Time      string
+	Anomalies bool
+	FailOn    []string
+}
+
+// renderer is what the timeline writes flows to.
+type renderer interface {
+	Flow(*analyze.Flow) error
+	Close(*analyze.Summary) error
+}
+
+// NewCmdTimeline builds "tcptimeline timeline". runF replaces the run
+// function in tests.
+func NewCmdTimeline(io *IOStreams, runF func(context.Context, *TimelineOptions) error) *cobra.Command {
+	opts := &TimelineOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "timeline FILE...",
+		Short: "Print the annotated timeline of every TCP flow",
+		Long: `Print one line per TCP packet, grouped by flow: time, direction, flags in
+tcpdump notation, seq/ack relative to each side's ISN, payload length, the
+state each endpoint was in after the packet (as known at the end of the flow),
+labels, and a plain-language explanation of every labelled packet. The
+listener and capture views follow.
+
+Several files are read as one capture merged by timestamp (tcpdump -C/-G -W
+ring buffers); "-" reads standard input, so this works live:
+  tcpdump -U -w - port 8080 | tcptimeline timeline -
+An interrupt (Ctrl-C) still prints what was analysed.`,
+		Example: `  tcptimeline timeline incident.pcap
+  tcptimeline timeline --anomalies --time abs ring.pcap0 ring.pcap1
+  tcptimeline timeline --format json incident.pcapng.gz | jq '.flows[].labels'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = expandGlobs(args)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTimeline(cmd.Context(), opts)
+		},
+	}
+	opts.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.Format, "format", "text", "output format: text, json or jsonl (one JSON object per finished flow)")
+	f.StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC, microseconds)")
+	f.BoolVar(&opts.Anomalies, "anomalies", false, "show only flows that carry a label")
+	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("time", cobra.FixedCompletions([]string{"rel", "abs"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
+	return cmd
+}
+
+func runTimeline(ctx context.Context, opts *TimelineOptions) error {
+	match, err := opts.match()
+	if err != nil {
+		return err
+	}
+	keep, err := opts.flowFilter()
+	if err != nil {
+		return err
+	}
+	failOn, err := parseLabels("--fail-on", opts.FailOn)
+	if err != nil {
+		return err
+	}
+	colour, err := opts.useColor(opts.IO)
+	if err != nil {
+		return err
+	}
+	if opts.Time != "rel" && opts.Time != "abs" {
+		return usagef("--time must be rel or abs, not %q", opts.Time)
+	}
+	ropts := render.Options{Color: colour, AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1}
+	var r renderer
+	switch opts.Format {
+	case "text":
+		r = render.NewText(opts.IO.Out, ropts)
+	case "json":
+		r = render.NewJSON(opts.IO.Out, ropts)
+	case "jsonl":
+		r = render.NewJSONLines(opts.IO.Out, ropts)
+	default:
+		return usagef("--format must be text, json or jsonl, not %q", opts.Format)
+	}
+
+	readers, openErrs := openAll(opts.IO, opts.Files)
+	if len(readers) == 0 {
+		return &inputError{openErrs}
+	}
+	for _, e := range openErrs {
+		fmt.Fprintf(opts.IO.ErrOut, "tcptimeline: %v\n", e)
+	}
+	var hit flowstate.Labels
+	var hitFlows []string
+	sum, err := analyze.Run(ctx, readers, analyze.Options{Record: true, Match: match}, func(f *analyze.Flow) error {
+		if !keep(f) {
+			return nil
+		}
+		if m := f.Labels & failOn; m != 0 {
+			hit |= m
+			if len(hitFlows) < 5 {
+				hitFlows = append(hitFlows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, f.Client, f.Server))
+			}
+		}
+		return r.Flow(f)
+	})
+	for _, rd := range readers {
+		rd.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.Close(sum); err != nil {
+		return err
+	}
+	warnCaptures(opts.IO, sum)
+	if len(openErrs) > 0 {
+		return &inputError{openErrs}
+	}
+	if hit != 0 {
+		return &findingError{fmt.Sprintf("found %s in %s", strings.Join(hit.Strings(), ", "), strings.Join(hitFlows, ", "))}
+	}
+	return nil
+}

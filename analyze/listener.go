@@ -245,21 +245,21 @@ func (a *listenerAgg) finish() *Listener {
 	a.estimateCapacity()
 
 	if a.ackIgnored > 0 {
-		l.InferredSysctls["tcp_abort_on_overflow"] = fmt.Sprintf("0 (the server ignored handshake ACKs in %d flows instead of resetting them)", a.ackIgnored)
+		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 (the server ignored handshake ACKs in %d flows instead of resetting them)", a.ackIgnored)
 	} else if a.rstOverflow > 0 {
-		l.InferredSysctls["tcp_abort_on_overflow"] = fmt.Sprintf("1 (the server reset %d connections right after their handshake ACK)", a.rstOverflow)
+		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("1 (the server reset %d connections right after their handshake ACK)", a.rstOverflow)
 	}
 	if a.maxExhausted > 0 {
-		l.InferredSysctls["tcp_synack_retries"] = fmt.Sprintf(">= %d (a lower bound: the server forgot requests after %d SYN-ACK retransmissions; the kernel retries fewer times when the SYN queue is over half full of old requests, and TCP_SYNCNT overrides the sysctl)", a.maxExhausted, a.maxExhausted)
+		l.InferredSysctls["net.ipv4.tcp_synack_retries"] = fmt.Sprintf(">= %d (a lower bound: the server forgot requests after %d SYN-ACK retransmissions; the kernel retries fewer times when the SYN queue is over half full of old requests, and TCP_SYNCNT overrides the sysctl)", a.maxExhausted, a.maxExhausted)
 	}
 	if a.maxUnanswered > 0 {
-		l.InferredSysctls["tcp_syn_retries (client)"] = fmt.Sprintf(">= %d (a lower bound: clients retransmitted unanswered SYNs %d times)", a.maxUnanswered, a.maxUnanswered)
+		l.InferredSysctls["net.ipv4.tcp_syn_retries"] = fmt.Sprintf(">= %d on the clients (a lower bound: they retransmitted unanswered SYNs %d times)", a.maxUnanswered, a.maxUnanswered)
 	}
 	if a.cookies > 0 {
-		l.InferredSysctls["tcp_syncookies"] = fmt.Sprintf("likely 1 or 2 (%d flows had a single, never retransmitted SYN-ACK while the client went unanswered)", a.cookies)
+		l.InferredSysctls["net.ipv4.tcp_syncookies"] = fmt.Sprintf("likely 1 or 2 (%d flows had a single, never retransmitted SYN-ACK while the client went unanswered)", a.cookies)
 	}
 	if l.AcceptQueueCapacity > 0 {
-		l.InferredSysctls["listen backlog (min(backlog, somaxconn))"] = fmt.Sprintf("%d", l.BacklogEstimate)
+		l.InferredSysctls["listen_backlog"] = fmt.Sprintf("%d (min(listen() backlog, net.core.somaxconn): the accept queue held %d)", l.BacklogEstimate, l.AcceptQueueCapacity)
 	}
 
 	l.Vantage = a.vantage()

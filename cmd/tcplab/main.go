@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// ioStreams carries the lab's standard streams, so commands can be tested.
+type ioStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+func main() { os.Exit(mainExit()) }
+
+// mainExit runs the command line and decides the exit code: 0 on success,
+// 1 on any error.
+func mainExit() int {
+	streams := ioStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	root := newCmdRoot(streams)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(streams.ErrOut, "tcplab:", err)
+		return 1
+	}
+	return 0
+}
+
+func newCmdRoot(s ioStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tcplab",
+		Short:         "Record real listen-queue overflows in network namespaces",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newCmdRun(s), newCmdRunAll(s), newCmdValidate(s), newCmdChild(s, "serve"), newCmdChild(s, "clients"))
+	return root
+}
+
+func newCmdRun(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run SCENARIO.json...",
+		Short: "Run scenarios (as root), writing captures and truth.json next to each file",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMany(s, args)
+		},
+	}
+}
+
+func newCmdRunAll(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run-all [DIR]",
+		Short: "Run every scenario in DIR (default testdata/lab)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "testdata/lab"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			files, err := scenarioFiles(dir)
+			if err != nil {
+				return err
+			}
+			return runMany(s, files)
+		},
+	}
+}
+
+func newCmdValidate(s ioStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "Parse and validate every scenario file in DIR (default testdata/lab); no root needed",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "testdata/lab"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			files, err := scenarioFiles(dir)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, f := range files {
+				if _, err := LoadScenario(f); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(s.Out, "ok", f)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+// newCmdChild is a hidden subcommand the lab runs inside a namespace.
+func newCmdChild(s ioStreams, name string) *cobra.Command {
+	var t0 int64
+	cmd := &cobra.Command{
+		Use:    name + " --t0 UNIXNANO SCENARIO.json",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := LoadScenario(args[0])
+			if err != nil {
+				return err
+			}
+			start := time.Unix(0, t0)
+			if name == "serve" {
+				return runServe(sc, start, s.In, s.Out)
+			}
+			return runClients(sc, start, s.In, s.Out)
+		},
+	}
+	cmd.Flags().Int64Var(&t0, "t0", 0, "scenario start, Unix nanoseconds")
+	return cmd
+}
+
+// scenarioFiles lists DIR/*.json in name order.
+func scenarioFiles(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no scenario files in %s", dir)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// runMany runs scenarios one after another; an interrupt tears the lab down.
+func runMany(s ioStreams, files []string) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		teardown()
+		fmt.Fprintln(s.ErrOut, "tcplab: interrupted; namespaces removed")
+		os.Exit(130)
+	}()
+	var errs []error
+	for _, f := range files {
+		if err := runScenario(f, s.ErrOut); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f, err))
+			fmt.Fprintln(s.ErrOut, "tcplab:", f+":", err)
+		}
+	}
+	if n := len(errs); n > 0 {
+		return fmt.Errorf("%s of %d scenarios failed: %w", strconv.Itoa(n), len(files), errors.Join(errs...))
+	}
+	return nil
+}

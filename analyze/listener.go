@@ -44,7 +44,41 @@ type Listener struct {
 	// ConnectTimes are the durations from each client's first SYN to its
 	// handshake ACK, sorted; at most maxConnectTimes of them.
 	ConnectTimes []int64
+	// Series counts, per second of capture time, what the incident chart
+	// draws.
+	Series Series
 }
+
+// SeriesKind names one count of the per-second series.
+type SeriesKind int
+
+// The per-second counts.
+const (
+	SeriesNewSYN         SeriesKind = iota // connections opened (first SYNs)
+	SeriesSynDropped                       // SYNs retransmitted after a drop (syn-dropped)
+	SeriesSynAckAfterAck                   // SYN-ACKs retransmitted after the client's ACK
+	SeriesDataIgnored                      // client data segments ignored (data-while-syn-recv)
+	SeriesGhost                            // ghost connections queued
+	SeriesReset                            // connections reset (first RST of a flow)
+	NumSeriesKinds
+)
+
+// SeriesNames are the series' stable IDs, in SeriesKind order.
+var SeriesNames = [NumSeriesKinds]string{"new-syn", "syn-dropped", "synack-after-ack", "data-ignored", "ghost-connection", "reset"}
+
+// Series is a set of per-second counts: Counts[kind][i] is the count in
+// the second starting at Start + i seconds.
+type Series struct {
+	Start  int64 // nanoseconds since the Unix epoch, a whole second
+	Counts [NumSeriesKinds][]int32
+}
+
+// Seconds is the number of seconds the series covers.
+func (s *Series) Seconds() int { return len(s.Counts[0]) }
+
+// maxSeriesSeconds bounds a listener's series (about eleven days); later
+// seconds are folded into the last bin.
+const maxSeriesSeconds = 1 << 20
 
 // Episode is one stretch of overflow evidence.
 type Episode struct {
@@ -97,6 +131,7 @@ type listenerAgg struct {
 	rstOverflow    int
 	ackIgnored     int
 	cookies        int
+	bins           map[int64]*[NumSeriesKinds]int32 // per Unix second
 }
 
 type listenerKey struct {
@@ -117,7 +152,7 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 	k := listenerKey{s.Addr, s.Port}
 	a := ls.m[k]
 	if a == nil {
-		a = &listenerAgg{votes: make(map[Vantage]int)}
+		a = &listenerAgg{votes: make(map[Vantage]int), bins: make(map[int64]*[NumSeriesKinds]int32)}
 		a.l.Server = addrPort(s)
 		a.l.LabelFlows = make(map[flowstate.Label]int)
 		a.l.InferredSysctls = make(map[string]string)
@@ -164,6 +199,7 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 			a.evidence = append(a.evidence, f.HandshakeAckTime)
 		}
 	}
+	a.count(f)
 	if d, ok := f.ConnectTime(); ok && len(l.ConnectTimes) < maxConnectTimes {
 		l.ConnectTimes = append(l.ConnectTimes, d)
 	}
@@ -208,6 +244,64 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	a.records = append(a.records, r)
 }
 
+// count adds a flow's events to the per-second bins.
+func (a *listenerAgg) count(f *flowstate.Flow) {
+	bump := func(t int64, k SeriesKind) {
+		if t == 0 {
+			return
+		}
+		sec := t / 1e9
+		b := a.bins[sec]
+		if b == nil {
+			b = new([NumSeriesKinds]int32)
+			a.bins[sec] = b
+		}
+		b[k]++
+	}
+	bump(f.SynTime, SeriesNewSYN)
+	for _, fd := range f.Findings {
+		switch fd.Label {
+		case flowstate.LabelSynDropped:
+			bump(fd.Time, SeriesSynDropped)
+		case flowstate.LabelSynAckAfterAck:
+			bump(fd.Time, SeriesSynAckAfterAck)
+		case flowstate.LabelDataWhileSynRecv:
+			bump(fd.Time, SeriesDataIgnored)
+		case flowstate.LabelGhostConnection:
+			bump(fd.Time, SeriesGhost)
+		}
+	}
+	first := f.EP[flowstate.Client].RSTTime
+	if s := f.EP[flowstate.Server].RSTTime; s != 0 && (first == 0 || s < first) {
+		first = s
+	}
+	bump(first, SeriesReset)
+}
+
+// series turns the bins into dense per-second counts.
+func (a *listenerAgg) series() Series {
+	var s Series
+	if len(a.bins) == 0 {
+		return s
+	}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for sec := range a.bins {
+		lo, hi = min(lo, sec), max(hi, sec)
+	}
+	n := min(hi-lo+1, maxSeriesSeconds)
+	s.Start = lo * 1e9
+	for k := range s.Counts {
+		s.Counts[k] = make([]int32, n)
+	}
+	for sec, b := range a.bins {
+		i := min(sec-lo, n-1)
+		for k := range b {
+			s.Counts[k][i] += b[k]
+		}
+	}
+	return s
+}
+
 func isOverflowLabel(l flowstate.Label) bool {
 	for _, o := range overflowLabels {
 		if o == l {
@@ -243,6 +337,8 @@ func (a *listenerAgg) finish() *Listener {
 		l.Episodes = append(l.Episodes, Episode{Start: t, End: t, Evidence: 1})
 	}
 	a.estimateCapacity()
+	l.Series = a.series()
+	a.bins = nil
 
 	if a.ackIgnored > 0 {
 		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 (the server ignored handshake ACKs in %d flows instead of resetting them)", a.ackIgnored)

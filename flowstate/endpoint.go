@@ -46,6 +46,7 @@ type Endpoint struct {
 	FINSeq         Seq // sequence number of its FIN
 	FINAcked       bool
 	SentRST        bool
+	RSTTime        int64 // its first RST, 0 if none
 }
 
 func appendTime(ts []int64, t int64) []int64 {

@@ -420,7 +420,10 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 
 // onRST handles a reset from either side.
 func (f *Flow) onRST(seg *Segment, from Side, idx int) {
-	f.EP[from].SentRST = true
+	if !f.EP[from].SentRST {
+		f.EP[from].SentRST = true
+		f.EP[from].RSTTime = seg.Time
+	}
 	if from == Server && f.hs.pending {
 		f.resolve(idx, seg.Time, resolveRST)
 	}

@@ -118,10 +118,11 @@ type JSONTotals struct {
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }
 
-// FlowObject converts a finished flow to its v1 JSON shape.
-func FlowObject(f *analyze.Flow) JSONFlow {
+// FlowObject converts a finished flow to its v1 JSON shape; an, when not
+// nil, anonymizes the addresses.
+func FlowObject(f *analyze.Flow, an *Anonymizer) JSONFlow {
 	out := JSONFlow{
-		ID: f.ID, Client: f.Client.String(), Server: f.Server.String(), ClientGuessed: f.ClientGuessed,
+		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server), ClientGuessed: f.ClientGuessed,
 		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), EndReason: f.EndReason,
 		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
 		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), Packets: make([]JSONPacket, 0, len(f.Packets)),
@@ -150,11 +151,12 @@ func FlowObject(f *analyze.Flow) JSONFlow {
 	return out
 }
 
-// ListenerObject converts a listener view to its v1 JSON shape.
-func ListenerObject(l *analyze.Listener) JSONListener {
+// ListenerObject converts a listener view to its v1 JSON shape; an, when
+// not nil, anonymizes the addresses.
+func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 	out := JSONListener{
-		Server: l.Server.String(), Flows: l.Flows, AcceptQueueCapacity: l.AcceptQueueCapacity,
-		CapacityEvidence: l.CapacityEvidence, LabelFlows: labelMap(l.LabelFlows),
+		Server: an.AddrPort(l.Server), Flows: l.Flows, AcceptQueueCapacity: l.AcceptQueueCapacity,
+		CapacityEvidence: an.Text(l.CapacityEvidence), LabelFlows: labelMap(l.LabelFlows),
 		Episodes:                 []JSONEpisode{},
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
@@ -203,7 +205,7 @@ func (j *JSON) Flow(f *analyze.Flow) error {
 	if j.opts.Anomalies && f.Labels == 0 {
 		return nil
 	}
-	obj := FlowObject(f)
+	obj := FlowObject(f, j.opts.Anon)
 	if j.lines {
 		obj.Type = "flow"
 		return j.line(obj)
@@ -238,7 +240,7 @@ func (j *JSON) Close(s *analyze.Summary) error {
 		if j.opts.Anomalies && len(l.LabelFlows) == 0 {
 			continue
 		}
-		listeners = append(listeners, ListenerObject(l))
+		listeners = append(listeners, ListenerObject(l, j.opts.Anon))
 	}
 	captures := s.Captures
 	if captures == nil {

@@ -26,6 +26,8 @@ type Options struct {
 	Anomalies bool
 	// MultiFile prints frames as file:frame.
 	MultiFile bool
+	// Anon, when set, replaces addresses with stable pseudonyms.
+	Anon *Anonymizer
 }
 
 // palette holds the colours, chosen by meaning.
@@ -70,7 +72,7 @@ func (t *Text) Flow(f *analyze.Flow) error {
 		return nil
 	}
 	w, pal := t.w, t.pal
-	fmt.Fprintf(w, "%s  %s -> %s", pal.header.Sprintf("flow %d", f.ID), f.Client, f.Server)
+	fmt.Fprintf(w, "%s  %s -> %s", pal.header.Sprintf("flow %d", f.ID), t.opts.Anon.AddrPort(f.Client), t.opts.Anon.AddrPort(f.Server))
 	fmt.Fprintf(w, "  %d packets, %s, %s", f.NPackets, dur(f.LastTime-f.FirstTime), f.EndReason)
 	if f.ClientGuessed {
 		fmt.Fprint(w, ", caught mid-stream: client guessed from the ports")
@@ -141,12 +143,18 @@ func dur(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) }
 
 // Close writes the listener and capture views and flushes.
 func (t *Text) Close(s *analyze.Summary) error {
-	w, pal := t.w, t.pal
+	writeViews(t.w, t.pal, s, t.opts)
+	return t.w.Flush()
+}
+
+// writeViews writes the listener views, the totals and the capture views.
+func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
+	an := opts.Anon
 	for _, l := range s.Listeners {
-		if t.opts.Anomalies && len(l.LabelFlows) == 0 {
+		if opts.Anomalies && len(l.LabelFlows) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s  %d flows; vantage %s (%s)\n", pal.header.Sprintf("listener %s", l.Server), l.Flows, l.Vantage, l.VantageEvidence)
+		fmt.Fprintf(w, "%s  %d flows; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, l.Vantage, l.VantageEvidence)
 		if len(l.LabelFlows) > 0 {
 			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
 		}
@@ -154,9 +162,9 @@ func (t *Text) Close(s *analyze.Summary) error {
 			fmt.Fprintf(w, "  overflow episode %d: %s .. %s (%s, %d pieces of evidence)\n", i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence)
 		}
 		if l.AcceptQueueCapacity > 0 {
-			fmt.Fprintf(w, "  accept queue capacity: %d (listen backlog %d): %s\n", l.AcceptQueueCapacity, l.BacklogEstimate, l.CapacityEvidence)
+			fmt.Fprintf(w, "  accept queue capacity: %d (listen backlog %d): %s\n", l.AcceptQueueCapacity, l.BacklogEstimate, an.Text(l.CapacityEvidence))
 		} else {
-			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", l.CapacityEvidence)
+			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", an.Text(l.CapacityEvidence))
 		}
 		if len(l.SynRetransmitSchedule) > 0 {
 			fmt.Fprintf(w, "  SYN retransmissions at %s after the first SYN\n", schedule(l.SynRetransmitSchedule))
@@ -177,10 +185,6 @@ func (t *Text) Close(s *analyze.Summary) error {
 		}
 		fmt.Fprintln(w)
 	}
-	labelled := 0
-	for range s.LabelFlows {
-		labelled++
-	}
 	fmt.Fprintf(w, "%d flows, %d TCP segments", s.Flows, s.Segments)
 	if len(s.LabelFlows) > 0 {
 		fmt.Fprintf(w, "; flows per label: %s", pal.warn.Sprint(labelCounts(s.LabelFlows)))
@@ -200,7 +204,6 @@ func (t *Text) Close(s *analyze.Summary) error {
 	if s.Interrupted {
 		fmt.Fprintln(w, pal.warn.Sprint("interrupted: the report covers the packets read until then"))
 	}
-	return t.w.Flush()
 }
 
 func gz(b bool) string {

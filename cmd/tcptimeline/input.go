@@ -21,6 +21,7 @@ type inputOptions struct {
 	Ports []int
 	Hosts []string
 	Color string
+	Quiet bool
 }
 
 func (o *inputOptions) addFlags(cmd *cobra.Command) {
@@ -29,6 +30,7 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f.IntSliceVar(&o.Ports, "port", nil, "keep only packets to or from this `port` (repeatable)")
 	f.StringSliceVar(&o.Hosts, "host", nil, "keep only packets to or from this `ip` (repeatable)")
 	f.StringVar(&o.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -101,26 +103,6 @@ func (o *inputOptions) flowFilter() (func(*analyze.Flow) bool, error) {
 		}
 		return true
 	}, nil
-}
-
-// openAll opens every input: "-" is standard input. Files that cannot be
-// read are reported in errs and left out; the rest are analysed.
-func openAll(io *IOStreams, files []string) (readers []*analyze.CaptureReader, errs []error) {
-	for _, name := range files {
-		var r *analyze.CaptureReader
-		var err error
-		if name == "-" {
-			r, err = analyze.NewCaptureReader("stdin", io.In, len(readers))
-		} else {
-			r, err = analyze.Open(name, len(readers))
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		readers = append(readers, r)
-	}
-	return readers, errs
 }
 
 // expandGlobs expands shell-style patterns in file arguments (for ring

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
 	"github.com/tcptimeline/tcptimeline/analyze/render"
-	"github.com/tcptimeline/tcptimeline/flowstate"
 )
 
 // TimelineOptions are the options of "tcptimeline timeline".
@@ -20,6 +17,7 @@ type TimelineOptions struct {
 	Time      string
 	Anomalies bool
 	FailOn    []string
+	Anonymize bool
 }
 
 // renderer is what the timeline writes flows to.
@@ -63,6 +61,7 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 	f.StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC, microseconds)")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "show only flows that carry a label")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("time", cobra.FixedCompletions([]string{"rel", "abs"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
@@ -70,10 +69,6 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 }
 
 func runTimeline(ctx context.Context, opts *TimelineOptions) error {
-	match, err := opts.match()
-	if err != nil {
-		return err
-	}
 	keep, err := opts.flowFilter()
 	if err != nil {
 		return err
@@ -89,7 +84,10 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 	if opts.Time != "rel" && opts.Time != "abs" {
 		return usagef("--time must be rel or abs, not %q", opts.Time)
 	}
-	ropts := render.Options{Color: colour, AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1}
+	ropts := render.Options{Color: colour && opts.Format == "text", AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1}
+	if opts.Anonymize {
+		ropts.Anon = render.NewAnonymizer()
+	}
 	var r renderer
 	switch opts.Format {
 	case "text":
@@ -102,42 +100,23 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 		return usagef("--format must be text, json or jsonl, not %q", opts.Format)
 	}
 
-	readers, openErrs := openAll(opts.IO, opts.Files)
-	if len(readers) == 0 {
-		return &inputError{openErrs}
-	}
-	for _, e := range openErrs {
-		fmt.Fprintf(opts.IO.ErrOut, "tcptimeline: %v\n", e)
-	}
-	var hit flowstate.Labels
-	var hitFlows []string
-	sum, err := analyze.Run(ctx, readers, analyze.Options{Record: true, Match: match}, func(f *analyze.Flow) error {
+	fails := newFailOn(failOn)
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
 		}
-		if m := f.Labels & failOn; m != 0 {
-			hit |= m
-			if len(hitFlows) < 5 {
-				hitFlows = append(hitFlows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, f.Client, f.Server))
-			}
-		}
+		fails.see(f)
 		return r.Flow(f)
 	})
-	for _, rd := range readers {
-		rd.Close()
-	}
 	if err != nil {
 		return err
 	}
 	if err := r.Close(sum); err != nil {
 		return err
 	}
-	warnCaptures(opts.IO, sum)
 	if len(openErrs) > 0 {
 		return &inputError{openErrs}
 	}
-	if hit != 0 {
-		return &findingError{fmt.Sprintf("found %s in %s", strings.Join(hit.Strings(), ", "), strings.Join(hitFlows, ", "))}
-	}
-	return nil
+	return fails.err()
 }

@@ -1,0 +1,246 @@
+package render
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// SummaryOptions tune the summary renderer.
+type SummaryOptions struct {
+	Options
+	// Format is "text", "json" or "csv".
+	Format string
+	// All lists every flow, even when a flood of unanswered SYNs would
+	// otherwise be summarised.
+	All bool
+}
+
+// floodListed is how many half-open flows (a SYN and nothing back) per
+// listener are listed one per row before the rest are summarised.
+const floodListed = 20
+
+// maxFloodSources bounds the distinct sources counted per listener.
+const maxFloodSources = 1 << 20
+
+// SummaryRow is one flow of the summary: a connection log line with Zeek's
+// conn_state and history next to our labels.
+type SummaryRow struct {
+	ID          int      `json:"id"`
+	Client      string   `json:"client"`
+	Server      string   `json:"server"`
+	Start       string   `json:"start"`
+	Duration    float64  `json:"duration"`
+	Packets     int      `json:"packets"`
+	ConnState   string   `json:"conn_state"`
+	History     string   `json:"history"`
+	ClientState string   `json:"client_state"`
+	ServerState string   `json:"server_state"`
+	Labels      []string `json:"labels"`
+}
+
+// halfOpen summarises the unanswered SYNs to one listener that were not
+// listed one by one.
+type halfOpen struct {
+	server      netip.AddrPort
+	flows       int
+	listed      int
+	sources     map[netip.Addr]struct{}
+	manySources bool
+	first, last int64
+}
+
+// Summary renders one row per flow, then the listener views and totals:
+// an aligned table for people, CSV or JSON for machines.
+type Summary struct {
+	w     *bufio.Writer
+	opts  SummaryOptions
+	pal   palette
+	tab   *tabwriter.Writer
+	csv   *csv.Writer
+	rows  int
+	flood map[netip.AddrPort]*halfOpen
+	order []*halfOpen
+}
+
+// NewSummary returns a summary renderer writing to w.
+func NewSummary(w io.Writer, opts SummaryOptions) *Summary {
+	s := &Summary{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color), flood: map[netip.AddrPort]*halfOpen{}}
+	switch opts.Format {
+	case "csv":
+		s.csv = csv.NewWriter(s.w)
+		s.csv.Write([]string{"id", "client", "server", "start", "duration", "packets", "conn_state", "history", "client_state", "server_state", "labels"})
+	case "json":
+		s.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
+	default:
+		s.tab = tabwriter.NewWriter(s.w, 0, 8, 2, ' ', 0)
+		s.header()
+	}
+	return s
+}
+
+func (s *Summary) header() {
+	fmt.Fprintln(s.tab, "#\tclient\tserver\tstart (UTC)\tduration\tpackets\tstate\thistory\tlabels")
+}
+
+// Row converts a finished flow to its summary row.
+func Row(f *analyze.Flow, an *Anonymizer) SummaryRow {
+	return SummaryRow{
+		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server),
+		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), Packets: f.NPackets,
+		ConnState: zeekConnState(f), History: zeekHistory(f),
+		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
+		Labels: f.Labels.Strings(),
+	}
+}
+
+// isHalfOpen reports whether a flow is a bare unanswered connection
+// attempt: SYNs and nothing back, what a SYN flood leaves.
+func isHalfOpen(f *analyze.Flow) bool {
+	return f.Labels.Has(flowstate.LabelSynUnanswered) && f.EP[flowstate.Server].Packets == 0
+}
+
+// Flow writes one finished flow's row, or counts it in its listener's
+// half-open summary once floodListed of them were listed.
+func (s *Summary) Flow(f *analyze.Flow) error {
+	if s.opts.Anomalies && f.Labels == 0 {
+		return nil
+	}
+	if isHalfOpen(f) {
+		h := s.flood[f.Server]
+		if h == nil {
+			h = &halfOpen{server: f.Server, sources: map[netip.Addr]struct{}{}, first: f.FirstTime}
+			s.flood[f.Server] = h
+			s.order = append(s.order, h)
+		}
+		h.flows++
+		h.first, h.last = min(h.first, f.FirstTime), max(h.last, f.LastTime)
+		if len(h.sources) < maxFloodSources {
+			h.sources[f.Client.Addr()] = struct{}{}
+		} else if _, ok := h.sources[f.Client.Addr()]; !ok {
+			h.manySources = true
+		}
+		if !s.opts.All && h.listed >= floodListed {
+			return nil
+		}
+		h.listed++
+	}
+	r := Row(f, s.opts.Anon)
+	s.rows++
+	switch {
+	case s.csv != nil:
+		return s.csv.Write([]string{strconv.Itoa(r.ID), r.Client, r.Server, r.Start, strconv.FormatFloat(r.Duration, 'f', 6, 64),
+			strconv.Itoa(r.Packets), r.ConnState, r.History, r.ClientState, r.ServerState, strings.Join(r.Labels, ";")})
+	case s.tab != nil:
+		labels := strings.Join(r.Labels, ",")
+		if labels == "" {
+			labels = "-"
+		} else {
+			labels = s.pal.warn.Sprint(labels)
+		}
+		fmt.Fprintf(s.tab, "%d\t%s\t%s\t%s\t%.3f s\t%d\t%s\t%s\t%s\n", r.ID, r.Client, r.Server,
+			time.Unix(0, f.FirstTime).UTC().Format("15:04:05.000000"), r.Duration, r.Packets, r.ConnState, r.History, labels)
+		if s.rows%512 == 0 {
+			// Flush in blocks: aligned within a block, and output streams.
+			return s.tab.Flush()
+		}
+		return nil
+	}
+	if s.rows > 1 {
+		s.w.WriteString(",")
+	}
+	s.w.WriteString("\n")
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.w.Write(b)
+	return err
+}
+
+// HalfOpenSummary is a listener's unanswered SYNs beyond those listed.
+type HalfOpenSummary struct {
+	Server     string `json:"server"`
+	Flows      int    `json:"flows"`
+	Listed     int    `json:"listed"`
+	Sources    int    `json:"sources"`
+	SourcesMin bool   `json:"sources_at_least,omitempty"` // the count is a lower bound
+	First      string `json:"first"`
+	Last       string `json:"last"`
+}
+
+func (s *Summary) halfOpen() []HalfOpenSummary {
+	out := []HalfOpenSummary{}
+	for _, h := range s.order {
+		if h.flows <= h.listed {
+			continue
+		}
+		out = append(out, HalfOpenSummary{Server: s.opts.Anon.AddrPort(h.server), Flows: h.flows, Listed: h.listed,
+			Sources: len(h.sources), SourcesMin: h.manySources, First: absTime(h.first), Last: absTime(h.last)})
+	}
+	return out
+}
+
+// Close writes the half-open summaries, the listener views and totals.
+func (s *Summary) Close(sum *analyze.Summary) error {
+	switch {
+	case s.csv != nil:
+		s.csv.Flush()
+		if err := s.csv.Error(); err != nil {
+			return err
+		}
+	case s.tab != nil:
+		s.tab.Flush()
+		fmt.Fprintln(s.w)
+		for _, h := range s.halfOpen() {
+			more := ""
+			if h.SourcesMin {
+				more = "at least "
+			}
+			fmt.Fprintf(s.w, "%s %d unanswered connection attempts (a SYN and nothing back) to %s from %s%d sources, %s .. %s: %d listed above, the rest summarised here (--all lists every one)\n\n",
+				s.pal.warn.Sprint("half-open:"), h.Flows, h.Server, more, h.Sources, h.First, h.Last, h.Listed)
+		}
+		writeViews(s.w, s.pal, sum, s.opts.Options)
+	default:
+		s.w.WriteString("\n],\n")
+		listeners := make([]JSONListener, 0, len(sum.Listeners))
+		for _, l := range sum.Listeners {
+			if !s.opts.Anomalies || len(l.LabelFlows) > 0 {
+				listeners = append(listeners, ListenerObject(l, s.opts.Anon))
+			}
+		}
+		captures := sum.Captures
+		if captures == nil {
+			captures = []*analyze.Capture{}
+		}
+		rest := map[string]any{"half_open": s.halfOpen(), "listeners": listeners, "captures": captures, "totals": TotalsObject(sum)}
+		keys := make([]string, 0, len(rest))
+		for k := range rest {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			b, err := json.Marshal(rest[k])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.w, "%q:%s", k, b)
+			if i < len(keys)-1 {
+				s.w.WriteString(",\n")
+			}
+		}
+		s.w.WriteString("}\n")
+	}
+	return s.w.Flush()
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+)
+
+// analysis runs the analyzer over the inputs of a command: it opens the
+// files (a file that cannot be read is reported and left out), applies the
+// packet filters, shows progress on a terminal, and reports the captures'
+// warnings at the end.
+type analysis struct {
+	io     *IOStreams
+	in     *inputOptions
+	record bool
+	quiet  bool
+}
+
+// countingFile counts the bytes read from a file, for the progress line.
+type countingFile struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingFile) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// run analyses the inputs, handing each finished flow to emit. openErrs
+// lists the files that could not be read; err is a failure of the run
+// itself (an emit error, a usage error in the filters).
+func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum *analyze.Summary, openErrs []error, err error) {
+	match, err := a.in.match()
+	if err != nil {
+		return nil, nil, err
+	}
+	var read atomic.Int64
+	var total int64
+	var readers []*analyze.CaptureReader
+	for _, name := range a.in.Files {
+		var r *analyze.CaptureReader
+		if name == "-" {
+			r, err = analyze.NewCaptureReader("stdin", countingFile{a.io.In, &read}, len(readers))
+		} else {
+			var f *os.File
+			f, err = os.Open(name)
+			if err != nil {
+				openErrs = append(openErrs, &analyze.FileError{Name: name, Msg: "cannot open", Err: unwrapPath(err)})
+				continue
+			}
+			if st, serr := f.Stat(); serr == nil && st.Mode().IsRegular() {
+				total += st.Size()
+			}
+			r, err = analyze.NewCaptureReader(name, countingFile{f, &read}, len(readers))
+			if err != nil {
+				f.Close()
+			} else {
+				defer f.Close()
+			}
+		}
+		if err != nil {
+			openErrs = append(openErrs, err)
+			continue
+		}
+		readers = append(readers, r)
+	}
+	if len(readers) == 0 {
+		return nil, openErrs, &inputError{openErrs}
+	}
+	for _, e := range openErrs {
+		fmt.Fprintf(a.io.ErrOut, "tcptimeline: %v\n", e)
+	}
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+
+	opts := analyze.Options{Record: a.record, Match: match}
+	var stopProgress func()
+	if a.io.ErrTTY && !a.quiet {
+		stopProgress = a.progress(&read, total)
+	}
+	sum, err = analyze.Run(ctx, readers, opts, emit)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	if err != nil {
+		return nil, openErrs, err
+	}
+	warnCaptures(a.io, sum)
+	return sum, openErrs, nil
+}
+
+// progress shows bytes read of the total and the read rate on stderr,
+// refreshed twice a second, until the returned function is called. It
+// measures wall time for the person watching; the analysis never does.
+func (a *analysis) progress(read *atomic.Int64, total int64) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		shown := false
+		for {
+			select {
+			case <-done:
+				if shown {
+					fmt.Fprint(a.io.ErrOut, "\r\x1b[K")
+				}
+				return
+			case <-tick.C:
+				n := read.Load()
+				rate := float64(n) / time.Since(start).Seconds() / (1 << 20)
+				if total > 0 {
+					fmt.Fprintf(a.io.ErrOut, "\r\x1b[Kreading: %s of %s (%.0f%%), %.0f MiB/s", mib(n), mib(total), 100*float64(n)/float64(total), rate)
+				} else {
+					fmt.Fprintf(a.io.ErrOut, "\r\x1b[Kreading: %s, %.0f MiB/s", mib(n), rate)
+				}
+				shown = true
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func mib(n int64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/analyze/render"
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// SummaryOptions are the options of "tcptimeline summary".
+type SummaryOptions struct {
+	IO *IOStreams
+	inputOptions
+	Format    string
+	Anomalies bool
+	All       bool
+	Anonymize bool
+	FailOn    []string
+}
+
+// NewCmdSummary builds "tcptimeline summary".
+func NewCmdSummary(io *IOStreams, runF func(context.Context, *SummaryOptions) error) *cobra.Command {
+	opts := &SummaryOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "summary FILE...",
+		Short: "One row per flow, then the listener views and totals",
+		Long: `Print one row per flow: client, server, start, duration, packets, the
+connection state in Zeek's conn_state vocabulary, a Zeek-style history string,
+and our labels; then per listener the overflow episodes, flows per label, the
+accept queue's capacity when the capture shows it, the inferred sysctls and the
+connect-time distribution; then totals.
+
+It keeps no packets, so it runs in memory bounded by the live flows, on
+captures of any size. A flood of unanswered SYNs is summarised per listener
+(counts, sources, time range) after the first 20 rows; --all lists every flow.`,
+		Example: `  tcptimeline summary incident.pcap
+  tcptimeline summary --format csv ring.pcap* > flows.csv
+  tcptimeline summary --fail-on ghost-connection --fail-on rst-on-overflow capture.pcap`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = expandGlobs(args)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runSummary(cmd.Context(), opts)
+		},
+	}
+	opts.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.Format, "format", "text", "output format: text, json or csv")
+	f.BoolVar(&opts.Anomalies, "anomalies", false, "list only flows that carry a label")
+	f.BoolVar(&opts.All, "all", false, "list every flow, even in a flood of unanswered SYNs")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "csv"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
+	return cmd
+}
+
+func runSummary(ctx context.Context, opts *SummaryOptions) error {
+	keep, err := opts.flowFilter()
+	if err != nil {
+		return err
+	}
+	failOn, err := parseLabels("--fail-on", opts.FailOn)
+	if err != nil {
+		return err
+	}
+	colour, err := opts.useColor(opts.IO)
+	if err != nil {
+		return err
+	}
+	switch opts.Format {
+	case "text", "json", "csv":
+	default:
+		return usagef("--format must be text, json or csv, not %q", opts.Format)
+	}
+	ropts := render.SummaryOptions{Format: opts.Format, All: opts.All,
+		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies}}
+	if opts.Anonymize {
+		ropts.Anon = render.NewAnonymizer()
+	}
+	r := render.NewSummary(opts.IO.Out, ropts)
+	fails := newFailOn(failOn)
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
+	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
+		if !keep(f) {
+			return nil
+		}
+		fails.see(f)
+		return r.Flow(f)
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.Close(sum); err != nil {
+		return err
+	}
+	if len(openErrs) > 0 {
+		return &inputError{openErrs}
+	}
+	return fails.err()
+}
+
+// failOn collects the flows that carry a label given to --fail-on.
+type failOn struct {
+	want  flowstate.Labels
+	hit   flowstate.Labels
+	flows []string
+}
+
+func newFailOn(want flowstate.Labels) *failOn { return &failOn{want: want} }
+
+func (o *failOn) see(f *analyze.Flow) {
+	if m := f.Labels & o.want; m != 0 {
+		o.hit |= m
+		if len(o.flows) < 5 {
+			o.flows = append(o.flows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, f.Client, f.Server))
+		}
+	}
+}
+
+func (o *failOn) err() error {
+	if o.hit == 0 {
+		return nil
+	}
+	return &findingError{fmt.Sprintf("found %s in %s", strings.Join(o.hit.Strings(), ", "), strings.Join(o.flows, ", "))}
+}

@@ -28,7 +28,7 @@ const (
 	// meanConnSecs is about how long a connection of this model lasts
 	// (measured over large files); the arrival rate is
 	// concurrency / meanConnSecs, by Little's law.
-	meanConnSecs = 1.1
+	meanConnSecs = 1.45
 	// Overload episodes: one every episodeEvery, lasting episodeLen,
 	// the first at episodeFirst.
 	episodeFirst = 2 * sec
@@ -86,14 +86,17 @@ type stats struct {
 	FloodSYNs      int
 	SpanMicros     int64 // first to last packet
 	liveMicros     int64 // sum of the client connections' lifetimes
+	arrivalMicros  int64 // first to last client connection
 }
 
-// MeanLive is the mean number of client connections live at a time.
+// MeanLive is about the mean number of client connections live at a time
+// while they arrive: their lifetimes added up over the time they took to
+// arrive.
 func (s stats) MeanLive() float64 {
-	if s.SpanMicros == 0 {
+	if s.arrivalMicros == 0 {
 		return 0
 	}
-	return float64(s.liveMicros) / float64(s.SpanMicros)
+	return float64(s.liveMicros) / float64(s.arrivalMicros)
 }
 
 // pkt is one planned segment; tsecr is filled in when the plan is done.
@@ -199,6 +202,7 @@ func generate(w io.Writer, cfg config) (stats, error) {
 		c := g.newConn()
 		if t == nextConn {
 			g.planConn(c, t)
+			g.st.arrivalMicros = t
 			conns++
 			ta += g.r.exp(meanGap)
 			nextConn = int64(ta)
@@ -484,7 +488,7 @@ func (g *gen) planConn(c *conn, ta int64) {
 		// the ACK gets a RST from tcp_v4_send_reset (seq = its ack, no
 		// options) and the request is dropped; the request segment then
 		// meets only the listener, which resets it too.
-		pl.add(tAck+30, true, flagRST, pl.siss+1, 0, 0, optNone)
+		pl.add(tAck+5, true, flagRST, pl.siss+1, 0, 0, optNone)
 		pl.cli(tReq, flagPSH|flagACK, pl.ciss+1, pl.siss+1, reqLen)
 		pl.add(tReq+30, true, flagRST, pl.siss+1, 0, 0, optNone)
 

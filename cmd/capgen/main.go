@@ -44,7 +44,7 @@
 // Outside the episodes one SYN in a thousand is dropped too.
 //
 // About 11 packets per connection: -conns 200000 gives about 2.2 M packets
-// (230 MB), -conns 1000000 about 11 M (1.2 GB).
+// (240 MB), -conns 1000000 about 11 M (1.2 GB), written in seconds.
 //
 // With -flood N, N SYNs from random IPv4 sources and ports (no TCP options,
 // as a flooding tool sends them) hit port 9000 within -flood-secs seconds,

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// run runs the command line with args and returns stdout, stderr and the
+// exit status. stdin is given to "-".
+func run(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	io := &IOStreams{In: bytes.NewReader(stdin), Out: &out, ErrOut: &errOut}
+	code = Main(context.Background(), args, io)
+	return out.String(), errOut.String(), code
+}
+
+const formats = "../../testdata/formats/"
+
+func TestBadInputIsExitTwoWithOneLineNamingTheFile(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"notcapture.pcap", "notcapture.pcap: not a pcap or pcapng capture"},
+		{"empty.pcap", "empty.pcap: empty file"},
+		{"truncated-header.pcap", "truncated-header.pcap:"},
+		{"unknown-linktype.pcap", "unknown-linktype.pcap: unsupported link type 147"},
+		{"does-not-exist.pcap", "does-not-exist.pcap: cannot open"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			stdout, stderr, code := run(t, nil, "timeline", "--color", "never", formats+tc.file)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr %q, want one line containing %q", stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestTruncatedCaptureWarnsAndAnalysesWhatCameBefore(t *testing.T) {
+	stdout, stderr, code := run(t, nil, "timeline", "--color", "never", formats+"truncated.pcap")
+	if code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+	if !strings.Contains(stderr, "truncated.pcap: truncated record at byte offset 5368") {
+		t.Errorf("stderr %q, want the warning naming the file and offset 5368", stderr)
+	}
+	if !strings.Contains(stdout, "6 flows, 44 TCP segments") {
+		t.Errorf("stdout does not report the 6 flows and 44 segments before the cut:\n%s", stdout)
+	}
+}
+
+func TestOneBadFileAmongGoodOnesStillReports(t *testing.T) {
+	stdout, stderr, code := run(t, nil, "timeline", "--color", "never", formats+"eth.pcap", formats+"notcapture.pcap")
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr, "notcapture.pcap") || !strings.Contains(stdout, "6 flows") {
+		t.Errorf("want the good file analysed and the bad one named:\nstdout %s\nstderr %s", stdout, stderr)
+	}
+}
+
+func TestStdin(t *testing.T) {
+	data, err := os.ReadFile(formats + "eth.pcap.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, code := run(t, data, "timeline", "--color", "never", "-")
+	if code != 0 || !strings.Contains(stdout, "capture 0: stdin (pcap, gzip, EN10MB)") {
+		t.Errorf("exit %d, stdout:\n%s", code, stdout)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"timeline"},
+		{"timeline", "--format", "xml", formats + "eth.pcap"},
+		{"timeline", "--time", "local", formats + "eth.pcap"},
+		{"timeline", "--color", "sometimes", formats + "eth.pcap"},
+		{"timeline", "--fail-on", "no-such-label", formats + "eth.pcap"},
+		{"timeline", "--flow", "not-an-endpoint", formats + "eth.pcap"},
+		{"timeline", "--port", "70000", formats + "eth.pcap"},
+		{"timeline", "--no-such-flag", formats + "eth.pcap"},
+		{"no-such-command"},
+	} {
+		_, stderr, code := run(t, nil, args...)
+		if code != 2 || !strings.HasPrefix(stderr, "tcptimeline: ") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", args, code, stderr)
+		}
+	}
+}
+
+func TestFailOn(t *testing.T) {
+	_, stderr, code := run(t, nil, "timeline", "--color", "never", "--fail-on", "synack-after-ack", "../../testdata/seed002/seed002.pcap")
+	if code != 1 || !strings.Contains(stderr, "found synack-after-ack in flow 3") {
+		t.Errorf("exit %d, stderr %q; want 1 naming flow 3", code, stderr)
+	}
+	_, _, code = run(t, nil, "timeline", "--color", "never", "--fail-on", "ghost-connection", "../../testdata/seed002/seed002.pcap")
+	if code != 0 {
+		t.Errorf("exit %d for a label the capture does not show, want 0", code)
+	}
+}
+
+func TestFilters(t *testing.T) {
+	seed := "../../testdata/seed002/seed002.pcap"
+	stdout, _, _ := run(t, nil, "timeline", "--color", "never", "--flow", "5", seed)
+	if strings.Count(stdout, "\nflow ") != 0 || !strings.HasPrefix(stdout, "flow 5 ") {
+		t.Errorf("--flow 5 printed other flows:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, nil, "timeline", "--color", "never", "--flow", "192.168.172.128:53994", seed)
+	if !strings.HasPrefix(stdout, "flow 4 ") || strings.Contains(stdout, "flow 3 ") {
+		t.Errorf("--flow by endpoint:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, nil, "timeline", "--color", "never", "--anomalies", seed)
+	if strings.Contains(stdout, "flow 1 ") || !strings.Contains(stdout, "flow 3 ") {
+		t.Errorf("--anomalies kept a clean flow or dropped a labelled one:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, nil, "timeline", "--color", "never", "--port", "9999", seed)
+	if !strings.HasPrefix(stdout, "0 flows") {
+		t.Errorf("--port 9999 kept flows:\n%s", stdout)
+	}
+}
+
+func TestColor(t *testing.T) {
+	seed := "../../testdata/seed002/seed002.pcap"
+	stdout, _, _ := run(t, nil, "timeline", "--color", "always", seed)
+	if !strings.Contains(stdout, "\x1b[") {
+		t.Error("--color always wrote no escape sequence")
+	}
+	stdout, _, _ = run(t, nil, "timeline", seed) // not a terminal: auto means none
+	if strings.Contains(stdout, "\x1b[") {
+		t.Error("--color auto coloured output that is not a terminal")
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	stdout, _, code := run(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "tcptimeline ") {
+		t.Errorf("version: exit %d, %q", code, stdout)
+	}
+	stdout, _, code = run(t, nil, "timeline", "--help")
+	if code != 0 || !strings.Contains(stdout, "--anomalies") {
+		t.Errorf("help: exit %d, %q", code, stdout)
+	}
+	stdout, _, code = run(t, nil, "completion", "bash")
+	if code != 0 || !strings.Contains(stdout, "bash completion") {
+		t.Errorf("completion: exit %d", code)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	stdout, _, code := run(t, nil, "demo", "--color", "never")
+	if code != 0 || !strings.Contains(stdout, "ghost-connection") {
+		t.Errorf("demo: exit %d, no ghost-connection in:\n%s", code, stdout)
+	}
+}
+
+func TestJSONDocument(t *testing.T) {
+	stdout, _, code := run(t, nil, "timeline", "--format", "json", "../../testdata/seed002/seed002.pcap")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var doc struct {
+		Schema string `json:"schema"`
+		Flows  []struct {
+			Client, Server string
+			Labels         []string
+			Packets        []struct {
+				File int `json:"file"`
+				N    int `json:"n"`
+			}
+		}
+		Captures  []struct{ Packets int }
+		Listeners []struct {
+			Server              string `json:"server"`
+			AcceptQueueCapacity int    `json:"accept_queue_capacity"`
+			BacklogEstimate     *int   `json:"backlog_estimate"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if doc.Schema != "tcptimeline/v1" || len(doc.Flows) != 5 || len(doc.Listeners) != 1 {
+		t.Fatalf("schema %q, %d flows, %d listeners", doc.Schema, len(doc.Flows), len(doc.Listeners))
+	}
+	if l := doc.Listeners[0]; l.AcceptQueueCapacity != 2 || l.BacklogEstimate == nil || *l.BacklogEstimate != 1 {
+		t.Errorf("listener %+v, want capacity 2, backlog 1", l)
+	}
+	// Every packet names a frame that exists in its file.
+	for _, f := range doc.Flows {
+		for _, p := range f.Packets {
+			if p.File != 0 || p.N < 1 || p.N > doc.Captures[0].Packets {
+				t.Errorf("packet file %d frame %d out of range", p.File, p.N)
+			}
+		}
+	}
+}
+
+// goldenInputs are the committed fixtures whose rendering is pinned.
+var goldenInputs = []string{
+	"../../testdata/seed002/seed002.pcap",
+}
+
+// TestGolden pins the rendering of the committed fixtures: text and JSON
+// timelines. Run with -update to rewrite them after a deliberate change.
+func TestGolden(t *testing.T) {
+	for _, in := range goldenInputs {
+		name := filepath.Base(filepath.Dir(in))
+		for _, format := range []string{"text", "json"} {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				stdout, stderr, code := run(t, nil, "timeline", "--color", "never", "--format", format, in)
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				ext := map[string]string{"text": ".txt", "json": ".json"}[format]
+				golden := filepath.Join("testdata", "golden", "timeline-"+name+ext)
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if stdout != string(want) {
+					t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, diff(string(want), stdout))
+				}
+			})
+		}
+	}
+}
+
+// diff shows the first lines that differ.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want: %s\n  got:  %s\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
+}

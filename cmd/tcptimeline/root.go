@@ -52,6 +52,7 @@ Exit status: 0 fine, 1 a finding asked for with --fail-on (or a failed check),
 	root.AddCommand(NewCmdTimeline(io, nil))
 	root.AddCommand(NewCmdSummary(io, nil))
 	root.AddCommand(NewCmdCheck(io, nil))
+	root.AddCommand(NewCmdReport(io, nil))
 	root.AddCommand(NewCmdDemo(io))
 	root.AddCommand(NewCmdVersion(io))
 	return root

@@ -6,6 +6,9 @@ type Config struct {
 	// timelines. Without it a flow keeps only counters, labels and
 	// findings, so memory does not grow with the flow's length.
 	Record bool
+	// Events makes Process and Finish return what they concluded. Without
+	// it they return nil and the flow allocates nothing for events.
+	Events bool
 }
 
 // Packet is one packet of a flow with what the analysis concluded about
@@ -100,7 +103,24 @@ type Flow struct {
 	cfg    Config
 	hs     handshake
 	events []Event
-	last   Segment // previous segment, for duplicate detection
+	last   digest // previous segment, for duplicate detection
+}
+
+// digest is what duplicate detection compares of a segment.
+type digest struct {
+	time         int64
+	seq, ack     Seq
+	tsVal, tsEcr uint32
+	len          uint32
+	window       uint16
+	srcPort      uint16
+	flags        Flags
+	srcLow       byte // last byte of the source address: with the port, enough to tell the direction
+}
+
+func digestOf(s *Segment) digest {
+	return digest{time: s.Time, seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
+		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]}
 }
 
 // NewFlow starts a flow from its first segment. The client is the sender
@@ -176,7 +196,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 		}
 		return f.events
 	}
-	f.last = *seg
+	f.last = digestOf(seg)
 
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
 	retrans := f.track(seg, from)
@@ -205,12 +225,11 @@ func (f *Flow) Process(seg *Segment) []Event {
 // within a millisecond: the same frame recorded twice, not a
 // retransmission (which the sender's timers space much further apart).
 func (f *Flow) isDuplicate(seg *Segment) bool {
-	p := &f.last
-	return seg.Time-p.Time < 1e6 && seg.Time >= p.Time &&
-		seg.Src == p.Src && seg.SrcPort == p.SrcPort &&
-		seg.Seq == p.Seq && seg.Ack == p.Ack && seg.Flags == p.Flags &&
-		seg.Len == p.Len && seg.Window == p.Window &&
-		seg.Opt.TSVal == p.Opt.TSVal && seg.Opt.TSEcr == p.Opt.TSEcr
+	d := digestOf(seg)
+	p := f.last
+	dt := d.time - p.time
+	d.time, p.time = 0, 0
+	return dt >= 0 && dt < 1e6 && d == p
 }
 
 func (f *Flow) packetOf(seg *Segment, from Side) Packet {
@@ -233,8 +252,14 @@ func (f *Flow) setStates(idx int, before [2]State) {
 			f.Packets[idx].State[side] = st
 		}
 		if st != before[side] || idx == 0 {
-			f.events = append(f.events, Event{Kind: EventState, Packet: idx, Side: side, State: st})
+			f.event(Event{Kind: EventState, Packet: idx, Side: side, State: st})
 		}
+	}
+}
+
+func (f *Flow) event(e Event) {
+	if f.cfg.Events {
+		f.events = append(f.events, e)
 	}
 }
 
@@ -245,7 +270,7 @@ func (f *Flow) reviseState(idx int, side Side, st State) {
 	}
 	if f.Packets[idx].State[side] != st {
 		f.Packets[idx].State[side] = st
-		f.events = append(f.events, Event{Kind: EventState, Packet: idx, Side: side, State: st})
+		f.event(Event{Kind: EventState, Packet: idx, Side: side, State: st})
 	}
 }
 
@@ -267,7 +292,7 @@ func (f *Flow) addLabel(idx int, l Label, t int64) {
 	if len(f.Findings) < maxFindings {
 		f.Findings = append(f.Findings, Finding{Label: l, Packet: idx, Time: t})
 	}
-	f.events = append(f.events, Event{Kind: EventLabel, Packet: idx, Label: l})
+	f.event(Event{Kind: EventLabel, Packet: idx, Label: l})
 }
 
 // track updates the sender's sequence bookkeeping and reports whether seg

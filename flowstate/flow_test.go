@@ -38,7 +38,7 @@ func (s *script) seg(ms float64, from Side, flags Flags, rseq, rack, length uint
 		g.Ack = 0
 	}
 	if s.f == nil {
-		s.f = NewFlow(&g, Config{Record: true})
+		s.f = NewFlow(&g, Config{Record: true, Events: true})
 	}
 	return s.f.Process(&g)
 }

@@ -104,6 +104,49 @@ func (l *lruList) remove(n *liveFlow) {
 	n.prev, n.next = nil, nil
 }
 
+// synOnly is a flow that has shown nothing but one SYN: what a SYN flood
+// leaves by the million. It is kept as a small value without pointers, in
+// a map the garbage collector does not scan, until a second packet
+// promotes it to a full flow or its handshake timeout finishes it. It
+// holds every field of the SYN that the state machine reads, so the
+// promoted flow is exactly what it would have been.
+type synOnly struct {
+	seq       uint64 // creation order
+	time      int64
+	frame     int64
+	file      int32
+	isn       flowstate.Seq
+	tsVal     uint32
+	tsEcr     uint32
+	window    uint16
+	mss       uint16
+	srcIsA    bool // the SYN's source is the key's first endpoint
+	ttl       uint8
+	wscale    int8
+	sackPerm  bool
+	hasTS     bool
+	flagsRest flowstate.Flags // ECE, CWR, PSH... set beside SYN
+	length    uint32
+}
+
+func synOnlyOf(s *flowstate.Segment, k flowKey, seq uint64) synOnly {
+	return synOnly{seq: seq, time: s.Time, frame: s.Frame, file: s.File, isn: s.Seq, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
+		window: s.Window, mss: s.Opt.MSS, srcIsA: s.Src == k.a && s.SrcPort == k.pa, ttl: s.TTL, wscale: s.Opt.WScale,
+		sackPerm: s.Opt.SACKPermitted, hasTS: s.Opt.HasTS, flagsRest: s.Flags, length: s.Len}
+}
+
+// segment rebuilds the SYN.
+func (o *synOnly) segment(k flowKey) flowstate.Segment {
+	s := flowstate.Segment{Time: o.time, Frame: o.frame, File: o.file, Seq: o.isn, Window: o.window, TTL: o.ttl,
+		Flags: o.flagsRest, Len: o.length}
+	s.Src, s.SrcPort, s.Dst, s.DstPort = k.b, k.pb, k.a, k.pa
+	if o.srcIsA {
+		s.Src, s.SrcPort, s.Dst, s.DstPort = k.a, k.pa, k.b, k.pb
+	}
+	s.Opt = flowstate.Options{MSS: o.mss, WScale: o.wscale, SACKPermitted: o.sackPerm, HasTS: o.hasTS, TSVal: o.tsVal, TSEcr: o.tsEcr}
+	return s
+}
+
 // table holds the live flows. It hands each finished flow to finish, in
 // the order flows finish (ties by first packet), so memory holds live
 // flows only.
@@ -112,13 +155,33 @@ type table struct {
 	timeouts Timeouts
 	flows    map[flowKey]*liveFlow
 	lists    [numClasses]lruList
+	// synOnly flows, and their keys in arrival order (their expiry order);
+	// keys of flows promoted or finished meanwhile are skipped when met.
+	syns     map[flowKey]synOnly
+	synQueue []queued
+	synHead  int
 	nextSeq  uint64
 	finish   func(f *flowstate.Flow)
-	expired  []*liveFlow
+	expired  []expiring
+}
+
+// queued is a SYN-only flow in the expiry queue.
+type queued struct {
+	key flowKey
+	seq uint64
+}
+
+// expiring is a flow whose timeout passed: a full flow or a SYN-only one.
+type expiring struct {
+	at  int64
+	seq uint64
+	lf  *liveFlow
+	key flowKey // of a SYN-only flow when lf is nil
 }
 
 func newTable(cfg flowstate.Config, t Timeouts, finish func(*flowstate.Flow)) *table {
-	return &table{cfg: cfg, timeouts: t.withDefaults(), flows: make(map[flowKey]*liveFlow), finish: finish}
+	return &table{cfg: cfg, timeouts: t.withDefaults(), flows: make(map[flowKey]*liveFlow),
+		syns: make(map[flowKey]synOnly), finish: finish}
 }
 
 func (t *table) classOf(f *flowstate.Flow) int {
@@ -147,6 +210,16 @@ func (t *table) add(seg *flowstate.Segment) {
 	t.expire(seg.Time)
 	k := keyOf(seg)
 	lf := t.flows[k]
+	if lf == nil {
+		if o, ok := t.syns[k]; ok {
+			lf = t.promote(k, o)
+		} else if seg.Flags&(flowstate.SYN|flowstate.ACK|flowstate.RST|flowstate.FIN) == flowstate.SYN {
+			t.syns[k] = synOnlyOf(seg, k, t.nextSeq)
+			t.nextSeq++
+			t.synQueue = append(t.synQueue, queued{k, t.nextSeq - 1})
+			return
+		}
+	}
 	if lf != nil && lf.f.StartsNewConnection(seg) {
 		// Port reuse: a new SYN with another ISN on a known tuple.
 		t.drop(lf)
@@ -170,6 +243,27 @@ func (t *table) add(seg *flowstate.Segment) {
 	}
 }
 
+// promote turns a SYN-only flow into a full one, replaying its SYN.
+func (t *table) promote(k flowKey, o synOnly) *liveFlow {
+	delete(t.syns, k)
+	syn := o.segment(k)
+	lf := &liveFlow{key: k, f: flowstate.NewFlow(&syn, t.cfg), seq: o.seq}
+	lf.f.Process(&syn)
+	t.flows[k] = lf
+	lf.class = t.classOf(lf.f)
+	t.lists[lf.class].pushBack(lf)
+	return lf
+}
+
+// finishSynOnly finishes a SYN-only flow at time at.
+func (t *table) finishSynOnly(k flowKey, o synOnly, at int64, reason string) {
+	delete(t.syns, k)
+	syn := o.segment(k)
+	f := flowstate.NewFlow(&syn, t.cfg)
+	f.Process(&syn)
+	t.finishFlow(f, at, reason)
+}
+
 func (t *table) drop(lf *liveFlow) {
 	t.lists[lf.class].remove(lf)
 	delete(t.flows, lf.key)
@@ -187,27 +281,48 @@ func (t *table) expire(now int64) {
 	for c := range t.lists {
 		to := t.timeout(c)
 		for n := t.lists[c].head; n != nil && n.f.LastTime+to <= now; n = n.next {
-			t.expired = append(t.expired, n)
+			t.expired = append(t.expired, expiring{at: n.f.LastTime + to, seq: n.seq, lf: n})
 		}
+	}
+	hto := t.timeouts.Handshake
+	for i := t.synHead; i < len(t.synQueue); i++ {
+		k := t.synQueue[i].key
+		o, ok := t.syns[k]
+		ok = ok && o.seq == t.synQueue[i].seq // else promoted or finished: stale
+		if ok && o.time+hto > now {
+			break
+		}
+		t.synHead++
+		if ok {
+			t.expired = append(t.expired, expiring{at: o.time + hto, seq: o.seq, key: k})
+		}
+	}
+	if t.synHead > 1024 && t.synHead*2 > len(t.synQueue) {
+		n := copy(t.synQueue, t.synQueue[t.synHead:])
+		t.synQueue = t.synQueue[:n]
+		t.synHead = 0
 	}
 	if len(t.expired) == 0 {
 		return
 	}
 	sort.Slice(t.expired, func(i, j int) bool {
 		a, b := t.expired[i], t.expired[j]
-		ea, eb := a.f.LastTime+t.timeout(a.class), b.f.LastTime+t.timeout(b.class)
-		if ea != eb {
-			return ea < eb
+		if a.at != b.at {
+			return a.at < b.at
 		}
 		return a.seq < b.seq
 	})
-	for _, n := range t.expired {
-		t.drop(n)
-		reason := "idle"
-		if n.class == classClosed {
-			reason = closeReason(n.f)
+	for _, e := range t.expired {
+		if e.lf == nil {
+			t.finishSynOnly(e.key, t.syns[e.key], e.at, "idle")
+			continue
 		}
-		t.finishFlow(n.f, n.f.LastTime+t.timeout(n.class), reason)
+		t.drop(e.lf)
+		reason := "idle"
+		if e.lf.class == classClosed {
+			reason = closeReason(e.lf.f)
+		}
+		t.finishFlow(e.lf.f, e.at, reason)
 	}
 	t.expired = t.expired[:0]
 }
@@ -222,20 +337,28 @@ func closeReason(f *flowstate.Flow) string {
 // flush finishes every live flow at the end of the input, in the order of
 // their first packets.
 func (t *table) flush(now int64) {
-	all := make([]*liveFlow, 0, len(t.flows))
+	all := make([]expiring, 0, len(t.flows)+len(t.syns))
 	for _, n := range t.flows {
-		all = append(all, n)
+		all = append(all, expiring{seq: n.seq, lf: n})
+	}
+	for k, o := range t.syns {
+		all = append(all, expiring{seq: o.seq, key: k})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
-	for _, n := range all {
-		t.drop(n)
-		reason := "end of capture"
-		if n.f.Closed {
-			reason = closeReason(n.f)
+	for _, e := range all {
+		if e.lf == nil {
+			t.finishSynOnly(e.key, t.syns[e.key], now, "end of capture")
+			continue
 		}
-		t.finishFlow(n.f, now, reason)
+		t.drop(e.lf)
+		reason := "end of capture"
+		if e.lf.f.Closed {
+			reason = closeReason(e.lf.f)
+		}
+		t.finishFlow(e.lf.f, now, reason)
 	}
+	t.synQueue, t.synHead = nil, 0
 }
 
 // live is the number of live flows.
-func (t *table) live() int { return len(t.flows) }
+func (t *table) live() int { return len(t.flows) + len(t.syns) }

@@ -104,6 +104,8 @@ type Flow struct {
 	hs     handshake
 	events []Event
 	last   digest // previous segment, for duplicate detection
+
+	zeek zeekTracker // Zeek's conn_state and history (zeek.go)
 }
 
 // digest is what duplicate detection compares of a segment.
@@ -185,6 +187,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.NPackets++
 	f.LastTime = seg.Time
 	from := f.SideOf(seg)
+	f.zeek.process(seg, from) // duplicates too: Zeek sees retransmissions
 
 	if idx > 0 && f.isDuplicate(seg) {
 		f.Duplicates++

@@ -21,7 +21,11 @@ type clientResult struct {
 // runClients runs every client of the scenario, inside lab-cli, and prints
 // their records as JSON when the scenario ends. Sockets left open ("none")
 // stay open until stdin is closed, after the captures stopped.
-func runClients(sc *Scenario, t0 time.Time, stdin io.Reader, stdout io.Writer) error {
+func runClients(sc *Scenario, stdin *bufio.Reader, stdout io.Writer) error {
+	t0, err := awaitStart(stdin, stdout)
+	if err != nil {
+		return err
+	}
 	end := t0.Add(ms(sc.DurationMS))
 	server := netip.AddrPortFrom(serverAddr(sc.Family), uint16(sc.ServerPort()))
 	plans := sc.Plans()
@@ -47,7 +51,7 @@ func runClients(sc *Scenario, t0 time.Time, stdin io.Reader, stdout io.Writer) e
 	if err := json.NewEncoder(stdout).Encode(clientResult{Clients: out}); err != nil {
 		return err
 	}
-	io.Copy(io.Discard, bufio.NewReader(stdin))
+	io.Copy(io.Discard, stdin)
 	for _, c := range keep {
 		c.Close()
 	}

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -28,12 +27,12 @@ type child struct {
 }
 
 // startChild runs this program's hidden subcommand sub inside ns.
-func startChild(ns, sub, scenario string, t0 time.Time) (*child, error) {
+func startChild(ns, sub, scenario string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	c := &child{cmd: exec.Command("ip", "netns", "exec", ns, "nice", "-n", labNice, exe, sub, "--t0", strconv.FormatInt(t0.UnixNano(), 10), scenario)}
+	c := &child{cmd: exec.Command("ip", "netns", "exec", ns, "nice", "-n", labNice, exe, sub, scenario)}
 	c.cmd.Stderr = os.Stderr
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -45,6 +44,12 @@ func startChild(ns, sub, scenario string, t0 time.Time) (*child, error) {
 	c.out = bufio.NewReader(stdout)
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
+	}
+	line, err := c.out.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+		return nil, fmt.Errorf("%s did not start: %q %v", sub, line, err)
 	}
 	return c, nil
 }
@@ -134,22 +139,24 @@ func runScenario(path string, stderr io.Writer) (err error) {
 	}
 	dumps = append(dumps, d)
 
-	t0 := time.Now().Add(700 * time.Millisecond)
-	truth.Start = ts(t0)
-	srv, err := startChild(srvNS, "serve", path, t0)
+	srv, err := startChild(srvNS, "serve", path)
 	if err != nil {
 		return err
 	}
 	children = append(children, srv)
-	line, err := srv.out.ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		return fmt.Errorf("server did not start: %q %v", line, err)
-	}
-	cli, err := startChild(cliNS, "clients", path, t0)
+	cli, err := startChild(cliNS, "clients", path)
 	if err != nil {
 		return err
 	}
 	children = append(children, cli)
+	// Both are ready (the server listens): give them t0 a little ahead.
+	t0 := time.Now().Add(300 * time.Millisecond)
+	truth.Start = ts(t0)
+	for _, c := range children {
+		if _, err := fmt.Fprintln(c.stdin, t0.UnixNano()); err != nil {
+			return err
+		}
+	}
 
 	poller := newSSPoller(sc.ServerPort())
 	stopPoll := make(chan struct{})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -104,11 +104,13 @@ func newCmdValidate(s ioStreams) *cobra.Command {
 	}
 }
 
-// newCmdChild is a hidden subcommand the lab runs inside a namespace.
+// newCmdChild is a hidden subcommand the lab runs inside a namespace. It
+// talks to the lab over stdin and stdout: it prints "ready", reads the
+// scenario's start time (see awaitStart), runs, prints its records as JSON,
+// and exits when stdin is closed.
 func newCmdChild(s ioStreams, name string) *cobra.Command {
-	var t0 int64
 	cmd := &cobra.Command{
-		Use:    name + " --t0 UNIXNANO SCENARIO.json",
+		Use:    name + " SCENARIO.json",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -116,14 +118,13 @@ func newCmdChild(s ioStreams, name string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			start := time.Unix(0, t0)
+			in := bufio.NewReader(s.In)
 			if name == "serve" {
-				return runServe(sc, start, s.In, s.Out)
+				return runServe(sc, in, s.Out)
 			}
-			return runClients(sc, start, s.In, s.Out)
+			return runClients(sc, in, s.Out)
 		},
 	}
-	cmd.Flags().Int64Var(&t0, "t0", 0, "scenario start, Unix nanoseconds")
 	return cmd
 }
 

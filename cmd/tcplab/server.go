@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -59,14 +61,17 @@ func sockaddr(a netip.AddrPort) syscall.Sockaddr {
 // once listening, and the accepts as JSON when the scenario ends; it then
 // keeps its sockets until stdin is closed, so that nothing it holds is closed
 // while the captures run.
-func runServe(sc *Scenario, t0 time.Time, stdin io.Reader, stdout io.Writer) error {
+func runServe(sc *Scenario, stdin *bufio.Reader, stdout io.Writer) error {
 	addr := netip.AddrPortFrom(serverAddr(sc.Family), uint16(sc.ServerPort()))
 	ln, err := listenBacklog(addr, sc.Server.Backlog)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	fmt.Fprintln(stdout, "ready")
+	t0, err := awaitStart(stdin, stdout)
+	if err != nil {
+		return err
+	}
 
 	end := t0.Add(time.Duration(sc.DurationMS) * time.Millisecond)
 	var (
@@ -130,8 +135,26 @@ func runServe(sc *Scenario, t0 time.Time, stdin io.Reader, stdout io.Writer) err
 	if err := json.NewEncoder(stdout).Encode(serverResult{Accepts: accepts}); err != nil {
 		return err
 	}
-	io.Copy(io.Discard, bufio.NewReader(stdin))
+	io.Copy(io.Discard, stdin)
 	return nil
+}
+
+// awaitStart prints "ready" and reads the scenario start (t0) from the lab:
+// one line of Unix nanoseconds. The lab sends it once both the server and
+// the clients are ready, so that process start-up never eats into t0.
+func awaitStart(stdin *bufio.Reader, stdout io.Writer) (time.Time, error) {
+	if _, err := fmt.Fprintln(stdout, "ready"); err != nil {
+		return time.Time{}, err
+	}
+	line, err := stdin.ReadString('\n')
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read start time: %w", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("start time %q: %w", line, err)
+	}
+	return time.Unix(0, n), nil
 }
 
 // serveConn reads from an accepted connection until EOF, reset or timeout,

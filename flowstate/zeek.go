@@ -47,16 +47,17 @@ package flowstate
 //     server port and the client's ephemeral port not to be: Zeek's
 //     originator starts as our client, with '^' when the first packet came
 //     from the server. A flow whose server port Zeek does not know keeps
-//     the first sender as originator in Zeek ("Hs^..." instead of "^hS...").
-//     The later SYN/SYN-ACK reversal flip (UpdateInactiveState) is
-//     mirrored.
+//     the first sender as originator in Zeek ("Ha..." where we print
+//     "^hA..."). The later SYN/SYN-ACK reversal flip (UpdateInactiveState)
+//     is mirrored, though with this choice of originator it cannot occur.
 //   - G (content gap) is approximated. Zeek's reassembler reports a gap
 //     when an ACK covers bytes it never received. We keep, per sender, the
 //     end of the data seen in order and at most one island of data seen
 //     beyond a hole (several islands are merged, as if the holes between
 //     them had been seen); an ACK beyond the in-order end is a gap, under
 //     Zeek's own conditions (both endpoints established or cleanly closing,
-//     the FIN's sequence number not counted, not an ACK in a RST).
+//     the FIN's sequence number not counted, not an ACK in a RST), and with
+//     reassembly on, as Zeek's default dpd_reassemble_first_packets has it.
 //     Segment has no captured length, so payload cut by the snaplen counts
 //     as seen, where Zeek, which does not reassemble it, reports gaps.
 //   - Relative sequence numbers are kept in 32 bits where Zeek counts
@@ -70,8 +71,7 @@ package flowstate
 //   - The history keeps at most zeekMaxHistory letters; Zeek's is
 //     unbounded. Only S, H, F and R repeated with ever new sequence
 //     numbers can reach that.
-//   - History letters from Zeek's application analyzers and the 'x' of
-//     newer versions do not exist here.
+//   - 'x' (analysis partial, limits exceeded) is never emitted.
 
 // zeekState mirrors Zeek's EndpointState (TCP_Endpoint.h,
 // TCP_ENDPOINT_*).
@@ -113,19 +113,20 @@ type zeekScaled struct{ cnt, thresh uint32 }
 // zeekEndpoint is what Zeek's TCP_Endpoint holds that the history and
 // conn_state depend on. Sequence numbers named rel are relative to start.
 type zeekEndpoint struct {
-	state, prev      zeekState
+	state, prev zeekState
+	finCnt      uint8
+	island      bool // an island of data was seen beyond a hole
+
 	start, last, ack Seq // start_seq, last_seq, ack_seq
-	finCnt           uint8
 	finSeq           Seq // FIN_seq, rel
 	// hist_last_SYN, hist_last_FIN, hist_last_RST, rel.
 	lastSYN, lastFIN, lastRST Seq
 	rxmt, win0, gap           zeekScaled
 
 	// Reassembler approximation, rel: trim_seq, last_reassem_seq (data
-	// seen in order), and one island of data seen beyond a hole.
+	// seen in order), and the island [islandFrom, islandTo).
 	trim, reassem        Seq
 	islandFrom, islandTo Seq
-	island               bool
 }
 
 func (e *zeekEndpoint) setState(s zeekState) {

@@ -452,8 +452,12 @@ func (f *Flow) onRST(seg *Segment, from Side, idx int) {
 		f.EP[from].SentRST = true
 		f.EP[from].RSTTime = seg.Time
 	}
-	if from == Server && f.hs.pending {
-		f.resolve(idx, seg.Time, resolveRST)
+	if f.hs.pending {
+		kind := resolveRST
+		if from == Client {
+			kind = resolveClientRST
+		}
+		f.resolve(idx, seg.Time, kind)
 	}
 	f.EP[Client].State = StateClosed
 	f.EP[Server].State = StateClosed

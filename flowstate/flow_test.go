@@ -427,3 +427,36 @@ func TestStateAndLabelNames(t *testing.T) {
 		t.Error("serial arithmetic across the wrap")
 	}
 }
+
+// The client gives up with RST while the server still holds the request
+// (seed 000's remedy): the request is dropped, no ghost, and the server did
+// not "exhaust" anything.
+func TestClientResetWhilePending(t *testing.T) {
+	s := newScript(t, 10, 20)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(0.1, Server, SA, 0, 1, 0)
+	s.seg(0.2, Client, A, 1, 1, 0)
+	s.seg(1000, Server, SA, 0, 1, 0)
+	s.seg(1000.1, Client, A, 1, 1, 0)
+	s.seg(2500, Client, R, 1, 0, 0)
+	s.finish(30000)
+	s.flowLabels("synack-retransmit", "synack-after-ack")
+	s.expect(5, nil, StateClosed, StateClosed)
+	checkTransitions(t, s.f)
+}
+
+// With tcp_abort_on_overflow=1 the server resets the ACK and then the data
+// that followed it; the reset may leave late behind a shaped link.
+func TestRstOnOverflowAfterAckAndData(t *testing.T) {
+	s := newScript(t, 10, 20)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(100, Server, SA, 0, 1, 0)
+	s.seg(180, Client, A, 1, 1, 0)
+	s.seg(181, Client, PA, 1, 1, 10)
+	s.seg(460, Server, R, 1, 0, 0)
+	s.seg(515, Server, R, 1, 0, 0)
+	s.finish(1000)
+	s.flowLabels("rst-on-overflow")
+	s.expect(4, []string{"rst-on-overflow"}, StateClosed, StateClosed)
+	checkTransitions(t, s.f)
+}

@@ -63,6 +63,7 @@ type resolveKind uint8
 const (
 	resolveServerSegment resolveKind = iota // the server acknowledged something
 	resolveRST                              // the server sent a RST
+	resolveClientRST                        // the client sent a RST
 	resolveFinish                           // the flow ended first
 )
 
@@ -128,7 +129,7 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 		if !e.data && !e.fin {
 			continue
 		}
-		if kind == resolveRST && i == len(log)-1 {
+		if (kind == resolveRST || kind == resolveClientRST) && i == len(log)-1 {
 			continue // answered, by the reset
 		}
 		resent := false
@@ -201,9 +202,10 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 			// Reset with no client segment since the last SYN-ACK: not an
 			// answer to the handshake.
 			tl.closed = idx
-		case after == len(log)-1 && now-log[after].t <= prompt:
+		case now-log[after].t <= prompt && !f.synAcksStopped(now):
 			// The first client segment after the (last) SYN-ACK was
-			// answered with a reset: tcp_abort_on_overflow=1.
+			// answered with a reset while the request was still alive:
+			// tcp_abort_on_overflow=1.
 			f.addLabel(idx, LabelRstOnOverflow, now)
 			tl.closed = idx
 		default:
@@ -220,6 +222,17 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 				f.addLabel(int(e.pkt), LabelFinBeforeQueued, e.t)
 			}
 		}
+
+	case resolveClientRST:
+		// The client gave up with a reset: the request is dropped
+		// (tcp_check_req -> embryonic reset), and nothing is queued later.
+		labelIgnoredData(len(log))
+		for _, e := range log {
+			if e.fin {
+				f.addLabel(int(e.pkt), LabelFinBeforeQueued, e.t)
+			}
+		}
+		tl.closed = idx
 
 	case resolveFinish:
 		// Without a server segment, a connection is taken as queued only

@@ -119,7 +119,8 @@ func Ladder(w io.Writer, f *analyze.Flow, opts LadderOptions) error {
 
 // LadderHTML writes a self-contained HTML page (no external resources)
 // with the ladder of Ladder inline: a title, the flow's endpoints, end
-// states and labels, a legend, then the SVG.
+// states and labels, a legend, then the SVG (whose own header says how
+// long the flow lasted, its vantage point and how times are shown).
 func LadderHTML(w io.Writer, f *analyze.Flow, opts LadderOptions) error {
 	svg, lay, err := ladderSVG(f, opts)
 	if err != nil {
@@ -129,7 +130,6 @@ func LadderHTML(w io.Writer, f *analyze.Flow, opts LadderOptions) error {
 	return htmlPage(w, title, func(b *strings.Builder) error {
 		b.WriteString("<h1>" + xmlText(title) + "</h1>\n")
 		fmt.Fprintf(b, "<p>client <b>%s</b> &#8594; server <b>%s</b></p>\n", xmlText(lay.client), xmlText(lay.server))
-		b.WriteString("<p class=\"muted\">" + xmlText(lay.summary) + "</p>\n")
 		fmt.Fprintf(b, "<p>end: client <span class=\"change\">%s</span>, server <span class=\"change\">%s</span></p>\n",
 			xmlText(f.EP[flowstate.Client].State.String()), xmlText(f.EP[flowstate.Server].State.String()))
 		if f.Labels != 0 {
@@ -142,8 +142,6 @@ func LadderHTML(w io.Writer, f *analyze.Flow, opts LadderOptions) error {
 		b.WriteString("<li><span class=\"change\">STATE</span>: an endpoint's state after the packet that changed it</li>\n")
 		b.WriteString("<li><span class=\"warn\">&#10005;</span>: ignored or dropped by the receiver</li>\n")
 		b.WriteString("<li><span class=\"muted\">faint, dashed</span>: a duplicate frame</li>\n")
-		b.WriteString("<li><span class=\"muted\">" + xmlText(lay.timeNote) + "</span></li>\n")
-		b.WriteString("<li><span class=\"muted\">" + xmlText(lay.slopeNote) + "</span></li>\n")
 		b.WriteString("</ul>\n")
 		b.WriteString(svg)
 		return nil
@@ -260,9 +258,9 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 		labelsLine = "labels: " + strings.Join(f.Labels.Strings(), ", ")
 	}
 	if opts.AbsTime {
-		lay.timeNote = "times: UTC time of day on " + time.Unix(0, f.FirstTime).UTC().Format("2006-01-02") + ", at each arrow's start"
+		lay.timeNote = "times: UTC time of day on " + time.Unix(0, f.FirstTime).UTC().Format("2006-01-02") + ": capture times, written at each arrow's start"
 	} else {
-		lay.timeNote = "times: ms since the run's first packet (" + time.Unix(0, f.Origin).UTC().Format("2006-01-02 15:04:05.000000") + " UTC), at each arrow's start"
+		lay.timeNote = "times: ms since the run's first packet (" + time.Unix(0, f.Origin).UTC().Format("2006-01-02 15:04:05.000000") + " UTC): capture times, written at each arrow's start"
 	}
 	before, after := ldDelays(f)
 	switch {
@@ -364,8 +362,12 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 		headerLines = append(headerLines, labelsLine)
 	}
 	headerLines = append(headerLines, lay.timeNote, lay.slopeNote)
-	for _, l := range headerLines {
-		right = max(right, ldMargin+textWidth(l, 13))
+	for i, l := range headerLines {
+		size := 13.0
+		if i == 0 {
+			size = 14 // the title
+		}
+		right = max(right, ldMargin+textWidth(l, size))
 	}
 	headerY := y
 	y += 18*float64(len(headerLines)) + 14 // column names

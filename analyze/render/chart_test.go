@@ -80,6 +80,7 @@ func TestChartFixtures(t *testing.T) {
 		{"lab/ghost/server.pcap", "chart-ghost.svg"},
 		{"lab/burst-slow-accept/server.pcap", "chart-burst-slow-accept.svg"},
 		{"seed002/seed002.pcap", ""},
+		{"lab/never-accept-v6/server.pcap", ""},
 	} {
 		t.Run(c.rel, func(t *testing.T) {
 			s := analyzeFixture(t, c.rel).sum

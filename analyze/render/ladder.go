@@ -297,13 +297,17 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 				annW = max(annW, textWidth(l, ldSmall))
 			}
 		}
-		for _, side := range []flowstate.Side{c, s} {
-			if p.State[side] != prev[side] {
-				lp.changed[side] = true
-				stateW = max(stateW, textWidth(p.State[side].String(), ldSmall))
+		// A duplicate frame is not fed to the state machine: it changes
+		// no state, whatever its recorded states say.
+		if !p.Duplicate {
+			for _, side := range []flowstate.Side{c, s} {
+				if p.State[side] != prev[side] {
+					lp.changed[side] = true
+					stateW = max(stateW, textWidth(p.State[side].String(), ldSmall))
+				}
 			}
+			prev = p.State
 		}
-		prev = p.State
 		textW = max(textW, textWidth(lp.text, ldFont))
 		whenW = max(whenW, textWidth(lp.when, ldSmall))
 	}

@@ -83,6 +83,14 @@ func checkLadder(t *testing.T, f *analyze.Flow, doc []byte) (*node, []*node) {
 	var want []string
 	want = append(want, prev[0].String(), prev[1].String())
 	for i, p := range f.Packets {
+		if p.Duplicate {
+			// Not fed to the state machine: no state change, faint, no cross.
+			g := groups[i]
+			if len(g.find("g", "state")) != 0 || hasCross(g) || g.attr["data-duplicate"] != "true" || g.attr["opacity"] == "" {
+				t.Errorf("frame %d: a duplicate drawn with a state change, a cross, or not faint", p.Frame)
+			}
+			continue
+		}
 		for _, side := range []flowstate.Side{flowstate.Client, flowstate.Server} {
 			if p.State[side] != prev[side] {
 				want = append(want, p.State[side].String())
@@ -186,7 +194,9 @@ func TestLadderSeed002(t *testing.T) {
 // TestLadderEveryFlow draws every flow of the lab fixtures, with both time
 // formats, and checks the structure and that output is deterministic.
 func TestLadderEveryFlow(t *testing.T) {
-	for _, rel := range []string{"lab/ghost/server.pcap", "lab/burst-slow-accept/server.pcap", "seed002/seed002.pcap"} {
+	for _, rel := range []string{"lab/ghost/server.pcap", "lab/ghost/client.pcap", "lab/burst-slow-accept/server.pcap",
+		"lab/never-accept/server.pcap", "lab/never-accept-v6/client.pcap", "seed002/seed002.pcap",
+		"formats/dup-frames.pcap", "formats/multi-if.pcapng"} {
 		for _, f := range analyzeFixture(t, rel).flows {
 			for _, abs := range []bool{false, true} {
 				opts := LadderOptions{AbsTime: abs}

@@ -55,8 +55,11 @@
 // tcp_syncookies=1), K > 1 with a SYN-ACK retransmitted K-1 times after 1,
 // 2, 4... s. The sources never answer.
 //
-// Same flags and seed give byte-identical files. A one-line summary goes to
-// stderr.
+// Same flags and seed give byte-identical files: the random numbers come
+// from capgen's own SplitMix64, not from math/rand. (Times are drawn with
+// float64 logarithms, so a CPU architecture whose compiler fuses
+// multiply-adds might round a few differently; amd64 does not.) A one-line
+// summary goes to stderr.
 package main
 
 import (

@@ -204,11 +204,11 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 		l.ConnectTimes = append(l.ConnectTimes, d)
 	}
 	c, s := &f.EP[flowstate.Client], &f.EP[flowstate.Server]
-	if sched := offsets(c.SYNTimes); len(sched) > len(l.SynRetransmitSchedule) {
-		l.SynRetransmitSchedule = sched
+	if len(c.SYNTimes)-1 > len(l.SynRetransmitSchedule) {
+		l.SynRetransmitSchedule = offsets(c.SYNTimes)
 	}
-	if sched := offsets(s.SYNTimes); len(sched) > len(l.SynAckRetransmitSchedule) {
-		l.SynAckRetransmitSchedule = sched
+	if len(s.SYNTimes)-1 > len(l.SynAckRetransmitSchedule) {
+		l.SynAckRetransmitSchedule = offsets(s.SYNTimes)
 	}
 	if f.Labels.Has(flowstate.LabelSynAckRetriesExhausted) && s.SYNRetransmits > a.maxExhausted {
 		a.maxExhausted = s.SYNRetransmits

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"encoding/binary"
+	"math"
 	"sort"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
@@ -22,10 +24,11 @@ func keyOf(s *flowstate.Segment) flowKey {
 }
 
 func less(a flowstate.Addr, pa uint16, b flowstate.Addr, pb uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	if x, y := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); x != y {
+		return x < y
 	}
 	return pa < pb
 }
@@ -73,6 +76,7 @@ type liveFlow struct {
 	key        flowKey
 	f          *flowstate.Flow
 	seq        uint64 // creation order, the tie-break for finish order
+	last       int64  // the flow's last packet time, kept here for the expiry scan
 	class      int
 	prev, next *liveFlow
 }
@@ -163,6 +167,31 @@ type table struct {
 	nextSeq  uint64
 	finish   func(f *flowstate.Flow)
 	expired  []expiring
+	// nextCheck is a lower bound of the earliest expiry of any live flow:
+	// before it, expire has nothing to do.
+	nextCheck int64
+	// recycle brings back finished flows that their consumer is done
+	// with, to start new flows on; nil when flows are kept.
+	recycle <-chan *flowstate.Flow
+}
+
+// newFlow starts a flow, on a recycled one when there is one.
+func (t *table) newFlow(first *flowstate.Segment) *flowstate.Flow {
+	select {
+	case f := <-t.recycle:
+		f.Reset(first, t.cfg)
+		return f
+	default:
+		return flowstate.NewFlow(first, t.cfg)
+	}
+}
+
+// push puts a live flow at the back of its class's list.
+func (t *table) push(lf *liveFlow) {
+	lf.class = t.classOf(lf.f)
+	lf.last = lf.f.LastTime
+	t.lists[lf.class].pushBack(lf)
+	t.nextCheck = min(t.nextCheck, lf.last+t.timeout(lf.class))
 }
 
 // queued is a SYN-only flow in the expiry queue.
@@ -181,7 +210,7 @@ type expiring struct {
 
 func newTable(cfg flowstate.Config, t Timeouts, finish func(*flowstate.Flow)) *table {
 	return &table{cfg: cfg, timeouts: t.withDefaults(), flows: make(map[flowKey]*liveFlow),
-		syns: make(map[flowKey]synOnly), finish: finish}
+		syns: make(map[flowKey]synOnly), finish: finish, nextCheck: math.MaxInt64}
 }
 
 func (t *table) classOf(f *flowstate.Flow) int {
@@ -217,41 +246,35 @@ func (t *table) add(seg *flowstate.Segment) {
 			t.syns[k] = synOnlyOf(seg, k, t.nextSeq)
 			t.nextSeq++
 			t.synQueue = append(t.synQueue, queued{k, t.nextSeq - 1})
+			t.nextCheck = min(t.nextCheck, seg.Time+t.timeouts.Handshake)
 			return
 		}
 	}
-	if lf != nil && lf.f.StartsNewConnection(seg) {
+	if lf != nil && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && lf.f.StartsNewConnection(seg) {
 		// Port reuse: a new SYN with another ISN on a known tuple.
 		t.drop(lf)
 		t.finishFlow(lf.f, seg.Time, "port reused")
 		lf = nil
 	}
 	if lf == nil {
-		lf = &liveFlow{key: k, f: flowstate.NewFlow(seg, t.cfg), seq: t.nextSeq}
+		lf = &liveFlow{key: k, f: t.newFlow(seg), seq: t.nextSeq}
 		t.nextSeq++
 		t.flows[k] = lf
-		lf.class = t.classOf(lf.f)
-		t.lists[lf.class].pushBack(lf)
 	} else {
 		t.lists[lf.class].remove(lf)
-		lf.class = -1
 	}
 	lf.f.Process(seg)
-	if lf.class < 0 {
-		lf.class = t.classOf(lf.f)
-		t.lists[lf.class].pushBack(lf)
-	}
+	t.push(lf)
 }
 
 // promote turns a SYN-only flow into a full one, replaying its SYN.
 func (t *table) promote(k flowKey, o synOnly) *liveFlow {
 	delete(t.syns, k)
 	syn := o.segment(k)
-	lf := &liveFlow{key: k, f: flowstate.NewFlow(&syn, t.cfg), seq: o.seq}
+	lf := &liveFlow{key: k, f: t.newFlow(&syn), seq: o.seq}
 	lf.f.Process(&syn)
 	t.flows[k] = lf
-	lf.class = t.classOf(lf.f)
-	t.lists[lf.class].pushBack(lf)
+	t.push(lf)
 	return lf
 }
 
@@ -259,7 +282,7 @@ func (t *table) promote(k flowKey, o synOnly) *liveFlow {
 func (t *table) finishSynOnly(k flowKey, o synOnly, at int64, reason string) {
 	delete(t.syns, k)
 	syn := o.segment(k)
-	f := flowstate.NewFlow(&syn, t.cfg)
+	f := t.newFlow(&syn)
 	f.Process(&syn)
 	t.finishFlow(f, at, reason)
 }
@@ -277,11 +300,14 @@ func (t *table) finishFlow(f *flowstate.Flow, at int64, reason string) {
 // expire finishes every flow whose timeout passed before now, in the order
 // of their expiry times, ties by first packet.
 func (t *table) expire(now int64) {
+	if now < t.nextCheck {
+		return
+	}
 	t.expired = t.expired[:0]
 	for c := range t.lists {
 		to := t.timeout(c)
-		for n := t.lists[c].head; n != nil && n.f.LastTime+to <= now; n = n.next {
-			t.expired = append(t.expired, expiring{at: n.f.LastTime + to, seq: n.seq, lf: n})
+		for n := t.lists[c].head; n != nil && n.last+to <= now; n = n.next {
+			t.expired = append(t.expired, expiring{at: n.last + to, seq: n.seq, lf: n})
 		}
 	}
 	hto := t.timeouts.Handshake
@@ -302,6 +328,7 @@ func (t *table) expire(now int64) {
 		t.synQueue = t.synQueue[:n]
 		t.synHead = 0
 	}
+	defer t.recheck()
 	if len(t.expired) == 0 {
 		return
 	}
@@ -325,6 +352,22 @@ func (t *table) expire(now int64) {
 		t.finishFlow(e.lf.f, e.at, reason)
 	}
 	t.expired = t.expired[:0]
+}
+
+// recheck recomputes nextCheck from the heads of the lists and the queue.
+func (t *table) recheck() {
+	t.nextCheck = math.MaxInt64
+	for c := range t.lists {
+		if n := t.lists[c].head; n != nil {
+			t.nextCheck = min(t.nextCheck, n.last+t.timeout(c))
+		}
+	}
+	for i := t.synHead; i < len(t.synQueue); i++ {
+		if o, ok := t.syns[t.synQueue[i].key]; ok && o.seq == t.synQueue[i].seq {
+			t.nextCheck = min(t.nextCheck, o.time+t.timeouts.Handshake)
+			break
+		}
+	}
 }
 
 func closeReason(f *flowstate.Flow) string {

@@ -78,6 +78,10 @@ type Flow struct {
 	ClientGuessed bool
 	// MidStream is set when the flow's first segment was not a SYN.
 	MidStream bool
+	// Initial holds each side's state before the first packet: CLOSED and
+	// LISTEN for a flow opened by a SYN, SYN-SENT and LISTEN when the
+	// capture begins with the SYN-ACK, UNKNOWN for a flow caught mid-stream.
+	Initial [2]State
 
 	FirstTime, LastTime int64
 	NPackets            int
@@ -129,7 +133,33 @@ func digestOf(s *Segment) digest {
 // of a SYN without ACK, the receiver of a SYN-ACK, or, for a flow caught
 // mid-stream, the side with the higher (ephemeral) port.
 func NewFlow(first *Segment, cfg Config) *Flow {
-	f := &Flow{cfg: cfg, FirstTime: first.Time, ServerEstablishPacket: -1}
+	f := new(Flow)
+	f.init(first, cfg)
+	return f
+}
+
+// Reset makes f a new flow started by first, as NewFlow would, reusing
+// the memory of its slices: for callers that recycle finished flows.
+func (f *Flow) Reset(first *Segment, cfg Config) {
+	findings, packets, events := f.Findings[:0], f.Packets[:0], f.events[:0]
+	log, synAcks := f.hs.log[:0], f.hs.synAcks[:0]
+	var times [2][3][]int64
+	for i := range f.EP {
+		e := &f.EP[i]
+		times[i] = [3][]int64{e.SYNTimes[:0], e.DataRetransmitTimes[:0], e.FINTimes[:0]}
+	}
+	*f = Flow{}
+	f.Findings, f.Packets, f.events = findings, packets, events
+	f.hs.log, f.hs.synAcks = log, synAcks
+	for i := range f.EP {
+		e := &f.EP[i]
+		e.SYNTimes, e.DataRetransmitTimes, e.FINTimes = times[i][0], times[i][1], times[i][2]
+	}
+	f.init(first, cfg)
+}
+
+func (f *Flow) init(first *Segment, cfg Config) {
+	f.cfg, f.FirstTime, f.ServerEstablishPacket = cfg, first.Time, -1
 	clientIsSrc := true
 	switch {
 	case first.Flags&(SYN|ACK) == SYN:
@@ -153,9 +183,12 @@ func NewFlow(first *Segment, cfg Config) *Flow {
 	if !f.MidStream {
 		c.State = StateClosed
 		s.State = StateListen
+		if !clientIsSrc {
+			c.State = StateSynSent // its SYN came before the capture did
+		}
 	}
+	f.Initial = [2]State{c.State, s.State}
 	f.hs.init()
-	return f
 }
 
 // SideOf returns which side sent seg.
@@ -539,6 +572,13 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 	}
 	if f.hs.pending {
 		f.resolve(f.NPackets-1, now, resolveFinish)
+	}
+	// A duplicate frame changed nothing: it shows the states of the packet
+	// before it, as revised since.
+	for i := 1; i < len(f.Packets); i++ {
+		if f.Packets[i].Duplicate {
+			f.Packets[i].State = f.Packets[i-1].State
+		}
 	}
 	return f.events
 }

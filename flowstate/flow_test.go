@@ -76,10 +76,7 @@ func (s *script) flowLabels(want ...string) {
 func checkTransitions(t *testing.T, f *Flow) {
 	t.Helper()
 	for side := Client; side <= Server; side++ {
-		prev := StateUnknown
-		if !f.MidStream {
-			prev = [2]State{StateClosed, StateListen}[side]
-		}
+		prev := f.Initial[side]
 		for i, p := range f.Packets {
 			if !Allowed(prev, p.State[side]) {
 				t.Errorf("%v: packet %d moves %v -> %v", side, i, prev, p.State[side])
@@ -459,4 +456,40 @@ func TestRstOnOverflowAfterAckAndData(t *testing.T) {
 	s.flowLabels("rst-on-overflow")
 	s.expect(4, []string{"rst-on-overflow"}, StateClosed, StateClosed)
 	checkTransitions(t, s.f)
+}
+
+// A reset flow behaves exactly like a new one.
+func TestResetIsLikeNew(t *testing.T) {
+	run := func(f *Flow) *Flow {
+		s := newScript(t, 1, 2)
+		s.f = f
+		s.seg(0, Client, S, 0, 0, 0)
+		s.seg(0.1, Server, SA, 0, 1, 0)
+		s.seg(0.2, Client, A, 1, 1, 0)
+		s.seg(1000, Server, SA, 0, 1, 0)
+		s.finish(2000)
+		return s.f
+	}
+	a := run(nil)
+	b := run(nil)
+	first := Segment{Src: cliAddr, SrcPort: 41001, Dst: srvAddr, DstPort: 8080, Flags: SYN, Seq: 1, Time: 1_700_000_000e9}
+	b.Reset(&first, Config{Record: true, Events: true})
+	b.NPackets = 0
+	c := run(b)
+	if a.Labels != c.Labels || a.EP[Server].State != c.EP[Server].State || len(a.Packets) != len(c.Packets) ||
+		a.ZeekHistory() != c.ZeekHistory() || a.EP[Server].SYNRetransmits != c.EP[Server].SYNRetransmits {
+		t.Errorf("reset flow differs: %v %v %d vs %v %v %d", a.Labels, a.EP[Server].State, len(a.Packets), c.Labels, c.EP[Server].State, len(c.Packets))
+	}
+}
+
+// A duplicate of the SYN shows the state the SYN has at the end, not the
+// one it had before hindsight revised it.
+func TestDuplicateShowsRevisedState(t *testing.T) {
+	s := newScript(t, 1, 2)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(0.001, Client, S, 0, 0, 0)
+	s.seg(0.1, Server, SA, 0, 1, 0)
+	s.finish(1)
+	s.expect(0, nil, StateSynSent, StateSynReceived)
+	s.expect(1, nil, StateSynSent, StateSynReceived)
 }

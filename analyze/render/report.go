@@ -369,3 +369,14 @@ func stripXMLDecl(svg []byte) string {
 	}
 	return s
 }
+
+// First returns the representative flow of the first label found, in
+// label order, or nil.
+func (r *Report) First() *analyze.Flow {
+	for _, l := range flowstate.AllLabels() {
+		if f := r.Examples[l]; f != nil {
+			return f
+		}
+	}
+	return nil
+}

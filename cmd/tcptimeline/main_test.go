@@ -209,42 +209,65 @@ func TestJSONDocument(t *testing.T) {
 	}
 }
 
-// goldenInputs are the committed fixtures whose rendering is pinned.
-var goldenInputs = []string{
-	"../../testdata/seed002/seed002.pcap",
+// goldenInputs are the committed fixtures whose rendering is pinned: the
+// lab's server-side captures and seed 002.
+func goldenInputs(t *testing.T) []string {
+	in, err := filepath.Glob("../../testdata/lab/*/server.pcap")
+	if err != nil || len(in) < 8 {
+		t.Fatalf("lab fixtures: %v, %d found", err, len(in))
+	}
+	return append(in, "../../testdata/seed002/seed002.pcap")
 }
 
-// TestGolden pins the rendering of the committed fixtures: text and JSON
-// timelines. Run with -update to rewrite them after a deliberate change.
+// goldens are the renderings pinned per fixture: name, file extension,
+// arguments before the capture.
+var goldens = []struct {
+	name, ext string
+	args      []string
+}{
+	{"timeline", ".txt", []string{"timeline", "--color", "never"}},
+	{"timeline", ".json", []string{"timeline", "--format", "json"}},
+	{"summary", ".txt", []string{"summary", "--color", "never"}},
+	{"summary", ".json", []string{"summary", "--format", "json"}},
+	{"summary", ".csv", []string{"summary", "--format", "csv"}},
+	{"report", ".md", []string{"report"}},
+}
+
+// TestGolden pins the rendering of the committed fixtures. Run with
+// -update to rewrite the files after a deliberate change; inputs are never
+// rewritten.
 func TestGolden(t *testing.T) {
-	for _, in := range goldenInputs {
-		name := filepath.Base(filepath.Dir(in))
-		for _, format := range []string{"text", "json"} {
-			t.Run(name+"/"+format, func(t *testing.T) {
-				stdout, stderr, code := run(t, nil, "timeline", "--color", "never", "--format", format, in)
+	for _, in := range goldenInputs(t) {
+		fixture := filepath.Base(filepath.Dir(in))
+		for _, g := range goldens {
+			t.Run(fixture+"/"+g.name+g.ext, func(t *testing.T) {
+				stdout, stderr, code := run(t, nil, append(g.args, in)...)
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, stderr)
 				}
-				ext := map[string]string{"text": ".txt", "json": ".json"}[format]
-				golden := filepath.Join("testdata", "golden", "timeline-"+name+ext)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if stdout != string(want) {
-					t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, diff(string(want), stdout))
-				}
+				checkGolden(t, filepath.Join("testdata", "golden", g.name+"-"+fixture+g.ext), stdout)
 			})
 		}
+	}
+}
+
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, diff(string(want), got))
 	}
 }
 

@@ -95,7 +95,7 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	var out bytes.Buffer
 	switch format {
 	case "html":
-		ropts.ChartSVG, ropts.LadderSVG, err = reportFigures(rep, ropts.Anon)
+		ropts.ChartSVG, ropts.LadderSVG, err = figures(rep, ropts.Anon)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	default:
 		if opts.Output != "" {
 			chartPath := strings.TrimSuffix(opts.Output, filepath.Ext(opts.Output)) + ".svg"
-			chart, _, ferr := reportFigures(rep, ropts.Anon)
+			chart, _, ferr := figures(rep, ropts.Anon)
 			if ferr != nil {
 				return ferr
 			}
@@ -136,8 +136,3 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	return nil
 }
 
-// reportFigures draws the incident chart and the ladder of the first
-// representative flow, for the report; nil where there is nothing to draw.
-var reportFigures = func(rep *render.Report, an *render.Anonymizer) (chart, ladder []byte, err error) {
-	return nil, nil, nil
-}

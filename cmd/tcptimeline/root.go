@@ -53,6 +53,8 @@ Exit status: 0 fine, 1 a finding asked for with --fail-on (or a failed check),
 	root.AddCommand(NewCmdSummary(io, nil))
 	root.AddCommand(NewCmdCheck(io, nil))
 	root.AddCommand(NewCmdReport(io, nil))
+	root.AddCommand(NewCmdLadder(io))
+	root.AddCommand(NewCmdChart(io))
 	root.AddCommand(NewCmdDemo(io))
 	root.AddCommand(NewCmdVersion(io))
 	return root

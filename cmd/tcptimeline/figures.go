@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/analyze/render"
+)
+
+// FigureOptions are the options of "tcptimeline ladder" and "chart".
+type FigureOptions struct {
+	IO *IOStreams
+	inputOptions
+	Output    string
+	Anonymize bool
+	Time      string
+	Title     string
+}
+
+// NewCmdLadder builds "tcptimeline ladder".
+func NewCmdLadder(io *IOStreams) *cobra.Command {
+	opts := &FigureOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "ladder FILE... --flow FLOW -o flow.svg",
+		Short: "Draw one flow as a ladder (sequence) diagram, SVG or HTML",
+		Long: `Draw one flow as a ladder diagram: client and server columns, one arrow per
+packet (slanted by the delay the capture implies), dropped and ignored packets
+crossed, each endpoint's state written where it changes, labels and their
+explanations beside the arrows. -o flow.svg writes SVG, -o flow.html a page
+with the SVG inline; without -o the SVG goes to standard output. Without
+--flow, the first flow that carries a label is drawn.`,
+		Example: `  tcptimeline ladder testdata/lab/ghost/server.pcap --flow 10.77.0.2:41005 -o ghost.svg
+  tcptimeline ladder incident.pcap --flow 12 --anonymize -o flow12.html`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = expandGlobs(args)
+			return runLadder(cmd.Context(), opts)
+		},
+	}
+	opts.addFlags(cmd)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (ports kept)")
+	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC)")
+	return cmd
+}
+
+// NewCmdChart builds "tcptimeline chart".
+func NewCmdChart(io *IOStreams) *cobra.Command {
+	opts := &FigureOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "chart FILE... -o incident.svg",
+		Short: "Draw the incident at a glance: per-second counts per listener, SVG or HTML",
+		Long: `Draw per-second counts over the capture's time, per listener: new SYNs, SYNs
+dropped, SYN-ACKs retransmitted after the client's ACK, client data ignored,
+ghost connections and resets, with the overflow episodes shaded. -o
+incident.svg writes SVG, -o incident.html a page; without -o the SVG goes to
+standard output.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = expandGlobs(args)
+			return runChart(cmd.Context(), opts)
+		},
+	}
+	opts.addFlags(cmd)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (ports kept)")
+	cmd.Flags().StringVar(&opts.Title, "title", "", "the chart's title")
+	return cmd
+}
+
+// figureFormat tells SVG from HTML by the output's extension.
+func figureFormat(out string) (html bool, err error) {
+	switch strings.ToLower(filepath.Ext(out)) {
+	case "", ".svg":
+		return false, nil
+	case ".html", ".htm":
+		return true, nil
+	}
+	return false, usagef("-o %q: write .svg or .html", out)
+}
+
+// writeOutput writes data to the -o file, or to standard output.
+func writeOutput(io *IOStreams, out string, data []byte) error {
+	if out == "" {
+		_, err := io.Out.Write(data)
+		return err
+	}
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.ErrOut, "tcptimeline: wrote %s\n", out)
+	return nil
+}
+
+func runLadder(ctx context.Context, opts *FigureOptions) error {
+	html, err := figureFormat(opts.Output)
+	if err != nil {
+		return err
+	}
+	if opts.Time != "rel" && opts.Time != "abs" {
+		return usagef("--time must be rel or abs, not %q", opts.Time)
+	}
+	keep, err := opts.flowFilter()
+	if err != nil {
+		return err
+	}
+	var chosen *analyze.Flow
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	_, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
+		if chosen == nil && keep(f) && (opts.Flow != "" || f.Labels != 0) {
+			chosen = f
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if chosen == nil {
+		if opts.Flow != "" {
+			return usagef("no flow matches --flow %q", opts.Flow)
+		}
+		return usagef("no flow carries a label: choose one with --flow")
+	}
+	lo := render.LadderOptions{AbsTime: opts.Time == "abs"}
+	if opts.Anonymize {
+		lo.Anonymize = render.NewAnonymizer().AddrPort
+	}
+	var buf bytes.Buffer
+	draw := render.Ladder
+	if html {
+		draw = render.LadderHTML
+	}
+	if err := draw(&buf, chosen, lo); err != nil {
+		return err
+	}
+	if err := writeOutput(opts.IO, opts.Output, buf.Bytes()); err != nil {
+		return err
+	}
+	if len(openErrs) > 0 {
+		return &inputError{openErrs}
+	}
+	return nil
+}
+
+func runChart(ctx context.Context, opts *FigureOptions) error {
+	html, err := figureFormat(opts.Output)
+	if err != nil {
+		return err
+	}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
+	sum, openErrs, err := a.run(ctx, func(*analyze.Flow) error { return nil })
+	if err != nil {
+		return err
+	}
+	co := render.ChartOptions{Title: opts.Title}
+	if opts.Anonymize {
+		co.Anonymize = render.NewAnonymizer().AddrPort
+	}
+	var buf bytes.Buffer
+	draw := render.Chart
+	if html {
+		draw = render.ChartHTML
+	}
+	if err := draw(&buf, sum, co); err != nil {
+		return err
+	}
+	if err := writeOutput(opts.IO, opts.Output, buf.Bytes()); err != nil {
+		return err
+	}
+	if len(openErrs) > 0 {
+		return &inputError{openErrs}
+	}
+	return nil
+}
+
+// figures draws the incident chart and the ladder of the report's first
+// representative flow.
+func figures(rep *render.Report, an *render.Anonymizer) (chart, ladder []byte, err error) {
+	var c bytes.Buffer
+	if err := render.Chart(&c, rep.Summary, render.ChartOptions{Anonymize: an.Func()}); err != nil {
+		return nil, nil, err
+	}
+	if f := rep.First(); f != nil {
+		var l bytes.Buffer
+		if err := render.Ladder(&l, f, render.LadderOptions{Anonymize: an.Func()}); err != nil {
+			return nil, nil, err
+		}
+		ladder = l.Bytes()
+	}
+	return c.Bytes(), ladder, nil
+}

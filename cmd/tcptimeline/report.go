@@ -135,4 +135,3 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	}
 	return nil
 }
-

@@ -99,7 +99,7 @@ func Row(f *analyze.Flow, an *Anonymizer) SummaryRow {
 	return SummaryRow{
 		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server),
 		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), Packets: f.NPackets,
-		ConnState: zeekConnState(f), History: zeekHistory(f),
+		ConnState: f.ZeekConnState(), History: f.ZeekHistory(),
 		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
 		Labels: f.Labels.Strings(),
 	}

@@ -158,7 +158,7 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 					}
 					segments++
 					tbl.add(seg)
-					maxLive = max(maxLive, tbl.live())
+					maxLive = max(maxLive, tbl.liveFlows())
 				}
 				if b.err != nil {
 					if !errors.Is(b.err, io.EOF) {

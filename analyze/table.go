@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"math"
 	"sort"
@@ -63,49 +64,20 @@ func (t Timeouts) withDefaults() Timeouts {
 	return t
 }
 
-// Timeout classes: each live flow sits on exactly one list, ordered by its
-// last packet, so the expired ones are always at the front.
+// Timeout classes, by what a flow is waiting for.
 const (
 	classClosed = iota
 	classHandshake
 	classIdle
-	numClasses
 )
 
+// liveFlow is a flow in the table.
 type liveFlow struct {
-	key        flowKey
-	f          *flowstate.Flow
-	seq        uint64 // creation order, the tie-break for finish order
-	last       int64  // the flow's last packet time, kept here for the expiry scan
-	class      int
-	prev, next *liveFlow
-}
-
-// lruList is an intrusive doubly linked list of live flows.
-type lruList struct{ head, tail *liveFlow }
-
-func (l *lruList) pushBack(n *liveFlow) {
-	n.prev, n.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = n
-	} else {
-		l.head = n
-	}
-	l.tail = n
-}
-
-func (l *lruList) remove(n *liveFlow) {
-	if n.prev != nil {
-		n.prev.next = n.next
-	} else {
-		l.head = n.next
-	}
-	if n.next != nil {
-		n.next.prev = n.prev
-	} else {
-		l.tail = n.prev
-	}
-	n.prev, n.next = nil, nil
+	key  flowKey
+	f    *flowstate.Flow
+	seq  uint64    // creation order, the tie-break for finish order
+	slot int       // index in table.live and table.until
+	next *liveFlow // next flow in the same hash chain
 }
 
 // synOnly is a flow that has shown nothing but one SYN: what a SYN flood
@@ -154,26 +126,36 @@ func (o *synOnly) segment(k flowKey) flowstate.Segment {
 // table holds the live flows. It hands each finished flow to finish, in
 // the order flows finish (ties by first packet), so memory holds live
 // flows only.
+//
+// Flows are found through a map from a seeded 64-bit hash of their key
+// (collisions chained), which is cheaper than hashing the 36-byte key in
+// the map itself. Expiry is checked by sweeping a dense array of expiry
+// times every sweepEvery of capture time; a flow met past its expiry forces
+// a sweep first, and so does anything else that finishes a flow, so flows
+// still finish exactly in the order of their expiry times.
 type table struct {
 	cfg      flowstate.Config
 	timeouts Timeouts
-	flows    map[flowKey]*liveFlow
-	lists    [numClasses]lruList
+	seed     uint64
+	index    map[uint64]*liveFlow
+	live     []*liveFlow
+	until    []int64 // expiry time of live[i]
 	// synOnly flows, and their keys in arrival order (their expiry order);
 	// keys of flows promoted or finished meanwhile are skipped when met.
-	syns     map[flowKey]synOnly
-	synQueue []queued
-	synHead  int
-	nextSeq  uint64
-	finish   func(f *flowstate.Flow)
-	expired  []expiring
-	// nextCheck is a lower bound of the earliest expiry of any live flow:
-	// before it, expire has nothing to do.
-	nextCheck int64
+	syns      map[flowKey]synOnly
+	synQueue  []queued
+	synHead   int
+	nextSeq   uint64
+	finish    func(f *flowstate.Flow)
+	expired   []expiring
+	nextSweep int64
 	// recycle brings back finished flows that their consumer is done
 	// with, to start new flows on; nil when flows are kept.
 	recycle <-chan *flowstate.Flow
 }
+
+// sweepEvery is how much capture time passes between expiry sweeps.
+const sweepEvery = 250e6
 
 // newFlow starts a flow, on a recycled one when there is one.
 func (t *table) newFlow(first *flowstate.Segment) *flowstate.Flow {
@@ -186,12 +168,65 @@ func (t *table) newFlow(first *flowstate.Segment) *flowstate.Flow {
 	}
 }
 
-// push puts a live flow at the back of its class's list.
-func (t *table) push(lf *liveFlow) {
-	lf.class = t.classOf(lf.f)
-	lf.last = lf.f.LastTime
-	t.lists[lf.class].pushBack(lf)
-	t.nextCheck = min(t.nextCheck, lf.last+t.timeout(lf.class))
+func (t *table) hash(k *flowKey) uint64 {
+	const m = 0x9e3779b97f4a7c15
+	h := t.seed
+	for _, w := range [4]uint64{
+		binary.LittleEndian.Uint64(k.a[:8]), binary.LittleEndian.Uint64(k.a[8:]),
+		binary.LittleEndian.Uint64(k.b[:8]), binary.LittleEndian.Uint64(k.b[8:]),
+	} {
+		h = (h ^ w) * m
+		h ^= h >> 32
+	}
+	h = (h ^ (uint64(k.pa)<<16 | uint64(k.pb))) * m
+	return h ^ h>>29
+}
+
+func (t *table) lookup(k *flowKey) *liveFlow {
+	for n := t.index[t.hash(k)]; n != nil; n = n.next {
+		if n.key == *k {
+			return n
+		}
+	}
+	return nil
+}
+
+func (t *table) insert(lf *liveFlow) {
+	h := t.hash(&lf.key)
+	lf.next = t.index[h]
+	t.index[h] = lf
+	lf.slot = len(t.live)
+	t.live = append(t.live, lf)
+	t.until = append(t.until, math.MaxInt64)
+}
+
+func (t *table) drop(lf *liveFlow) {
+	h := t.hash(&lf.key)
+	if head := t.index[h]; head == lf {
+		if lf.next == nil {
+			delete(t.index, h)
+		} else {
+			t.index[h] = lf.next
+		}
+	} else {
+		for n := head; n != nil && n.next != nil; n = n.next {
+			if n.next == lf {
+				n.next = lf.next
+				break
+			}
+		}
+	}
+	last := len(t.live) - 1
+	moved := t.live[last]
+	t.live[lf.slot], t.until[lf.slot] = moved, t.until[last]
+	moved.slot = lf.slot
+	t.live, t.until = t.live[:last], t.until[:last]
+	lf.next = nil
+}
+
+// touch records a live flow's expiry after its latest packet.
+func (t *table) touch(lf *liveFlow) {
+	t.until[lf.slot] = lf.f.LastTime + t.timeout(t.classOf(lf.f))
 }
 
 // queued is a SYN-only flow in the expiry queue.
@@ -209,8 +244,8 @@ type expiring struct {
 }
 
 func newTable(cfg flowstate.Config, t Timeouts, finish func(*flowstate.Flow)) *table {
-	return &table{cfg: cfg, timeouts: t.withDefaults(), flows: make(map[flowKey]*liveFlow),
-		syns: make(map[flowKey]synOnly), finish: finish, nextCheck: math.MaxInt64}
+	return &table{cfg: cfg, timeouts: t.withDefaults(), seed: maphashSeed(), index: make(map[uint64]*liveFlow),
+		syns: make(map[flowKey]synOnly), finish: finish}
 }
 
 func (t *table) classOf(f *flowstate.Flow) int {
@@ -236,35 +271,45 @@ func (t *table) timeout(class int) int64 {
 // add feeds one segment: it first finishes the flows that expired before
 // the segment's time, then finds or starts the segment's flow.
 func (t *table) add(seg *flowstate.Segment) {
-	t.expire(seg.Time)
+	now := seg.Time
+	if now >= t.nextSweep {
+		t.expire(now)
+	}
 	k := keyOf(seg)
-	lf := t.flows[k]
+	lf := t.lookup(&k)
+	if lf != nil && t.until[lf.slot] <= now {
+		t.expire(now) // it expired between sweeps: finish it, in order
+		lf = nil
+	}
 	if lf == nil {
 		if o, ok := t.syns[k]; ok {
-			lf = t.promote(k, o)
-		} else if seg.Flags&(flowstate.SYN|flowstate.ACK|flowstate.RST|flowstate.FIN) == flowstate.SYN {
+			if o.time+t.timeouts.Handshake <= now {
+				t.expire(now)
+			} else {
+				lf = t.promote(k, o)
+			}
+		}
+		if lf == nil && seg.Flags&(flowstate.SYN|flowstate.ACK|flowstate.RST|flowstate.FIN) == flowstate.SYN {
 			t.syns[k] = synOnlyOf(seg, k, t.nextSeq)
 			t.nextSeq++
 			t.synQueue = append(t.synQueue, queued{k, t.nextSeq - 1})
-			t.nextCheck = min(t.nextCheck, seg.Time+t.timeouts.Handshake)
 			return
 		}
 	}
 	if lf != nil && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && lf.f.StartsNewConnection(seg) {
 		// Port reuse: a new SYN with another ISN on a known tuple.
+		t.expire(now)
 		t.drop(lf)
-		t.finishFlow(lf.f, seg.Time, "port reused")
+		t.finishFlow(lf.f, now, "port reused")
 		lf = nil
 	}
 	if lf == nil {
 		lf = &liveFlow{key: k, f: t.newFlow(seg), seq: t.nextSeq}
 		t.nextSeq++
-		t.flows[k] = lf
-	} else {
-		t.lists[lf.class].remove(lf)
+		t.insert(lf)
 	}
 	lf.f.Process(seg)
-	t.push(lf)
+	t.touch(lf)
 }
 
 // promote turns a SYN-only flow into a full one, replaying its SYN.
@@ -273,8 +318,8 @@ func (t *table) promote(k flowKey, o synOnly) *liveFlow {
 	syn := o.segment(k)
 	lf := &liveFlow{key: k, f: t.newFlow(&syn), seq: o.seq}
 	lf.f.Process(&syn)
-	t.flows[k] = lf
-	t.push(lf)
+	t.insert(lf)
+	t.touch(lf)
 	return lf
 }
 
@@ -287,27 +332,19 @@ func (t *table) finishSynOnly(k flowKey, o synOnly, at int64, reason string) {
 	t.finishFlow(f, at, reason)
 }
 
-func (t *table) drop(lf *liveFlow) {
-	t.lists[lf.class].remove(lf)
-	delete(t.flows, lf.key)
-}
-
 func (t *table) finishFlow(f *flowstate.Flow, at int64, reason string) {
 	f.Finish(at, reason)
 	t.finish(f)
 }
 
-// expire finishes every flow whose timeout passed before now, in the order
-// of their expiry times, ties by first packet.
+// expire finishes every flow whose timeout passed by now, in the order of
+// their expiry times, ties by first packet, and schedules the next sweep.
 func (t *table) expire(now int64) {
-	if now < t.nextCheck {
-		return
-	}
+	t.nextSweep = now + sweepEvery
 	t.expired = t.expired[:0]
-	for c := range t.lists {
-		to := t.timeout(c)
-		for n := t.lists[c].head; n != nil && n.last+to <= now; n = n.next {
-			t.expired = append(t.expired, expiring{at: n.last + to, seq: n.seq, lf: n})
+	for i, u := range t.until {
+		if u <= now {
+			t.expired = append(t.expired, expiring{at: u, seq: t.live[i].seq, lf: t.live[i]})
 		}
 	}
 	hto := t.timeouts.Handshake
@@ -328,7 +365,6 @@ func (t *table) expire(now int64) {
 		t.synQueue = t.synQueue[:n]
 		t.synHead = 0
 	}
-	defer t.recheck()
 	if len(t.expired) == 0 {
 		return
 	}
@@ -346,28 +382,12 @@ func (t *table) expire(now int64) {
 		}
 		t.drop(e.lf)
 		reason := "idle"
-		if e.lf.class == classClosed {
+		if e.lf.f.Closed {
 			reason = closeReason(e.lf.f)
 		}
 		t.finishFlow(e.lf.f, e.at, reason)
 	}
 	t.expired = t.expired[:0]
-}
-
-// recheck recomputes nextCheck from the heads of the lists and the queue.
-func (t *table) recheck() {
-	t.nextCheck = math.MaxInt64
-	for c := range t.lists {
-		if n := t.lists[c].head; n != nil {
-			t.nextCheck = min(t.nextCheck, n.last+t.timeout(c))
-		}
-	}
-	for i := t.synHead; i < len(t.synQueue); i++ {
-		if o, ok := t.syns[t.synQueue[i].key]; ok && o.seq == t.synQueue[i].seq {
-			t.nextCheck = min(t.nextCheck, o.time+t.timeouts.Handshake)
-			break
-		}
-	}
 }
 
 func closeReason(f *flowstate.Flow) string {
@@ -377,11 +397,13 @@ func closeReason(f *flowstate.Flow) string {
 	return "closed"
 }
 
-// flush finishes every live flow at the end of the input, in the order of
-// their first packets.
+// flush finishes every live flow at the end of the input: first those
+// whose timeout passed by now, then the rest in the order of their first
+// packets.
 func (t *table) flush(now int64) {
-	all := make([]expiring, 0, len(t.flows)+len(t.syns))
-	for _, n := range t.flows {
+	t.expire(now)
+	all := make([]expiring, 0, len(t.live)+len(t.syns))
+	for _, n := range t.live {
 		all = append(all, expiring{seq: n.seq, lf: n})
 	}
 	for k, o := range t.syns {
@@ -404,4 +426,12 @@ func (t *table) flush(now int64) {
 }
 
 // live is the number of live flows.
-func (t *table) live() int { return len(t.flows) + len(t.syns) }
+func (t *table) liveFlows() int { return len(t.live) + len(t.syns) }
+
+// maphashSeed returns a random seed, so that hostile input cannot aim at
+// the flow index's hash.
+func maphashSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}

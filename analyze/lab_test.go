@@ -616,34 +616,8 @@ func ruleClean(c *labCase) {
 	if !ok {
 		return
 	}
-	c.expectNone("clean", why, slices.DeleteFunc(slices.Clone(labQueueLabels), func(l flowstate.Label) bool {
-		return l == flowstate.LabelDataWhileSynRecv
-	})...)
-	if c.serverShaped() {
-		// TODO(truth): a clean connection whose first data the server
-		// took at once can still come out data-while-syn-recv when tbf
-		// delays the server's egress: the server's ACK of the data waits
-		// in the qdisc behind other SYN-ACKs, the client's RTO fires
-		// first, the retransmission goes out, and the analysis reads
-		// "retransmitted, then ACKed" as "dropped while SYN-RECEIVED"
-		// (ghost/41004 in the committed lab: ss ESTAB 41 ms after its
-		// handshake ACK, Recv-Q 3 -> 4 before the next client's ACK,
-		// accepted with its 10 bytes; the server's first ACK echoes the
-		// original segment's TSval, TSval 113 ms after the SYN-ACK's, and
-		// its second ACK carries a D-SACK of the retransmission). Fixing
-		// it needs flowstate to trust the echoed timestamp, not this test.
-		// c.expectNone("clean", why, flowstate.LabelDataWhileSynRecv)
-		if c.labels.Has(flowstate.LabelDataWhileSynRecv) {
-			c.t.Logf("client %s: TODO(truth): clean (%s) but labelled data-while-syn-recv with the server's egress shaped", c.cl.Local, why)
-		}
-		return
-	}
-	c.expectNone("clean", why, flowstate.LabelDataWhileSynRecv)
+	c.expectNone("clean", why, labQueueLabels...)
 }
-
-// serverShaped reports whether a qdisc delayed the server's egress (the
-// lab shapes one side: lab-srv's or lab-cli's interface).
-func (c *labCase) serverShaped() bool { return strings.Contains(c.tr.Qdisc, "lab-srv") }
 
 // labScenario loads one scenario's truth.
 func labScenario(t *testing.T, path string) *labTruth {

@@ -493,3 +493,41 @@ func TestDuplicateShowsRevisedState(t *testing.T) {
 	s.expect(0, nil, StateSynSent, StateSynReceived)
 	s.expect(1, nil, StateSynSent, StateSynReceived)
 }
+
+// The server's ACK leaves late (a queue in front of its link) and the
+// client retransmits meanwhile; the ACK echoes the original segment's
+// timestamp, so the original was accepted, not ignored (RFC 7323
+// TS.Recent).
+func TestEchoedTimestampProvesAcceptance(t *testing.T) {
+	s := newScript(t, 10, 20)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(0.1, Server, SA, 0, 1, 0)
+	s.seg(0.2, Client, A, 1, 1, 0)
+	data := func(ms float64, tsval uint32) {
+		g := Segment{Time: s.base + int64(ms*1e6), Flags: PA, Len: 10, Window: 512, Src: cliAddr, SrcPort: 41001, Dst: srvAddr, DstPort: 8080,
+			Seq: s.cISN + 1, Ack: s.sISN + 1}
+		g.Opt.WScale, g.Opt.HasTS, g.Opt.TSVal = -1, true, tsval
+		s.f.Process(&g)
+	}
+	data(0.3, 1000)
+	data(350, 1350) // the client's RTO fires before the late ACK arrives
+	ack := Segment{Time: s.base + 380e6, Flags: A, Window: 512, Src: srvAddr, SrcPort: 8080, Dst: cliAddr, DstPort: 41001,
+		Seq: s.sISN + 1, Ack: s.cISN + 11}
+	ack.Opt.WScale, ack.Opt.HasTS, ack.Opt.TSVal, ack.Opt.TSEcr = -1, true, 5000, 1000
+	s.f.Process(&ack)
+	s.finish(1000)
+	s.flowLabels()
+	s.expect(2, nil, EST, EST)
+	s.expect(3, nil, EST, EST)
+
+	// Without the echo, the same wire shows the data ignored.
+	s = newScript(t, 10, 20)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(0.1, Server, SA, 0, 1, 0)
+	s.seg(0.2, Client, A, 1, 1, 0)
+	s.seg(0.3, Client, PA, 1, 1, 10)
+	s.seg(350, Client, PA, 1, 1, 10)
+	s.seg(380, Server, A, 1, 11, 0)
+	s.finish(1000)
+	s.flowLabels("data-while-syn-recv")
+}

@@ -19,6 +19,7 @@ type hsEntry struct {
 	pkt       int32
 	t         int64
 	seq, end  Seq
+	tsVal     uint32 // its timestamp option, 0 without one
 	data, fin bool
 }
 
@@ -53,7 +54,7 @@ func (h *handshake) addEntry(idx int, seg *Segment) {
 		return
 	}
 	h.log = append(h.log, hsEntry{
-		pkt: int32(idx), t: seg.Time, seq: seg.Seq, end: seg.SeqEnd(),
+		pkt: int32(idx), t: seg.Time, seq: seg.Seq, end: seg.SeqEnd(), tsVal: seg.Opt.TSVal,
 		data: seg.Len > 0, fin: seg.Flags&FIN != 0,
 	})
 }
@@ -120,7 +121,21 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 	// server was not established at a segment, it was not at any earlier
 	// one either.
 	ignored := hs.ignoredUpTo
-	for i := ignored + 1; i < len(log); i++ {
+	// The server's answer echoes the timestamp of the newest segment it
+	// processed (RFC 7323 TS.Recent): that segment, and all after it, were
+	// not ignored, however late the answer left (a queue in front of the
+	// server's link can hold it while the client retransmits).
+	limit := len(log)
+	if kind == resolveServerSegment && f.last.tsEcr != 0 {
+		for i, e := range log {
+			if e.tsVal == f.last.tsEcr && (e.data || e.fin) {
+				limit = i
+				break
+			}
+		}
+	}
+	ignored = min(ignored, limit-1)
+	for i := ignored + 1; i < limit; i++ {
 		e := log[i]
 		if e.t < hs.lastSynAckTime {
 			ignored = i

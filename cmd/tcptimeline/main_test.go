@@ -162,6 +162,10 @@ func TestVersionAndHelp(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	lab, err := os.ReadFile("../../testdata/lab/ghost/server.pcap")
+	if err != nil || !bytes.Equal(lab, demoCapture) {
+		t.Errorf("the embedded demo capture is not testdata/lab/ghost/server.pcap (%v): copy it to demo/ghost.pcap", err)
+	}
 	stdout, _, code := run(t, nil, "demo", "--color", "never")
 	if code != 0 || !strings.Contains(stdout, "ghost-connection") {
 		t.Errorf("demo: exit %d, no ghost-connection in:\n%s", code, stdout)

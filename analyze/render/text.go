@@ -85,7 +85,7 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	if t.opts.AbsTime {
 		timeHdr = fmt.Sprintf("%-27s", "time (UTC)")
 	}
-	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s  %-13s %-24s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "client", "server"))
+	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s  %-13s %s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "client", "server"))
 	prev := [2]flowstate.State{flowstate.StateClosed, flowstate.StateListen}
 	if f.MidStream {
 		prev = [2]flowstate.State{}
@@ -104,12 +104,12 @@ func (t *Text) Flow(f *analyze.Flow) error {
 		if p.Flags&flowstate.ACK == 0 {
 			ack = "-"
 		}
-		fmt.Fprintf(w, "  %s %7s %3s %-5s %10d %10s %6d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len,
+		line := fmt.Sprintf("  %s %7s %3s %-5s %10d %10s %6d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len,
 			t.state(p.State[flowstate.Client], prev[flowstate.Client], 13), t.state(p.State[flowstate.Server], prev[flowstate.Server], 24))
 		if p.Labels != 0 {
-			fmt.Fprintf(w, " %s", pal.warn.Sprint(strings.Join(p.Labels.Strings(), ",")))
+			line += " " + pal.warn.Sprint(strings.Join(p.Labels.Strings(), ","))
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 		if i < len(f.Notes) && f.Notes[i] != "" {
 			fmt.Fprintf(w, "  %s %s\n", strings.Repeat(" ", len(timeHdr)), pal.warn.Sprint("^ "+f.Notes[i]))
 		}

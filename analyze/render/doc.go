@@ -1,10 +1,13 @@
 // Package render turns the plain data of package analyze (finished flows,
-// listener and capture views) into output: the annotated text timeline and
-// the tcptimeline/v1 JSON document. Renderers only read that data. Each
-// takes flows one at a time, as the analysis finishes them, and the
-// summary at the end, so output streams.
+// listener and capture views) into output: the annotated text timeline,
+// the tcptimeline/v1 JSON document (and JSON lines), the summary table
+// (text, CSV, JSON), the Markdown and HTML post-mortem report, the ladder
+// diagram of one flow and the incident chart (SVG, or HTML with the SVG
+// inline). Renderers only read that data. The streaming ones take flows one
+// at a time, as the analysis finishes them, and the summary at the end.
 //
 // Known limits: the text timeline's columns assume states fit 24
 // characters; text from capture files (file and interface names) is
-// escaped before it reaches a terminal, addresses need no escaping.
+// escaped before it reaches a terminal, addresses need no escaping; SVG
+// text widths are estimated from the character count of a monospace font.
 package render

@@ -149,6 +149,9 @@ type table struct {
 	finish    func(f *flowstate.Flow)
 	expired   []expiring
 	nextSweep int64
+	// swept is the time of the last sweep: every flow that finishes later
+	// finishes after it.
+	swept int64
 	// recycle brings back finished flows that their consumer is done
 	// with, to start new flows on; nil when flows are kept.
 	recycle <-chan *flowstate.Flow
@@ -235,12 +238,14 @@ type queued struct {
 	seq uint64
 }
 
-// expiring is a flow whose timeout passed: a full flow or a SYN-only one.
+// expiring is a flow to finish: a full flow or a SYN-only one.
 type expiring struct {
-	at  int64
-	seq uint64
-	lf  *liveFlow
-	key flowKey // of a SYN-only flow when lf is nil
+	at      int64
+	seq     uint64
+	lf      *liveFlow
+	key     flowKey // of a SYN-only flow when lf is nil
+	reason  string  // when not "idle" or the close
+	dropped bool    // lf is out of the table already
 }
 
 func newTable(cfg flowstate.Config, t Timeouts, finish func(*flowstate.Flow)) *table {
@@ -298,9 +303,8 @@ func (t *table) add(seg *flowstate.Segment) {
 	}
 	if lf != nil && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && lf.f.StartsNewConnection(seg) {
 		// Port reuse: a new SYN with another ISN on a known tuple.
-		t.expire(now)
 		t.drop(lf)
-		t.finishFlow(lf.f, now, "port reused")
+		t.expire(now, expiring{at: now, seq: lf.seq, lf: lf, reason: "port reused", dropped: true})
 		lf = nil
 	}
 	if lf == nil {
@@ -337,11 +341,16 @@ func (t *table) finishFlow(f *flowstate.Flow, at int64, reason string) {
 	t.finish(f)
 }
 
-// expire finishes every flow whose timeout passed by now, in the order of
-// their expiry times, ties by first packet, and schedules the next sweep.
-func (t *table) expire(now int64) {
+// expire finishes every flow whose timeout passed by now, together with
+// the extra flows given (finished now by the caller, already dropped from
+// the table), in the order of their finish times, ties by first packet; it
+// schedules the next sweep. Each table's flows thus come out sorted by
+// (finish time, first packet), which is what lets several tables' outputs
+// be merged into one deterministic order.
+func (t *table) expire(now int64, extra ...expiring) {
 	t.nextSweep = now + sweepEvery
-	t.expired = t.expired[:0]
+	t.swept = now
+	t.expired = append(t.expired[:0], extra...)
 	for i, u := range t.until {
 		if u <= now {
 			t.expired = append(t.expired, expiring{at: u, seq: t.live[i].seq, lf: t.live[i]})
@@ -365,29 +374,40 @@ func (t *table) expire(now int64) {
 		t.synQueue = t.synQueue[:n]
 		t.synHead = 0
 	}
-	if len(t.expired) == 0 {
-		return
-	}
-	sort.Slice(t.expired, func(i, j int) bool {
-		a, b := t.expired[i], t.expired[j]
+	t.finishAll(t.expired)
+	t.expired = t.expired[:0]
+}
+
+// finishAll finishes flows in the order of (finish time, first packet).
+func (t *table) finishAll(list []expiring) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
 		if a.at != b.at {
 			return a.at < b.at
 		}
 		return a.seq < b.seq
 	})
-	for _, e := range t.expired {
+	for _, e := range list {
 		if e.lf == nil {
-			t.finishSynOnly(e.key, t.syns[e.key], e.at, "idle")
+			reason := e.reason
+			if reason == "" {
+				reason = "idle"
+			}
+			t.finishSynOnly(e.key, t.syns[e.key], e.at, reason)
 			continue
 		}
-		t.drop(e.lf)
-		reason := "idle"
-		if e.lf.f.Closed {
+		if !e.dropped {
+			t.drop(e.lf)
+		}
+		reason := e.reason
+		switch {
+		case e.lf.f.Closed:
 			reason = closeReason(e.lf.f)
+		case reason == "":
+			reason = "idle"
 		}
 		t.finishFlow(e.lf.f, e.at, reason)
 	}
-	t.expired = t.expired[:0]
 }
 
 func closeReason(f *flowstate.Flow) string {
@@ -397,31 +417,28 @@ func closeReason(f *flowstate.Flow) string {
 	return "closed"
 }
 
-// flush finishes every live flow at the end of the input: first those
-// whose timeout passed by now, then the rest in the order of their first
-// packets.
+// flush finishes every live flow at the end of the input (time now): those
+// whose timeout had passed at their expiry time, the rest now, all in the
+// order of (finish time, first packet).
 func (t *table) flush(now int64) {
-	t.expire(now)
+	t.swept = now
 	all := make([]expiring, 0, len(t.live)+len(t.syns))
-	for _, n := range t.live {
-		all = append(all, expiring{seq: n.seq, lf: n})
+	for i, n := range t.live {
+		if u := t.until[i]; u <= now {
+			all = append(all, expiring{at: u, seq: n.seq, lf: n})
+		} else {
+			all = append(all, expiring{at: now, seq: n.seq, lf: n, reason: "end of capture"})
+		}
 	}
+	hto := t.timeouts.Handshake
 	for k, o := range t.syns {
-		all = append(all, expiring{seq: o.seq, key: k})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
-	for _, e := range all {
-		if e.lf == nil {
-			t.finishSynOnly(e.key, t.syns[e.key], now, "end of capture")
-			continue
+		if o.time+hto <= now {
+			all = append(all, expiring{at: o.time + hto, seq: o.seq, key: k})
+		} else {
+			all = append(all, expiring{at: now, seq: o.seq, key: k, reason: "end of capture"})
 		}
-		t.drop(e.lf)
-		reason := "end of capture"
-		if e.lf.f.Closed {
-			reason = closeReason(e.lf.f)
-		}
-		t.finishFlow(e.lf.f, now, reason)
 	}
+	t.finishAll(all)
 	t.synQueue, t.synHead = nil, 0
 }
 

@@ -2,8 +2,12 @@ package analyze
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
@@ -43,153 +47,172 @@ type Summary struct {
 	Interrupted bool
 }
 
-// batch is a slice of segments handed from the reading goroutine to the
-// flow table's, so that decoding and analysis use both cores.
+// batch is a slice of segments handed from the reading goroutine to a
+// shard's flow table. Watermark is the time of the latest segment read so
+// far: the shard may sweep its table up to it even when the batch is empty.
 type batch struct {
-	segs []flowstate.Segment
-	err  error
+	segs      []flowstate.Segment
+	origin    int64 // the run's first segment time
+	watermark int64
+	err       error // io.EOF at the end
 }
 
-// flowBatch carries finished flows from the flow table's goroutine to the
-// one that aggregates and emits them, with the table's progress.
+// flowBatch carries finished flows from a shard to the goroutine that
+// merges, aggregates and emits them. Every flow the shard finishes later
+// finishes after Safe (strictly), so the merge can release flows that
+// finish before it.
 type flowBatch struct {
+	shard    int
 	flows    []*flowstate.Flow
 	origin   int64 // the run's first segment time
-	last     int64 // the latest segment time seen
+	last     int64 // the latest segment time the shard heard of
+	safe     int64
 	segments int64
 	maxLive  int
-	err      error
 	final    bool
+	err      error
 }
 
 const (
 	batchSize     = 512
 	flowBatchSize = 256
+	// staleBatches: a shard that got no segments while this many batches
+	// went to others is sent its partial batch anyway, so that its sweeps,
+	// and the merge, keep up.
+	staleBatches = 4
 )
+
+// shardCount is how many flow tables share the analysis: one per core, so
+// that with the decoder they keep the cores busy; at most 8.
+func shardCount() int { return min(max(runtime.GOMAXPROCS(0), 1), 8) }
 
 // Run reads the captures as one capture merged by timestamp, analyses
 // every TCP flow, and hands each finished flow to emit in the order flows
-// finish (ties by first packet). Three goroutines share the work: reading
-// and decoding, the flow table with its state machines, and this one,
-// which builds the listener views and calls emit; emit is always called
-// from the goroutine that called Run. When ctx is cancelled, Run stops
-// reading, finishes the flows it has, and returns with
+// finish (ties by first packet). The work is shared by a goroutine that
+// reads and decodes, flow tables sharded by flow (one goroutine each), and
+// the caller's goroutine, which merges the shards' finished flows into that
+// one order, builds the listener views and calls emit; the output does not
+// depend on the number of shards or on scheduling. When ctx is cancelled,
+// Run stops reading, finishes the flows it has, and returns with
 // Summary.Interrupted set. An error from emit stops the run and is
 // returned.
 func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(*Flow) error) (*Summary, error) {
-	// Stage 1: read and decode.
-	freeSegs := make(chan *batch, 8)
-	segs := make(chan *batch, 8)
+	return run(ctx, readers, opts, emit, shardCount())
+}
+
+func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(*Flow) error, shards int) (*Summary, error) {
+	// Stage 1: read, decode, dispatch by flow.
+	in := make([]chan *batch, shards)
+	free := make([]chan *batch, shards)
+	for i := range in {
+		in[i] = make(chan *batch, 4)
+		free[i] = make(chan *batch, 4)
+	}
 	stopRead := make(chan struct{})
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		defer close(segs)
-		src := NewMerger(readers)
-		for {
-			var b *batch
+		var origin, last int64
+		cur := make([]*batch, shards)
+		age := make([]int, shards)
+		get := func(i int) *batch {
 			select {
-			case b = <-freeSegs:
-				b.segs = b.segs[:0]
+			case b := <-free[i]:
+				b.segs, b.err = b.segs[:0], nil
+				return b
 			default:
-				b = &batch{segs: make([]flowstate.Segment, 0, batchSize)}
+				return &batch{segs: make([]flowstate.Segment, 0, batchSize)}
 			}
-			for len(b.segs) < batchSize {
-				b.segs = b.segs[:len(b.segs)+1]
-				if err := src.Next(&b.segs[len(b.segs)-1]); err != nil {
-					b.segs = b.segs[:len(b.segs)-1]
-					b.err = err
-					break
-				}
-			}
+		}
+		for i := range cur {
+			cur[i] = get(i)
+		}
+		send := func(i int, err error) bool {
+			b := cur[i]
+			b.origin, b.watermark, b.err = origin, last, err
 			select {
-			case segs <- b:
+			case in[i] <- b:
 			case <-stopRead:
+				return false
+			}
+			cur[i], age[i] = get(i), 0
+			return true
+		}
+		defer func() {
+			for i := range in {
+				close(in[i])
+			}
+		}()
+		src := NewMerger(readers)
+		var seg flowstate.Segment
+		for order := int64(0); ; order++ {
+			err := src.Next(&seg)
+			seg.Order = order
+			if err != nil {
+				for i := range cur {
+					if !send(i, err) {
+						return
+					}
+				}
 				return
 			}
-			if b.err != nil {
+			if origin == 0 {
+				origin = seg.Time
+			}
+			last = max(last, seg.Time)
+			if opts.Match != nil && !opts.Match(&seg) {
+				continue
+			}
+			i := 0
+			if shards > 1 {
+				k := keyOf(&seg)
+				i = int(shardHash(&k) % uint64(shards))
+			}
+			cur[i].segs = append(cur[i].segs, seg)
+			if len(cur[i].segs) < batchSize {
+				continue
+			}
+			if !send(i, nil) {
 				return
+			}
+			for j := range cur {
+				if j != i {
+					if age[j]++; age[j] >= staleBatches && !send(j, nil) {
+						return
+					}
+				}
 			}
 		}
 	}()
 
-	// Stage 2: the flow table.
-	flows := make(chan *flowBatch, 8)
-	stopTable := make(chan struct{})
+	// Stage 2: the flow tables, one goroutine per shard.
+	out := make(chan *flowBatch, 4*shards)
+	stopTables := make(chan struct{})
 	var recycle chan *flowstate.Flow
 	if !opts.Record {
 		recycle = make(chan *flowstate.Flow, 4096)
 	}
-	go func() {
-		defer close(flows)
-		cur := &flowBatch{}
-		var origin, last, segments int64
-		maxLive := 0
-		send := func(final bool, err error) {
-			cur.origin, cur.last, cur.segments, cur.maxLive, cur.final, cur.err = origin, last, segments, maxLive, final, err
-			flows <- cur
-			cur = &flowBatch{flows: make([]*flowstate.Flow, 0, flowBatchSize)}
-		}
-		tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, func(f *flowstate.Flow) {
-			cur.flows = append(cur.flows, f)
-			if len(cur.flows) >= flowBatchSize {
-				send(false, nil)
-			}
-		})
-		tbl.recycle = recycle
-		var err error
-	loop:
-		for {
-			select {
-			case <-stopTable:
-				break loop
-			case b, ok := <-segs:
-				if !ok {
-					break loop
-				}
-				for i := range b.segs {
-					seg := &b.segs[i]
-					if origin == 0 {
-						origin = seg.Time
-					}
-					last = max(last, seg.Time)
-					if opts.Match != nil && !opts.Match(seg) {
-						continue
-					}
-					segments++
-					tbl.add(seg)
-					maxLive = max(maxLive, tbl.liveFlows())
-				}
-				if b.err != nil {
-					if !errors.Is(b.err, io.EOF) {
-						err = b.err
-					}
-					break loop
-				}
-				select {
-				case freeSegs <- b:
-				default:
-				}
-				if len(cur.flows) > 0 {
-					send(false, nil) // keep live captures flowing
-				}
-			}
-		}
-		tbl.flush(last)
-		send(true, err)
-	}()
+	var tables sync.WaitGroup
+	for i := 0; i < shards; i++ {
+		tables.Add(1)
+		go func() {
+			defer tables.Done()
+			runShard(i, in[i], free[i], out, stopTables, recycle, opts)
+		}()
+	}
+	go func() { tables.Wait(); close(out) }()
 
-	// Stage 3, here: listener views and emit.
+	// Stage 3, here: merge, listener views, emit.
 	sum := &Summary{LabelFlows: make(map[flowstate.Label]int)}
 	ls := newListeners()
 	var emitErr error
 	id := 0
-	var out Flow // reused for every flow when nothing is recorded
+	var fl Flow // reused for every flow when nothing is recorded
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			close(stopTable)
+			close(stopTables)
 			close(stopRead)
 		}
 	}
@@ -204,38 +227,57 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, l := range f.Labels.List() {
 			sum.LabelFlows[l]++
 		}
-		if emitErr != nil {
-			return
+		if emitErr == nil {
+			id++
+			p := &fl
+			if opts.Record {
+				p = new(Flow)
+			}
+			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
+				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
+			p.explain()
+			if emitErr = emit(p); emitErr != nil {
+				stop()
+			}
 		}
-		id++
-		fl := &out
-		if opts.Record {
-			fl = new(Flow)
-		}
-		*fl = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
-			Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
-		fl.explain()
-		emitErr = emit(fl)
-		if emitErr != nil {
-			stop()
+		if recycle != nil {
+			select {
+			case recycle <- f:
+			default:
+			}
 		}
 	}
+	m := newShardMerge(shards)
 	done := ctx.Done()
-	for fb := range orDone(done, flows, func() { sum.Interrupted = true; stop(); done = nil }) {
-		sum.Origin, sum.End, sum.Segments, sum.MaxLive = fb.origin, fb.last, fb.segments, fb.maxLive
-		for _, f := range fb.flows {
-			handle(f)
-			if recycle != nil {
-				select {
-				case recycle <- f:
-				default:
-				}
-			}
+	for {
+		var fb *flowBatch
+		var ok bool
+		select {
+		case <-done:
+			sum.Interrupted = true
+			stop()
+			done = nil
+			continue
+		case fb, ok = <-out:
+		}
+		if !ok {
+			break
 		}
 		if fb.err != nil && emitErr == nil {
 			emitErr = fb.err
 		}
+		sum.Segments += fb.segments
+		if sum.Origin == 0 {
+			sum.Origin = fb.origin
+		}
+		sum.End = max(sum.End, fb.last)
+		if fb.final {
+			sum.MaxLive += fb.maxLive
+		}
+		m.add(fb)
+		m.release(handle)
 	}
+	m.release(handle)
 	stop()
 	// The reader may be blocked on a pipe; wait for it briefly so that its
 	// counters can be read safely, and report them only if it stopped.
@@ -252,21 +294,123 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	return sum, emitErr
 }
 
-// orDone yields the batches of flows until the channel closes; when done
-// fires first, it calls cancel once and goes on draining, so that the flows
-// finished on the way out are still reported.
-func orDone(done <-chan struct{}, flows <-chan *flowBatch, cancel func()) func(func(*flowBatch) bool) {
-	return func(yield func(*flowBatch) bool) {
-		for {
-			select {
-			case <-done:
-				cancel()
-				done = nil
-			case fb, ok := <-flows:
-				if !ok || !yield(fb) {
-					return
+// shardHash spreads flows over shards. It needs no seed: a shard is only a
+// share of the work.
+func shardHash(k *flowKey) uint64 {
+	h := uint64(k.pa)<<16 | uint64(k.pb)
+	h ^= binary.LittleEndian.Uint64(k.a[8:]) ^ binary.LittleEndian.Uint64(k.b[8:])<<1
+	h *= 0x9e3779b97f4a7c15
+	return h ^ h>>31
+}
+
+// runShard is one shard's flow table: it analyses the segments it is
+// given and sends its finished flows on, in order, with how far it has
+// swept.
+func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, stop <-chan struct{},
+	recycle chan *flowstate.Flow, opts Options) {
+	cur := &flowBatch{shard: shard}
+	var segments int64
+	maxLive := 0
+	var origin, last int64
+	send := func(final bool, err error) {
+		cur.final, cur.err, cur.segments = final, err, segments
+		cur.maxLive, cur.origin, cur.last = maxLive, origin, last
+		out <- cur
+		segments = 0
+		cur = &flowBatch{shard: shard, flows: make([]*flowstate.Flow, 0, flowBatchSize)}
+	}
+	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, func(f *flowstate.Flow) {
+		cur.flows = append(cur.flows, f)
+	})
+	tbl.recycle = recycle
+	var err error
+loop:
+	for {
+		select {
+		case <-stop:
+			break loop
+		case b, ok := <-in:
+			if !ok {
+				break loop
+			}
+			for i := range b.segs {
+				tbl.add(&b.segs[i])
+				maxLive = max(maxLive, tbl.liveFlows())
+			}
+			segments += int64(len(b.segs))
+			last = max(last, b.watermark)
+			if origin == 0 {
+				origin = b.origin
+			}
+			if b.err != nil {
+				if !errors.Is(b.err, io.EOF) {
+					err = b.err
 				}
+				break loop
+			}
+			if b.watermark >= tbl.nextSweep {
+				tbl.expire(b.watermark)
+			}
+			select {
+			case free <- b:
+			default:
+			}
+			cur.safe = tbl.swept
+			if len(cur.flows) > 0 || segments > 0 {
+				send(false, nil)
 			}
 		}
+	}
+	tbl.flush(last)
+	cur.safe = math.MaxInt64
+	send(true, err)
+}
+
+// shardMerge merges the shards' finished flows, each shard's sorted by
+// (finish time, first packet), into one such order. A flow is released
+// when no shard can still finish one before it: every other shard either
+// has a later flow waiting, or has swept past its finish time, or is done.
+type shardMerge struct {
+	queues [][]*flowstate.Flow
+	safe   []int64
+}
+
+func newShardMerge(n int) *shardMerge {
+	m := &shardMerge{queues: make([][]*flowstate.Flow, n), safe: make([]int64, n)}
+	return m
+}
+
+func (m *shardMerge) add(fb *flowBatch) {
+	m.queues[fb.shard] = append(m.queues[fb.shard], fb.flows...)
+	m.safe[fb.shard] = fb.safe
+}
+
+func before(a, b *flowstate.Flow) bool {
+	if a.FinishTime != b.FinishTime {
+		return a.FinishTime < b.FinishTime
+	}
+	return a.Order < b.Order
+}
+
+func (m *shardMerge) release(handle func(*flowstate.Flow)) {
+	for {
+		best := -1
+		for i, q := range m.queues {
+			if len(q) > 0 && (best < 0 || before(q[0], m.queues[best][0])) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		f := m.queues[best][0]
+		for i, q := range m.queues {
+			if i != best && len(q) == 0 && m.safe[i] <= f.FinishTime {
+				return // shard i may still finish a flow before f
+			}
+		}
+		m.queues[best][0] = nil
+		m.queues[best] = m.queues[best][1:]
+		handle(f)
 	}
 }

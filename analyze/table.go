@@ -75,7 +75,7 @@ const (
 type liveFlow struct {
 	key  flowKey
 	f    *flowstate.Flow
-	seq  uint64    // creation order, the tie-break for finish order
+	seq  int64     // Order of the first segment, the tie-break for finish order
 	slot int       // index in table.live and table.until
 	next *liveFlow // next flow in the same hash chain
 }
@@ -87,7 +87,7 @@ type liveFlow struct {
 // holds every field of the SYN that the state machine reads, so the
 // promoted flow is exactly what it would have been.
 type synOnly struct {
-	seq       uint64 // creation order
+	seq       int64 // the SYN's Order
 	time      int64
 	frame     int64
 	file      int32
@@ -105,15 +105,15 @@ type synOnly struct {
 	length    uint32
 }
 
-func synOnlyOf(s *flowstate.Segment, k flowKey, seq uint64) synOnly {
-	return synOnly{seq: seq, time: s.Time, frame: s.Frame, file: s.File, isn: s.Seq, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
+func synOnlyOf(s *flowstate.Segment, k flowKey) synOnly {
+	return synOnly{seq: s.Order, time: s.Time, frame: s.Frame, file: s.File, isn: s.Seq, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
 		window: s.Window, mss: s.Opt.MSS, srcIsA: s.Src == k.a && s.SrcPort == k.pa, ttl: s.TTL, wscale: s.Opt.WScale,
 		sackPerm: s.Opt.SACKPermitted, hasTS: s.Opt.HasTS, flagsRest: s.Flags, length: s.Len}
 }
 
 // segment rebuilds the SYN.
 func (o *synOnly) segment(k flowKey) flowstate.Segment {
-	s := flowstate.Segment{Time: o.time, Frame: o.frame, File: o.file, Seq: o.isn, Window: o.window, TTL: o.ttl,
+	s := flowstate.Segment{Time: o.time, Frame: o.frame, File: o.file, Order: o.seq, Seq: o.isn, Window: o.window, TTL: o.ttl,
 		Flags: o.flagsRest, Len: o.length}
 	s.Src, s.SrcPort, s.Dst, s.DstPort = k.b, k.pb, k.a, k.pa
 	if o.srcIsA {
@@ -145,7 +145,6 @@ type table struct {
 	syns      map[flowKey]synOnly
 	synQueue  []queued
 	synHead   int
-	nextSeq   uint64
 	finish    func(f *flowstate.Flow)
 	expired   []expiring
 	nextSweep int64
@@ -235,13 +234,13 @@ func (t *table) touch(lf *liveFlow) {
 // queued is a SYN-only flow in the expiry queue.
 type queued struct {
 	key flowKey
-	seq uint64
+	seq int64
 }
 
 // expiring is a flow to finish: a full flow or a SYN-only one.
 type expiring struct {
 	at      int64
-	seq     uint64
+	seq     int64
 	lf      *liveFlow
 	key     flowKey // of a SYN-only flow when lf is nil
 	reason  string  // when not "idle" or the close
@@ -295,9 +294,8 @@ func (t *table) add(seg *flowstate.Segment) {
 			}
 		}
 		if lf == nil && seg.Flags&(flowstate.SYN|flowstate.ACK|flowstate.RST|flowstate.FIN) == flowstate.SYN {
-			t.syns[k] = synOnlyOf(seg, k, t.nextSeq)
-			t.nextSeq++
-			t.synQueue = append(t.synQueue, queued{k, t.nextSeq - 1})
+			t.syns[k] = synOnlyOf(seg, k)
+			t.synQueue = append(t.synQueue, queued{k, seg.Order})
 			return
 		}
 	}
@@ -308,8 +306,7 @@ func (t *table) add(seg *flowstate.Segment) {
 		lf = nil
 	}
 	if lf == nil {
-		lf = &liveFlow{key: k, f: t.newFlow(seg), seq: t.nextSeq}
-		t.nextSeq++
+		lf = &liveFlow{key: k, f: t.newFlow(seg), seq: seg.Order}
 		t.insert(lf)
 	}
 	lf.f.Process(seg)

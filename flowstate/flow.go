@@ -84,11 +84,15 @@ type Flow struct {
 	Initial [2]State
 
 	FirstTime, LastTime int64
-	NPackets            int
-	Duplicates          int
-	Labels              Labels
-	Findings            []Finding
-	Packets             []Packet // only with Config.Record
+	// Order is the Order of the flow's first segment; FinishTime the
+	// capture time Finish was given.
+	Order      int64
+	FinishTime int64
+	NPackets   int
+	Duplicates int
+	Labels     Labels
+	Findings   []Finding
+	Packets    []Packet // only with Config.Record
 
 	// Handshake milestones, 0 when not seen.
 	SynTime             int64 // client's first SYN
@@ -159,7 +163,7 @@ func (f *Flow) Reset(first *Segment, cfg Config) {
 }
 
 func (f *Flow) init(first *Segment, cfg Config) {
-	f.cfg, f.FirstTime, f.ServerEstablishPacket = cfg, first.Time, -1
+	f.cfg, f.FirstTime, f.Order, f.ServerEstablishPacket = cfg, first.Time, first.Order, -1
 	clientIsSrc := true
 	switch {
 	case first.Flags&(SYN|ACK) == SYN:
@@ -567,6 +571,7 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 	}
 	f.Finished = true
 	f.EndReason = reason
+	f.FinishTime = now
 	if f.SynTime != 0 && f.SynAckTime == 0 && f.hs.lastSynIdx >= 0 {
 		f.addLabel(f.hs.lastSynIdx, LabelSynUnanswered, f.hs.lastSynTime)
 	}

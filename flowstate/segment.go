@@ -87,6 +87,10 @@ type Segment struct {
 	Time  int64 // capture timestamp, nanoseconds since the Unix epoch
 	File  int32 // index of the capture file in the run
 	Frame int64 // 1-based frame number within that file
+	// Order is the segment's position in the run (all files merged), set
+	// by the analysis; flows that finish together are ordered by the
+	// Order of their first segments.
+	Order int64
 
 	Src, Dst         Addr
 	SrcPort, DstPort uint16

@@ -63,7 +63,7 @@ type batch struct {
 // finish before it.
 type flowBatch struct {
 	shard    int
-	flows    []*flowstate.Flow
+	flows    []finished
 	origin   int64 // the run's first segment time
 	last     int64 // the latest segment time the shard heard of
 	safe     int64
@@ -216,7 +216,16 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			close(stopRead)
 		}
 	}
-	handle := func(f *flowstate.Flow) {
+	cfg := flowstate.Config{Record: opts.Record}
+	handle := func(x *finished) {
+		var recycled *flowstate.Flow
+		if x.F == nil && recycle != nil {
+			select {
+			case recycled = <-recycle:
+			default:
+			}
+		}
+		f := x.flow(cfg, recycled)
 		agg := ls.get(f)
 		v := flowVantage(f)
 		agg.add(f, v)
@@ -311,16 +320,22 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 	cur := &flowBatch{shard: shard}
 	var segments int64
 	maxLive := 0
-	var origin, last int64
+	var origin, last, safe int64
 	send := func(final bool, err error) {
-		cur.final, cur.err, cur.segments = final, err, segments
+		cur.final, cur.err, cur.segments, cur.safe = final, err, segments, safe
 		cur.maxLive, cur.origin, cur.last = maxLive, origin, last
 		out <- cur
 		segments = 0
-		cur = &flowBatch{shard: shard, flows: make([]*flowstate.Flow, 0, flowBatchSize)}
+		cur = &flowBatch{shard: shard, flows: make([]finished, 0, flowBatchSize)}
 	}
-	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, func(f *flowstate.Flow) {
-		cur.flows = append(cur.flows, f)
+	// Flows go out in batches of at most flowBatchSize, also in the middle
+	// of a sweep (then with the safe time from before it), so that a sweep
+	// that finishes a million flows holds none of them for long.
+	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, func(x finished) {
+		cur.flows = append(cur.flows, x)
+		if len(cur.flows) >= flowBatchSize {
+			send(false, nil)
+		}
 	})
 	tbl.recycle = recycle
 	var err error
@@ -355,29 +370,28 @@ loop:
 			case free <- b:
 			default:
 			}
-			cur.safe = tbl.swept
+			safe = tbl.swept
 			if len(cur.flows) > 0 || segments > 0 {
 				send(false, nil)
 			}
 		}
 	}
 	tbl.flush(last)
-	cur.safe = math.MaxInt64
+	safe = math.MaxInt64
 	send(true, err)
 }
 
 // shardMerge merges the shards' finished flows, each shard's sorted by
-// (finish time, first packet), into one such order. A flow is released
+// (finish time, first segment), into one such order. A flow is released
 // when no shard can still finish one before it: every other shard either
 // has a later flow waiting, or has swept past its finish time, or is done.
 type shardMerge struct {
-	queues [][]*flowstate.Flow
+	queues [][]finished
 	safe   []int64
 }
 
 func newShardMerge(n int) *shardMerge {
-	m := &shardMerge{queues: make([][]*flowstate.Flow, n), safe: make([]int64, n)}
-	return m
+	return &shardMerge{queues: make([][]finished, n), safe: make([]int64, n)}
 }
 
 func (m *shardMerge) add(fb *flowBatch) {
@@ -385,32 +399,32 @@ func (m *shardMerge) add(fb *flowBatch) {
 	m.safe[fb.shard] = fb.safe
 }
 
-func before(a, b *flowstate.Flow) bool {
-	if a.FinishTime != b.FinishTime {
-		return a.FinishTime < b.FinishTime
+func before(a, b *finished) bool {
+	if a.At != b.At {
+		return a.At < b.At
 	}
 	return a.Order < b.Order
 }
 
-func (m *shardMerge) release(handle func(*flowstate.Flow)) {
+func (m *shardMerge) release(handle func(*finished)) {
 	for {
 		best := -1
 		for i, q := range m.queues {
-			if len(q) > 0 && (best < 0 || before(q[0], m.queues[best][0])) {
+			if len(q) > 0 && (best < 0 || before(&q[0], &m.queues[best][0])) {
 				best = i
 			}
 		}
 		if best < 0 {
 			return
 		}
-		f := m.queues[best][0]
+		x := &m.queues[best][0]
 		for i, q := range m.queues {
-			if i != best && len(q) == 0 && m.safe[i] <= f.FinishTime {
-				return // shard i may still finish a flow before f
+			if i != best && len(q) == 0 && m.safe[i] <= x.At {
+				return // shard i may still finish a flow before x
 			}
 		}
-		m.queues[best][0] = nil
+		handle(x)
+		m.queues[best][0] = finished{}
 		m.queues[best] = m.queues[best][1:]
-		handle(f)
 	}
 }

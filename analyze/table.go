@@ -80,49 +80,6 @@ type liveFlow struct {
 	next *liveFlow // next flow in the same hash chain
 }
 
-// synOnly is a flow that has shown nothing but one SYN: what a SYN flood
-// leaves by the million. It is kept as a small value without pointers, in
-// a map the garbage collector does not scan, until a second packet
-// promotes it to a full flow or its handshake timeout finishes it. It
-// holds every field of the SYN that the state machine reads, so the
-// promoted flow is exactly what it would have been.
-type synOnly struct {
-	seq       int64 // the SYN's Order
-	time      int64
-	frame     int64
-	file      int32
-	isn       flowstate.Seq
-	tsVal     uint32
-	tsEcr     uint32
-	window    uint16
-	mss       uint16
-	srcIsA    bool // the SYN's source is the key's first endpoint
-	ttl       uint8
-	wscale    int8
-	sackPerm  bool
-	hasTS     bool
-	flagsRest flowstate.Flags // ECE, CWR, PSH... set beside SYN
-	length    uint32
-}
-
-func synOnlyOf(s *flowstate.Segment, k flowKey) synOnly {
-	return synOnly{seq: s.Order, time: s.Time, frame: s.Frame, file: s.File, isn: s.Seq, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
-		window: s.Window, mss: s.Opt.MSS, srcIsA: s.Src == k.a && s.SrcPort == k.pa, ttl: s.TTL, wscale: s.Opt.WScale,
-		sackPerm: s.Opt.SACKPermitted, hasTS: s.Opt.HasTS, flagsRest: s.Flags, length: s.Len}
-}
-
-// segment rebuilds the SYN.
-func (o *synOnly) segment(k flowKey) flowstate.Segment {
-	s := flowstate.Segment{Time: o.time, Frame: o.frame, File: o.file, Order: o.seq, Seq: o.isn, Window: o.window, TTL: o.ttl,
-		Flags: o.flagsRest, Len: o.length}
-	s.Src, s.SrcPort, s.Dst, s.DstPort = k.b, k.pb, k.a, k.pa
-	if o.srcIsA {
-		s.Src, s.SrcPort, s.Dst, s.DstPort = k.a, k.pa, k.b, k.pb
-	}
-	s.Opt = flowstate.Options{MSS: o.mss, WScale: o.wscale, SACKPermitted: o.sackPerm, HasTS: o.hasTS, TSVal: o.tsVal, TSEcr: o.tsEcr}
-	return s
-}
-
 // table holds the live flows. It hands each finished flow to finish, in
 // the order flows finish (ties by first packet), so memory holds live
 // flows only.
@@ -140,12 +97,12 @@ type table struct {
 	index    map[uint64]*liveFlow
 	live     []*liveFlow
 	until    []int64 // expiry time of live[i]
-	// synOnly flows, and their keys in arrival order (their expiry order);
-	// keys of flows promoted or finished meanwhile are skipped when met.
-	syns      map[flowKey]synOnly
-	synQueue  []queued
-	synHead   int
-	finish    func(f *flowstate.Flow)
+	// pending flows: those that showed one or two handshake segments.
+	pend *pendingStore
+	// lastAt and lastSeq are the finish key of the last flow finished.
+	lastAt    int64
+	lastSeq   int64
+	finish    func(finished)
 	expired   []expiring
 	nextSweep int64
 	// swept is the time of the last sweep: every flow that finishes later
@@ -231,25 +188,42 @@ func (t *table) touch(lf *liveFlow) {
 	t.until[lf.slot] = lf.f.LastTime + t.timeout(t.classOf(lf.f))
 }
 
-// queued is a SYN-only flow in the expiry queue.
-type queued struct {
-	key flowKey
-	seq int64
-}
-
 // expiring is a flow to finish: a full flow or a SYN-only one.
 type expiring struct {
 	at      int64
 	seq     int64
 	lf      *liveFlow
-	key     flowKey // of a SYN-only flow when lf is nil
-	reason  string  // when not "idle" or the close
-	dropped bool    // lf is out of the table already
+	pend    *pendingFlow // when lf is nil
+	reason  string       // when not "idle" or the close
+	dropped bool         // lf is out of the table already
 }
 
-func newTable(cfg flowstate.Config, t Timeouts, finish func(*flowstate.Flow)) *table {
-	return &table{cfg: cfg, timeouts: t.withDefaults(), seed: maphashSeed(), index: make(map[uint64]*liveFlow),
-		syns: make(map[flowKey]synOnly), finish: finish}
+// finished is a flow the table has finished: a full flow, already
+// Finish'ed, or a pending one (F nil), to be replayed and finished by
+// whoever takes it, at At for Reason. Order is its first segment's.
+type finished struct {
+	F       *flowstate.Flow
+	Pending pendingFlow
+	At      int64
+	Order   int64
+	Reason  string
+}
+
+// flow returns the finished flow, replaying a pending one on recycled.
+func (x *finished) flow(cfg flowstate.Config, recycled *flowstate.Flow) *flowstate.Flow {
+	if x.F != nil {
+		return x.F
+	}
+	f := x.Pending.replay(cfg, recycled)
+	f.Finish(x.At, x.Reason)
+	return f
+}
+
+func newTable(cfg flowstate.Config, t Timeouts, finish func(finished)) *table {
+	tb := &table{cfg: cfg, timeouts: t.withDefaults(), seed: maphashSeed(), index: make(map[uint64]*liveFlow),
+		finish: finish, lastAt: math.MinInt64}
+	tb.pend = newPendingStore(tb.hash)
+	return tb
 }
 
 func (t *table) classOf(f *flowstate.Flow) int {
@@ -286,16 +260,20 @@ func (t *table) add(seg *flowstate.Segment) {
 		lf = nil
 	}
 	if lf == nil {
-		if o, ok := t.syns[k]; ok {
-			if o.time+t.timeouts.Handshake <= now {
-				t.expire(now)
-			} else {
-				lf = t.promote(k, o)
+		hto := t.timeouts.Handshake
+		if p := t.pend.get(&k); p != nil {
+			switch {
+			case p.last()+hto <= now:
+				t.expire(now) // it expired between sweeps: finish it, in order
+			case p.n < 2 && handshakeOnly(seg):
+				t.pend.second(p, seg, now+hto)
+				return
+			default:
+				lf = t.promote(p)
 			}
 		}
-		if lf == nil && seg.Flags&(flowstate.SYN|flowstate.ACK|flowstate.RST|flowstate.FIN) == flowstate.SYN {
-			t.syns[k] = synOnlyOf(seg, k)
-			t.synQueue = append(t.synQueue, queued{k, seg.Order})
+		if lf == nil && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
+			t.pend.add(&k, seg, now+hto)
 			return
 		}
 	}
@@ -313,29 +291,29 @@ func (t *table) add(seg *flowstate.Segment) {
 	t.touch(lf)
 }
 
-// promote turns a SYN-only flow into a full one, replaying its SYN.
-func (t *table) promote(k flowKey, o synOnly) *liveFlow {
-	delete(t.syns, k)
-	syn := o.segment(k)
-	lf := &liveFlow{key: k, f: t.newFlow(&syn), seq: o.seq}
-	lf.f.Process(&syn)
+// promote turns a pending flow into a full one, replaying its segments.
+func (t *table) promote(p *pendingFlow) *liveFlow {
+	f := t.replay(p)
+	lf := &liveFlow{key: p.key, f: f, seq: p.order()}
+	t.pend.remove(p)
 	t.insert(lf)
 	t.touch(lf)
 	return lf
 }
 
-// finishSynOnly finishes a SYN-only flow at time at.
-func (t *table) finishSynOnly(k flowKey, o synOnly, at int64, reason string) {
-	delete(t.syns, k)
-	syn := o.segment(k)
-	f := t.newFlow(&syn)
-	f.Process(&syn)
-	t.finishFlow(f, at, reason)
+// replay builds the full flow of a pending one.
+func (t *table) replay(p *pendingFlow) *flowstate.Flow {
+	var recycled *flowstate.Flow
+	select {
+	case recycled = <-t.recycle:
+	default:
+	}
+	return p.replay(t.cfg, recycled)
 }
 
 func (t *table) finishFlow(f *flowstate.Flow, at int64, reason string) {
 	f.Finish(at, reason)
-	t.finish(f)
+	t.finish(finished{F: f, At: at, Order: f.Order, Reason: reason})
 }
 
 // expire finishes every flow whose timeout passed by now, together with
@@ -353,29 +331,15 @@ func (t *table) expire(now int64, extra ...expiring) {
 			t.expired = append(t.expired, expiring{at: u, seq: t.live[i].seq, lf: t.live[i]})
 		}
 	}
-	hto := t.timeouts.Handshake
-	for i := t.synHead; i < len(t.synQueue); i++ {
-		k := t.synQueue[i].key
-		o, ok := t.syns[k]
-		ok = ok && o.seq == t.synQueue[i].seq // else promoted or finished: stale
-		if ok && o.time+hto > now {
-			break
-		}
-		t.synHead++
-		if ok {
-			t.expired = append(t.expired, expiring{at: o.time + hto, seq: o.seq, key: k})
-		}
-	}
-	if t.synHead > 1024 && t.synHead*2 > len(t.synQueue) {
-		n := copy(t.synQueue, t.synQueue[t.synHead:])
-		t.synQueue = t.synQueue[:n]
-		t.synHead = 0
-	}
+	t.expired = t.pend.expired(now, t.timeouts.Handshake, t.expired)
 	t.finishAll(t.expired)
 	t.expired = t.expired[:0]
 }
 
 // finishAll finishes flows in the order of (finish time, first packet).
+// A flow cannot finish before one finished already (that happens only when
+// timestamps go backwards): it is then reported a nanosecond after it, so
+// that the table's output stays sorted.
 func (t *table) finishAll(list []expiring) {
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
@@ -385,12 +349,17 @@ func (t *table) finishAll(list []expiring) {
 		return a.seq < b.seq
 	})
 	for _, e := range list {
+		if e.at < t.lastAt || e.at == t.lastAt && e.seq < t.lastSeq {
+			e.at = t.lastAt + 1
+		}
+		t.lastAt, t.lastSeq = e.at, e.seq
 		if e.lf == nil {
 			reason := e.reason
 			if reason == "" {
 				reason = "idle"
 			}
-			t.finishSynOnly(e.key, t.syns[e.key], e.at, reason)
+			t.finish(finished{Pending: *e.pend, At: e.at, Order: e.seq, Reason: reason})
+			t.pend.remove(e.pend)
 			continue
 		}
 		if !e.dropped {
@@ -419,7 +388,7 @@ func closeReason(f *flowstate.Flow) string {
 // order of (finish time, first packet).
 func (t *table) flush(now int64) {
 	t.swept = now
-	all := make([]expiring, 0, len(t.live)+len(t.syns))
+	all := make([]expiring, 0, len(t.live)+t.pend.len())
 	for i, n := range t.live {
 		if u := t.until[i]; u <= now {
 			all = append(all, expiring{at: u, seq: n.seq, lf: n})
@@ -428,19 +397,19 @@ func (t *table) flush(now int64) {
 		}
 	}
 	hto := t.timeouts.Handshake
-	for k, o := range t.syns {
-		if o.time+hto <= now {
-			all = append(all, expiring{at: o.time + hto, seq: o.seq, key: k})
+	t.pend.all(func(p *pendingFlow) {
+		if u := p.last() + hto; u <= now {
+			all = append(all, expiring{at: u, seq: p.order(), pend: p})
 		} else {
-			all = append(all, expiring{at: now, seq: o.seq, key: k, reason: "end of capture"})
+			all = append(all, expiring{at: now, seq: p.order(), pend: p, reason: "end of capture"})
 		}
-	}
+	})
 	t.finishAll(all)
-	t.synQueue, t.synHead = nil, 0
+	t.pend.reset()
 }
 
 // live is the number of live flows.
-func (t *table) liveFlows() int { return len(t.live) + len(t.syns) }
+func (t *table) liveFlows() int { return len(t.live) + t.pend.len() }
 
 // maphashSeed returns a random seed, so that hostile input cannot aim at
 // the flow index's hash.

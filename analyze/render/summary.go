@@ -32,7 +32,7 @@ type SummaryOptions struct {
 const floodListed = 20
 
 // maxFloodSources bounds the distinct sources counted per listener.
-const maxFloodSources = 1 << 20
+const maxFloodSources = 1 << 16
 
 // SummaryRow is one flow of the summary: a connection log line with Zeek's
 // conn_state and history next to our labels.
@@ -105,10 +105,12 @@ func Row(f *analyze.Flow, an *Anonymizer) SummaryRow {
 	}
 }
 
-// isHalfOpen reports whether a flow is a bare unanswered connection
-// attempt: SYNs and nothing back, what a SYN flood leaves.
+// isHalfOpen reports whether a flow is a bare connection attempt: the
+// client sent SYNs and nothing else (the server may have answered, with a
+// SYN cookie say): what a SYN flood leaves.
 func isHalfOpen(f *analyze.Flow) bool {
-	return f.Labels.Has(flowstate.LabelSynUnanswered) && f.EP[flowstate.Server].Packets == 0
+	c := &f.EP[flowstate.Client]
+	return !f.MidStream && c.Packets > 0 && c.Packets == c.SYNs
 }
 
 // Flow writes one finished flow's row, or counts it in its listener's
@@ -208,7 +210,7 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 			if h.SourcesMin {
 				more = "at least "
 			}
-			fmt.Fprintf(s.w, "%s %d unanswered connection attempts (a SYN and nothing back) to %s from %s%d sources, %s .. %s: %d listed above, the rest summarised here (--all lists every one)\n\n",
+			fmt.Fprintf(s.w, "%s %d connection attempts that never went past the client's SYN (a SYN flood, or clients that gave up) to %s from %s%d sources, %s .. %s: %d listed above, the rest summarised here (--all lists every one)\n\n",
 				s.pal.warn.Sprint("half-open:"), h.Flows, h.Server, more, h.Sources, h.First, h.Last, h.Listed)
 		}
 		writeViews(s.w, s.pal, sum, s.opts.Options)

@@ -1,0 +1,253 @@
+package analyze
+
+import (
+	"math"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// A SYN flood leaves a million flows that never get past a SYN, or a SYN
+// and a (cookie) SYN-ACK. Such a flow is kept as a pending flow: a small
+// value without pointers in a chunked arena, found through a map of
+// pointer-free keys, so the garbage collector scans none of it. A third
+// packet, or any packet that is not a bare SYN or SYN-ACK, promotes it to a
+// full flow by replaying what it kept; its handshake timeout finishes it.
+// It keeps every field of its segments that the state machine reads, so the
+// outcome is exactly the full flow's.
+
+// compactSeg is one handshake segment, without the addresses (the flow's
+// key has them).
+type compactSeg struct {
+	time         int64
+	frame        uint32 // a pending flow's segments are among the first 4 billion of their file
+	seq, ack     flowstate.Seq
+	tsVal, tsEcr uint32
+	file         uint16
+	window, mss  uint16
+	flags        flowstate.Flags
+	ttl          uint8
+	wscale       int8
+	bits         uint8 // srcIsA, sackPerm, hasTS
+}
+
+const (
+	bitSrcIsA = 1 << iota
+	bitSACKPerm
+	bitHasTS
+)
+
+func compact(s *flowstate.Segment, k *flowKey) compactSeg {
+	c := compactSeg{time: s.Time, frame: uint32(s.Frame), seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
+		file: uint16(s.File), window: s.Window, mss: s.Opt.MSS, flags: s.Flags, ttl: s.TTL, wscale: s.Opt.WScale}
+	if s.Src == k.a && s.SrcPort == k.pa {
+		c.bits |= bitSrcIsA
+	}
+	if s.Opt.SACKPermitted {
+		c.bits |= bitSACKPerm
+	}
+	if s.Opt.HasTS {
+		c.bits |= bitHasTS
+	}
+	return c
+}
+
+// segment rebuilds the segment.
+func (c *compactSeg) segment(k *flowKey, order int64) flowstate.Segment {
+	s := flowstate.Segment{Time: c.time, Frame: int64(c.frame), File: int32(c.file), Order: order, Seq: c.seq, Ack: c.ack,
+		Window: c.window, TTL: c.ttl, Flags: c.flags}
+	s.Src, s.SrcPort, s.Dst, s.DstPort = k.b, k.pb, k.a, k.pa
+	if c.bits&bitSrcIsA != 0 {
+		s.Src, s.SrcPort, s.Dst, s.DstPort = k.a, k.pa, k.b, k.pb
+	}
+	s.Opt = flowstate.Options{MSS: c.mss, WScale: c.wscale, SACKPermitted: c.bits&bitSACKPerm != 0,
+		HasTS: c.bits&bitHasTS != 0, TSVal: c.tsVal, TSEcr: c.tsEcr}
+	return s
+}
+
+// handshakeOnly reports whether a segment may stay in a pending flow: a
+// SYN or SYN-ACK without payload, FIN or RST, whose frame number and file
+// index fit the compact form.
+func handshakeOnly(s *flowstate.Segment) bool {
+	return s.Flags&(flowstate.SYN|flowstate.FIN|flowstate.RST) == flowstate.SYN && s.Len == 0 &&
+		s.Frame >= 0 && s.Frame <= math.MaxUint32 && s.File >= 0 && s.File <= math.MaxUint16
+}
+
+// pendingFlow is a flow that has shown one or two handshake segments.
+type pendingFlow struct {
+	key   flowKey
+	first int64 // Order of its first segment
+	segs  [2]compactSeg
+	next  uint32 // slot+1 of the next flow in the same hash chain, 0 for none
+	n     uint8  // segments kept; 0 for a free slot
+	// queued: an expiry sweep has taken it (it is removed once finished).
+	queued bool
+}
+
+func (p *pendingFlow) order() int64 { return p.first }
+func (p *pendingFlow) last() int64  { return p.segs[p.n-1].time }
+
+// replay builds the full flow of a pending one, on recycled when not nil.
+func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *flowstate.Flow {
+	first := p.segs[0].segment(&p.key, p.first)
+	f := recycled
+	if f == nil {
+		f = flowstate.NewFlow(&first, cfg)
+	} else {
+		f.Reset(&first, cfg)
+	}
+	f.Process(&first)
+	for i := 1; i < int(p.n); i++ {
+		seg := p.segs[i].segment(&p.key, p.first)
+		f.Process(&seg)
+	}
+	return f
+}
+
+// queuedPending is a pending flow in the expiry queue. The queue is in the
+// order entries were added, which is the order of their expiry: a flow is
+// queued when it starts and again when it gets its second segment, and
+// the entry that no longer matches its flow's expiry is skipped.
+type queuedPending struct {
+	expiry int64
+	slot   uint32
+}
+
+const pendingChunk = 4096
+
+// pendingStore holds the pending flows. Its index maps a seeded hash of
+// the key to the head of a chain of slots, which is smaller than a map of
+// whole keys.
+type pendingStore struct {
+	hash   func(*flowKey) uint64
+	index  map[uint64]uint32 // slot+1 of the chain's head
+	count  int
+	chunks [][]pendingFlow
+	free   []uint32
+	queue  []queuedPending
+	head   int
+}
+
+func newPendingStore(hash func(*flowKey) uint64) *pendingStore {
+	return &pendingStore{hash: hash, index: make(map[uint64]uint32)}
+}
+
+func (s *pendingStore) len() int { return s.count }
+
+func (s *pendingStore) at(slot uint32) *pendingFlow {
+	return &s.chunks[slot/pendingChunk][slot%pendingChunk]
+}
+
+// get returns the pending flow of k, or nil.
+func (s *pendingStore) get(k *flowKey) *pendingFlow {
+	for i := s.index[s.hash(k)]; i != 0; {
+		p := s.at(i - 1)
+		if p.key == *k {
+			return p
+		}
+		i = p.next
+	}
+	return nil
+}
+
+// add starts a pending flow with its first segment, expiring at expiry.
+func (s *pendingStore) add(k *flowKey, seg *flowstate.Segment, expiry int64) {
+	var slot uint32
+	if n := len(s.free); n > 0 {
+		slot = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		if n := len(s.chunks); n == 0 || len(s.chunks[n-1]) == pendingChunk {
+			s.chunks = append(s.chunks, make([]pendingFlow, 0, pendingChunk))
+		}
+		c := &s.chunks[len(s.chunks)-1]
+		*c = append(*c, pendingFlow{})
+		slot = uint32((len(s.chunks)-1)*pendingChunk + len(*c) - 1)
+	}
+	h := s.hash(k)
+	p := s.at(slot)
+	*p = pendingFlow{key: *k, first: seg.Order, n: 1, next: s.index[h]}
+	p.segs[0] = compact(seg, k)
+	s.index[h] = slot + 1
+	s.count++
+	s.queue = append(s.queue, queuedPending{slot: slot, expiry: expiry})
+}
+
+// slotOf returns the slot of a stored flow.
+func (s *pendingStore) slotOf(p *pendingFlow) uint32 {
+	for i := s.index[s.hash(&p.key)]; i != 0; i = s.at(i - 1).next {
+		if s.at(i-1) == p {
+			return i - 1
+		}
+	}
+	panic("analyze: pending flow not in its chain")
+}
+
+// remove forgets a pending flow.
+func (s *pendingStore) remove(p *pendingFlow) {
+	h := s.hash(&p.key)
+	slot := s.slotOf(p)
+	if head := s.index[h]; head == slot+1 {
+		if p.next == 0 {
+			delete(s.index, h)
+		} else {
+			s.index[h] = p.next
+		}
+	} else {
+		for i := head; i != 0; i = s.at(i - 1).next {
+			if q := s.at(i - 1); q.next == slot+1 {
+				q.next = p.next
+				break
+			}
+		}
+	}
+	p.n, p.next = 0, 0
+	s.count--
+	s.free = append(s.free, slot)
+}
+
+// second adds a pending flow's second segment, moving its expiry.
+func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, expiry int64) {
+	p.segs[1] = compact(seg, &p.key)
+	p.n = 2
+	s.queue = append(s.queue, queuedPending{slot: s.slotOf(p), expiry: expiry})
+}
+
+// expired appends to out the pending flows whose expiry (their last
+// segment's time plus timeout) is at or before now, each once.
+func (s *pendingStore) expired(now, timeout int64, out []expiring) []expiring {
+	for s.head < len(s.queue) {
+		q := s.queue[s.head]
+		if q.expiry > now {
+			break
+		}
+		s.head++
+		p := s.at(q.slot)
+		if p.n == 0 || p.last()+timeout != q.expiry || p.queued {
+			// Promoted or finished since, queued again, or taken already
+			// through another entry with the same expiry (a slot reused).
+			continue
+		}
+		p.queued = true
+		out = append(out, expiring{at: q.expiry, seq: p.order(), pend: p})
+	}
+	if s.head > 1024 && s.head*2 > len(s.queue) {
+		n := copy(s.queue, s.queue[s.head:])
+		s.queue = s.queue[:n]
+		s.head = 0
+	}
+	return out
+}
+
+// all calls fn for every pending flow.
+func (s *pendingStore) all(fn func(*pendingFlow)) {
+	for _, c := range s.chunks {
+		for i := range c {
+			if c[i].n > 0 {
+				fn(&c[i])
+			}
+		}
+	}
+}
+
+// reset empties the store.
+func (s *pendingStore) reset() { *s = *newPendingStore(s.hash) }

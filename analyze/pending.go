@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"sort"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -238,15 +239,19 @@ func (s *pendingStore) expired(now, timeout int64, out []expiring) []expiring {
 	return out
 }
 
-// all calls fn for every pending flow.
-func (s *pendingStore) all(fn func(*pendingFlow)) {
-	for _, c := range s.chunks {
+// sortedSlots returns the slots of the pending flows in the order of
+// their first segments.
+func (s *pendingStore) sortedSlots() []uint32 {
+	slots := make([]uint32, 0, s.count)
+	for ci, c := range s.chunks {
 		for i := range c {
 			if c[i].n > 0 {
-				fn(&c[i])
+				slots = append(slots, uint32(ci*pendingChunk+i))
 			}
 		}
 	}
+	sort.Slice(slots, func(i, j int) bool { return s.at(slots[i]).first < s.at(slots[j]).first })
+	return slots
 }
 
 // reset empties the store.

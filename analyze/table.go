@@ -337,9 +337,6 @@ func (t *table) expire(now int64, extra ...expiring) {
 }
 
 // finishAll finishes flows in the order of (finish time, first packet).
-// A flow cannot finish before one finished already (that happens only when
-// timestamps go backwards): it is then reported a nanosecond after it, so
-// that the table's output stays sorted.
 func (t *table) finishAll(list []expiring) {
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
@@ -349,31 +346,38 @@ func (t *table) finishAll(list []expiring) {
 		return a.seq < b.seq
 	})
 	for _, e := range list {
-		if e.at < t.lastAt || e.at == t.lastAt && e.seq < t.lastSeq {
-			e.at = t.lastAt + 1
-		}
-		t.lastAt, t.lastSeq = e.at, e.seq
-		if e.lf == nil {
-			reason := e.reason
-			if reason == "" {
-				reason = "idle"
-			}
-			t.finish(finished{Pending: *e.pend, At: e.at, Order: e.seq, Reason: reason})
-			t.pend.remove(e.pend)
-			continue
-		}
-		if !e.dropped {
-			t.drop(e.lf)
-		}
+		t.finishOne(e)
+	}
+}
+
+// finishOne finishes one flow. A flow cannot finish before one finished
+// already (that happens only when timestamps go backwards): it is then
+// reported a nanosecond after it, so that the table's output stays sorted.
+func (t *table) finishOne(e expiring) {
+	if e.at < t.lastAt || e.at == t.lastAt && e.seq < t.lastSeq {
+		e.at = t.lastAt + 1
+	}
+	t.lastAt, t.lastSeq = e.at, e.seq
+	if e.lf == nil {
 		reason := e.reason
-		switch {
-		case e.lf.f.Closed:
-			reason = closeReason(e.lf.f)
-		case reason == "":
+		if reason == "" {
 			reason = "idle"
 		}
-		t.finishFlow(e.lf.f, e.at, reason)
+		t.finish(finished{Pending: *e.pend, At: e.at, Order: e.seq, Reason: reason})
+		t.pend.remove(e.pend)
+		return
 	}
+	if !e.dropped {
+		t.drop(e.lf)
+	}
+	reason := e.reason
+	switch {
+	case e.lf.f.Closed:
+		reason = closeReason(e.lf.f)
+	case reason == "":
+		reason = "idle"
+	}
+	t.finishFlow(e.lf.f, e.at, reason)
 }
 
 func closeReason(f *flowstate.Flow) string {
@@ -383,28 +387,26 @@ func closeReason(f *flowstate.Flow) string {
 	return "closed"
 }
 
-// flush finishes every live flow at the end of the input (time now): those
-// whose timeout had passed at their expiry time, the rest now, all in the
-// order of (finish time, first packet).
+// flush finishes every live flow at the end of the input (time now): first
+// those whose timeout had passed, then the rest, at now, in the order of
+// their first segments. Pending flows are sorted as slot numbers, so that
+// a million of them need little memory to flush.
 func (t *table) flush(now int64) {
-	t.swept = now
-	all := make([]expiring, 0, len(t.live)+t.pend.len())
-	for i, n := range t.live {
-		if u := t.until[i]; u <= now {
-			all = append(all, expiring{at: u, seq: n.seq, lf: n})
-		} else {
-			all = append(all, expiring{at: now, seq: n.seq, lf: n, reason: "end of capture"})
+	t.expire(now)
+	live := make([]*liveFlow, len(t.live))
+	copy(live, t.live)
+	sort.Slice(live, func(i, j int) bool { return live[i].seq < live[j].seq })
+	pend := t.pend.sortedSlots()
+	for len(live) > 0 || len(pend) > 0 {
+		if len(pend) == 0 || len(live) > 0 && live[0].seq < t.pend.at(pend[0]).order() {
+			t.finishOne(expiring{at: now, seq: live[0].seq, lf: live[0], reason: "end of capture"})
+			live = live[1:]
+			continue
 		}
+		p := t.pend.at(pend[0])
+		t.finishOne(expiring{at: now, seq: p.order(), pend: p, reason: "end of capture"})
+		pend = pend[1:]
 	}
-	hto := t.timeouts.Handshake
-	t.pend.all(func(p *pendingFlow) {
-		if u := p.last() + hto; u <= now {
-			all = append(all, expiring{at: u, seq: p.order(), pend: p})
-		} else {
-			all = append(all, expiring{at: now, seq: p.order(), pend: p, reason: "end of capture"})
-		}
-	})
-	t.finishAll(all)
 	t.pend.reset()
 }
 

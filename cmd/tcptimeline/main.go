@@ -21,7 +21,7 @@ func main() {
 		// A soft limit: the garbage collector works harder as the heap
 		// nears it instead of letting it double, so a flood of a million
 		// half-open flows stays within a few hundred MiB.
-		debug.SetMemoryLimit(384 << 20)
+		debug.SetMemoryLimit(448 << 20)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], SystemStreams())

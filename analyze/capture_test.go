@@ -597,7 +597,13 @@ func TestNextDoesNotAllocate(t *testing.T) {
 }
 
 // FuzzCaptureReader feeds damaged captures to the reader: it must never
-// panic, Next must return only nil or io.EOF, and the counts must add up.
+// panic, Next must return only nil or io.EOF (and keep returning io.EOF),
+// and what it reports must hold together: the counts add up; segments
+// name growing frames of this file within the records read, with times
+// within the capture's first and last timestamps; pcapng interfaces'
+// packets add up to the records; every warning names the file, and a
+// byte offset within the input (uncompressed) and a packet number at most
+// one past the records read.
 func FuzzCaptureReader(f *testing.F) {
 	for _, name := range []string{"eth.pcap", "eth.pcapng", "multi-if.pcapng", "sll2.pcap", "ipv6-ext.pcap", "vxlan.pcap", "truncated.pcap"} {
 		if b, err := os.ReadFile(formats + name); err == nil {
@@ -606,15 +612,16 @@ func FuzzCaptureReader(f *testing.F) {
 	}
 	f.Add(buildPcap(f, layers.LinkTypeEthernet, 65535, someRecords(f, 3)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := NewCaptureReader("x", bytes.NewReader(data), 0)
+		c, err := NewCaptureReader("x", bytes.NewReader(data), 2)
 		if err != nil {
-			if !errors.Is(err, ErrNotCapture) {
-				t.Fatalf("error %v does not match ErrNotCapture", err)
+			if !errors.Is(err, ErrNotCapture) || !strings.HasPrefix(err.Error(), "x: ") {
+				t.Fatalf("error %v does not match ErrNotCapture or name the file", err)
 			}
 			return
 		}
 		var s flowstate.Segment
-		n, last := int64(0), int64(0)
+		var segs []flowstate.Segment
+		last := int64(0)
 		for {
 			err := c.Next(&s)
 			if err == io.EOF {
@@ -623,15 +630,57 @@ func FuzzCaptureReader(f *testing.F) {
 			if err != nil {
 				t.Fatalf("Next: %v", err)
 			}
-			if s.Frame <= last {
-				t.Fatalf("frame %d after %d", s.Frame, last)
+			if s.Frame <= last || s.File != 2 {
+				t.Fatalf("file %d frame %d after %d", s.File, s.Frame, last)
 			}
 			last = s.Frame
-			n++
+			segs = append(segs, s)
+		}
+		if err := c.Next(&s); err != io.EOF {
+			t.Fatalf("Next after the end: %v", err)
 		}
 		info := c.Info()
-		if info.TCPPackets != n || info.TCPPackets+info.NonTCP+info.Undecodable != info.Packets {
+		n := int64(len(segs))
+		if info.TCPPackets != n || info.TCPPackets+info.NonTCP+info.Undecodable != info.Packets || info.CutBySnaplen > n {
 			t.Fatalf("counts do not add up: %+v (segments %d)", info, n)
+		}
+		for _, s := range segs {
+			if s.Frame > info.Packets || s.Time < info.FirstTime || s.Time > info.LastTime {
+				t.Fatalf("segment frame %d time %d; %d records, times [%d, %d]", s.Frame, s.Time, info.Packets, info.FirstTime, info.LastTime)
+			}
+		}
+		if info.Format == "pcapng" {
+			sum := int64(0)
+			for _, ifc := range info.Interfaces {
+				sum += ifc.Packets
+			}
+			if sum != info.Packets {
+				t.Fatalf("interfaces hold %d packets, %d records read", sum, info.Packets)
+			}
+		}
+		// number returns the integer after the first occurrence of p in w.
+		number := func(w, p string) (int64, bool) {
+			i := strings.Index(w, p)
+			if i < 0 {
+				return 0, false
+			}
+			j := i + len(p)
+			for j < len(w) && w[j] >= '0' && w[j] <= '9' {
+				j++
+			}
+			v, err := strconv.ParseInt(w[i+len(p):j], 10, 64)
+			return v, err == nil
+		}
+		for _, w := range info.Warnings {
+			if !strings.HasPrefix(w, "x: ") {
+				t.Fatalf("warning %q does not name the file", w)
+			}
+			if off, ok := number(w, "byte offset "); ok && !info.Gzip && (off < 0 || off >= int64(len(data))) {
+				t.Fatalf("warning %q: offset beyond the %d-byte input", w, len(data))
+			}
+			if p, ok := number(w, "(packet "); ok && (p < 1 || p > info.Packets+1) {
+				t.Fatalf("warning %q: packet number after %d records", w, info.Packets)
+			}
 		}
 	})
 }

@@ -427,8 +427,10 @@ func TestDecodeLinkTypes(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that no input panics and that a TCP result is
-// consistent with the bytes given.
+// FuzzDecode checks that no input panics, that a TCP result is
+// consistent with the bytes given, that decoding leaves the bytes alone,
+// and that it does not depend on what the decoder decoded before: a fresh
+// decoder gives the same result.
 func FuzzDecode(f *testing.F) {
 	f.Add(serialize(f, ethHdr(layers.EthernetTypeIPv4), ip4Hdr(), synTCP()), uint16(1))
 	f.Add(serialize(f, ethHdr(layers.EthernetTypeIPv6), ip6Hdr(layers.IPProtocolTCP), dataTCP(), gopacket.Payload("x")), uint16(1))
@@ -436,8 +438,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add(append([]byte{2, 0, 0, 0}, serialize(f, ip4Hdr(), dataTCP())...), uint16(0))
 	d := newDecoder()
 	f.Fuzz(func(t *testing.T, data []byte, lt uint16) {
+		orig := string(data)
 		var seg flowstate.Segment
 		res, cut := d.decode(data, layers.LinkType(lt), &seg)
+		if string(data) != orig {
+			t.Fatalf("decode changed its input")
+		}
+		var seg2 flowstate.Segment
+		if res2, cut2 := newDecoder().decode(data, layers.LinkType(lt), &seg2); res2 != res || cut2 != cut || res == resTCP && seg2 != seg {
+			t.Fatalf("a fresh decoder gives %v %v %+v, the used one %v %v %+v", res2, cut2, seg2, res, cut, seg)
+		}
 		if res != resTCP {
 			if cut {
 				t.Errorf("cut reported for result %v", res)

@@ -106,6 +106,9 @@ func (f *Flow) explain() {
 		if i == f.ServerEstablishPacket && f.ServerEstablishPacket >= 0 && len(notes) == 0 && f.Labels.Has(flowstate.LabelSynAckAfterAck) {
 			notes = append(notes, "the server queues the connection now: a slot in its accept queue freed")
 		}
+		if len(notes) > 0 && f.AckedUnseen > 0 && (l.Has(flowstate.LabelSynDropped) || l.Has(flowstate.LabelDataWhileSynRecv) || l.Has(flowstate.LabelSynAckAfterAck)) {
+			notes = append(notes, "caution: this flow acknowledges data the capture never saw, so the capture lost packets and this may be its own loss")
+		}
 		if p.Duplicate {
 			notes = append(notes, "the same frame seen twice (as tcpdump -i any can record); not counted")
 		}

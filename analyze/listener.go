@@ -47,6 +47,10 @@ type Listener struct {
 	// Series counts, per second of capture time, what the incident chart
 	// draws.
 	Series Series
+	// CaptureLossFlows counts the flows in which a side acknowledged data
+	// the capture never saw: the capture lost packets, so drop labels are
+	// less certain.
+	CaptureLossFlows int
 }
 
 // SeriesKind names one count of the per-second series.
@@ -178,6 +182,9 @@ func (a *listenerAgg) vantage() Vantage {
 func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	l := &a.l
 	l.Flows++
+	if f.AckedUnseen > 0 {
+		l.CaptureLossFlows++
+	}
 	if v != VantageUnknown {
 		a.votes[v]++
 	}

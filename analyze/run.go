@@ -40,6 +40,9 @@ type Summary struct {
 	Flows       int
 	// LabelFlows counts, per label, the flows that carry it.
 	LabelFlows map[flowstate.Label]int
+	// CaptureLossFlows counts flows in which a side acknowledged data the
+	// capture never saw.
+	CaptureLossFlows int
 	// MaxLive is the most flows live at once.
 	MaxLive int
 	// Interrupted is set when the run was cancelled before the end of its
@@ -233,6 +236,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			v = agg.vantage()
 		}
 		sum.Flows++
+		if f.AckedUnseen > 0 {
+			sum.CaptureLossFlows++
+		}
 		for _, l := range f.Labels.List() {
 			sum.LabelFlows[l]++
 		}

@@ -90,9 +90,13 @@ type Flow struct {
 	FinishTime int64
 	NPackets   int
 	Duplicates int
-	Labels     Labels
-	Findings   []Finding
-	Packets    []Packet // only with Config.Record
+	// AckedUnseen counts segments that acknowledge sequence space the
+	// capture never saw sent (Wireshark's "ACKed unseen segment"): the
+	// capture itself lost packets, which can look like drops.
+	AckedUnseen int
+	Labels      Labels
+	Findings    []Finding
+	Packets     []Packet // only with Config.Record
 
 	// Handshake milestones, 0 when not seen.
 	SynTime             int64 // client's first SYN
@@ -362,6 +366,9 @@ func (f *Flow) track(seg *Segment, from Side) (retrans bool) {
 	if seg.Flags&ACK != 0 {
 		if !peer.HaveISS {
 			peer.ISS, peer.HaveISS, peer.SndNxt = seg.Ack-1, true, seg.Ack
+		} else if peer.Packets > 0 && peer.SndNxt.LessThan(seg.Ack) && seg.Flags&RST == 0 {
+			f.AckedUnseen++
+			peer.SndNxt = seg.Ack
 		}
 		if e.RcvNxt == 0 || e.RcvNxt.LessThan(seg.Ack) {
 			e.RcvNxt = seg.Ack

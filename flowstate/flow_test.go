@@ -531,3 +531,19 @@ func TestEchoedTimestampProvesAcceptance(t *testing.T) {
 	s.finish(1000)
 	s.flowLabels("data-while-syn-recv")
 }
+
+// The server acknowledges bytes the capture never saw the client send: the
+// capture lost packets, which the flow records.
+func TestAckedUnseen(t *testing.T) {
+	s := newScript(t, 1, 2)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(0.1, Server, SA, 0, 1, 0)
+	s.seg(0.2, Client, A, 1, 1, 0)
+	s.seg(0.3, Client, PA, 1, 1, 100)
+	s.seg(0.4, Server, A, 1, 201, 0) // 100 more bytes than were seen
+	s.seg(0.5, Server, A, 1, 201, 0) // counted once
+	s.finish(1)
+	if s.f.AckedUnseen != 1 {
+		t.Errorf("AckedUnseen %d, want 1", s.f.AckedUnseen)
+	}
+}

@@ -87,6 +87,7 @@ type JSONListener struct {
 	Vantage                  string            `json:"vantage"`
 	VantageEvidence          string            `json:"vantage_evidence"`
 	ConnectTime              *JSONPercentiles  `json:"connect_time,omitempty"`
+	CaptureLossFlows         int               `json:"capture_loss_flows"`
 }
 
 // JSONEpisode is an overflow episode.
@@ -111,6 +112,7 @@ type JSONTotals struct {
 	Flows       int            `json:"flows"`
 	Segments    int64          `json:"segments"`
 	LabelFlows  map[string]int `json:"label_flows"`
+	CaptureLoss int            `json:"capture_loss_flows"`
 	Start       string         `json:"start,omitempty"`
 	End         string         `json:"end,omitempty"`
 	Interrupted bool           `json:"interrupted,omitempty"`
@@ -161,6 +163,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
 		InferredSysctls:          l.InferredSysctls, Vantage: string(l.Vantage), VantageEvidence: l.VantageEvidence,
+		CaptureLossFlows: l.CaptureLossFlows,
 	}
 	if l.AcceptQueueCapacity > 0 {
 		b := l.BacklogEstimate
@@ -177,7 +180,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
-	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted}
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows}
 	if s.Origin != 0 {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)
 	}

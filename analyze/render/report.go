@@ -79,6 +79,9 @@ func (r *Report) build(opts ReportOptions) []block {
 	if !overflowed {
 		add("p", "No listen-queue overflow shows in this capture: no SYN was dropped, no handshake ACK ignored or reset, and no connection queued only after its client left.")
 	}
+	if s.CaptureLossFlows > 0 {
+		add("p", fmt.Sprintf("Caution: in %d flows a side acknowledged data the capture never saw: the capture itself lost packets (tcpdump under load, or a mirror port dropping), and a capture that loses packets can look like SYN and data drops. The drop labels below are less certain.", s.CaptureLossFlows))
+	}
 	for _, c := range s.Captures {
 		if c.InterfaceDropsKnown && c.InterfaceDrops > 0 {
 			add("p", fmt.Sprintf("Caution: the capturing interface of %s dropped %d packets. A capture that loses packets under load can look like SYN drops; the drop labels are less certain.", c.Name, c.InterfaceDrops))

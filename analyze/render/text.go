@@ -158,6 +158,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		if len(l.LabelFlows) > 0 {
 			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
 		}
+		if l.CaptureLossFlows > 0 {
+			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("capture loss: in %d flows a side acknowledged data the capture never saw; the capture dropped packets, so drop labels are less certain", l.CaptureLossFlows))
+		}
 		for i, e := range l.Episodes {
 			fmt.Fprintf(w, "  overflow episode %d: %s .. %s (%s, %d pieces of evidence)\n", i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence)
 		}

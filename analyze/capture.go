@@ -132,11 +132,15 @@ type CaptureReader struct {
 // countingReader counts the bytes read through it, so that offsets in
 // the stream can be named: consumed = n - bufio's Buffered().
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	idle func() // called before each read of the underlying stream
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.idle != nil {
+		c.idle()
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
@@ -316,6 +320,12 @@ func (c *CaptureReader) openNg(fail func(string, error) (*CaptureReader, error))
 // Info describes the capture. It is updated as reading proceeds and is
 // final once Next has returned io.EOF.
 func (c *CaptureReader) Info() *Capture { return &c.info }
+
+// OnRead sets a function that Next calls, in its own goroutine, each time
+// it is about to read more of the underlying stream: on a live capture
+// (tcpdump -w -) that read may wait for the next packet, so it is the
+// moment to hand on what was read so far.
+func (c *CaptureReader) OnRead(f func()) { c.cr.idle = f }
 
 // Close releases the reader and closes the file Open opened.
 func (c *CaptureReader) Close() error {

@@ -31,6 +31,11 @@ func NewMerger(readers []*CaptureReader) *Merger {
 // Next fills seg with the earliest pending segment of all files and
 // returns io.EOF when every file is done.
 func (m *Merger) Next(seg *flowstate.Segment) error {
+	if len(m.readers) == 1 {
+		// One file: no need to read ahead, which would hold the latest
+		// segment of a live capture back until the next one arrives.
+		return m.readers[0].Next(seg)
+	}
 	if !m.started {
 		m.started = true
 		for i, r := range m.readers {

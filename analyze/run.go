@@ -112,6 +112,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		free[i] = make(chan *batch, 4)
 	}
 	stopRead := make(chan struct{})
+	stopTables := make(chan struct{})
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -135,8 +136,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			b.origin, b.watermark, b.err = origin, last, err
 			select {
 			case in[i] <- b:
-			case <-stopRead:
-				return false
+			case <-stopTables:
+				return false // the tables are gone: an emit error, or a reader stuck after an interrupt
 			}
 			cur[i], age[i] = get(i), 0
 			return true
@@ -147,6 +148,28 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			}
 		}()
 		src := NewMerger(readers)
+		// Before a read that may wait (a live capture between packets),
+		// hand out what was read, so that it is analysed meanwhile; after
+		// an interrupt, hand it out and end here: everything read until
+		// then is analysed.
+		onRead := func() {
+			for i := range cur {
+				if len(cur[i].segs) > 0 && !send(i, nil) {
+					runtime.Goexit()
+				}
+			}
+			select {
+			case <-stopRead:
+				for i := range cur {
+					send(i, io.EOF)
+				}
+				runtime.Goexit() // runs the deferred closes
+			default:
+			}
+		}
+		for _, r := range readers {
+			r.OnRead(onRead)
+		}
 		var seg flowstate.Segment
 		for order := int64(0); ; order++ {
 			err := src.Next(&seg)
@@ -190,7 +213,6 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 
 	// Stage 2: the flow tables, one goroutine per shard.
 	out := make(chan *flowBatch, 4*shards)
-	stopTables := make(chan struct{})
 	var recycle chan *flowstate.Flow
 	if !opts.Record {
 		recycle = make(chan *flowstate.Flow, 4096)
@@ -211,14 +233,21 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	var emitErr error
 	id := 0
 	var fl Flow // reused for every flow when nothing is recorded
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			close(stopTables)
-			close(stopRead)
-		}
+	// stop ends reading; stopAll ends the tables too. After an interrupt
+	// the reader hands over what it read and ends by itself; if it is stuck
+	// waiting for input, the tables are stopped a second later anyway.
+	var readStop, tablesStop sync.Once
+	stopReading := func() { readStop.Do(func() { close(stopRead) }) }
+	stopAll := func() {
+		stopReading()
+		tablesStop.Do(func() { close(stopTables) })
 	}
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
 	cfg := flowstate.Config{Record: opts.Record}
 	handle := func(x *finished) {
 		var recycled *flowstate.Flow
@@ -252,7 +281,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
 			p.explain()
 			if emitErr = emit(p); emitErr != nil {
-				stop()
+				stopAll()
 			}
 		}
 		if recycle != nil {
@@ -270,7 +299,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		select {
 		case <-done:
 			sum.Interrupted = true
-			stop()
+			stopReading()
+			grace = time.AfterFunc(time.Second, stopAll)
 			done = nil
 			continue
 		case fb, ok = <-out:
@@ -293,7 +323,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		m.release(handle)
 	}
 	m.release(handle)
-	stop()
+	stopAll()
 	// The reader may be blocked on a pipe; wait for it briefly so that its
 	// counters can be read safely, and report them only if it stopped.
 	select {
@@ -349,6 +379,23 @@ loop:
 	for {
 		select {
 		case <-stop:
+			// Interrupted: analyse what was already handed over, then
+			// finish.
+			for {
+				select {
+				case b, ok := <-in:
+					if ok {
+						for i := range b.segs {
+							tbl.add(&b.segs[i])
+						}
+						segments += int64(len(b.segs))
+						last = max(last, b.watermark)
+						continue
+					}
+				default:
+				}
+				break
+			}
 			break loop
 		case b, ok := <-in:
 			if !ok {

@@ -20,7 +20,7 @@ import (
 // SummaryOptions tune the summary renderer.
 type SummaryOptions struct {
 	Options
-	// Format is "text", "json" or "csv".
+	// Format is "text", "json", "jsonl" or "csv".
 	Format string
 	// All lists every flow, even when a flood of unanswered SYNs would
 	// otherwise be summarised.
@@ -83,6 +83,7 @@ func NewSummary(w io.Writer, opts SummaryOptions) *Summary {
 		s.csv.Write([]string{"id", "client", "server", "start", "duration", "packets", "conn_state", "history", "client_state", "server_state", "labels"})
 	case "json":
 		s.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
+	case "jsonl":
 	default:
 		s.tab = tabwriter.NewWriter(s.w, 0, 8, 2, ' ', 0)
 		s.header()
@@ -159,6 +160,12 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 		}
 		return nil
 	}
+	if s.opts.Format == "jsonl" {
+		return s.line(struct {
+			Type string `json:"type"`
+			SummaryRow
+		}{"flow", r})
+	}
 	if s.rows > 1 {
 		s.w.WriteString(",")
 	}
@@ -169,6 +176,15 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 	}
 	_, err = s.w.Write(b)
 	return err
+}
+
+func (s *Summary) line(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.w.Write(b)
+	return s.w.WriteByte('\n')
 }
 
 // HalfOpenSummary is a listener's unanswered SYNs beyond those listed.
@@ -214,6 +230,29 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 				s.pal.warn.Sprint("half-open:"), h.Flows, h.Server, more, h.Sources, h.First, h.Last, h.Listed)
 		}
 		writeViews(s.w, s.pal, sum, s.opts.Options)
+	case s.opts.Format == "jsonl":
+		for _, h := range s.halfOpen() {
+			s.line(struct {
+				Type string `json:"type"`
+				HalfOpenSummary
+			}{"half_open", h})
+		}
+		for _, l := range sum.Listeners {
+			if !s.opts.Anomalies || len(l.LabelFlows) > 0 {
+				o := ListenerObject(l, s.opts.Anon)
+				o.Type = "listener"
+				s.line(o)
+			}
+		}
+		for _, c := range sum.Captures {
+			s.line(struct {
+				Type string `json:"type"`
+				*analyze.Capture
+			}{"capture", c})
+		}
+		t := TotalsObject(sum)
+		t.Type = "totals"
+		s.line(t)
 	default:
 		s.w.WriteString("\n],\n")
 		listeners := make([]JSONListener, 0, len(sum.Listeners))

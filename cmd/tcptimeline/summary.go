@@ -52,12 +52,12 @@ captures of any size. A flood of unanswered SYNs is summarised per listener
 	}
 	opts.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&opts.Format, "format", "text", "output format: text, json or csv")
+	f.StringVar(&opts.Format, "format", "text", "output format: text, json, jsonl (one object per finished flow, as they finish) or csv")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "list only flows that carry a label")
 	f.BoolVar(&opts.All, "all", false, "list every flow, even in a flood of unanswered SYNs")
 	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "csv"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
 	return cmd
 }
@@ -76,9 +76,9 @@ func runSummary(ctx context.Context, opts *SummaryOptions) error {
 		return err
 	}
 	switch opts.Format {
-	case "text", "json", "csv":
+	case "text", "json", "jsonl", "csv":
 	default:
-		return usagef("--format must be text, json or csv, not %q", opts.Format)
+		return usagef("--format must be text, json, jsonl or csv, not %q", opts.Format)
 	}
 	ropts := render.SummaryOptions{Format: opts.Format, All: opts.All,
 		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies}}

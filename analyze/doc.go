@@ -1,7 +1,26 @@
-// Package analyze is tcptimeline's capture boundary and, in time, its
-// analysis: it reads tcpdump captures, decodes them into
-// flowstate.Segment values, and (in files still to come) keeps the flow
-// table, runs the listen-queue detectors and builds a plain-data Report.
+// Package analyze is tcptimeline's capture boundary and analysis: it reads
+// tcpdump captures, decodes them into flowstate.Segment values, keeps the
+// flow table, runs each flow's state machines (package flowstate, which
+// labels the listen-queue patterns), and builds the plain data the
+// renderers read: finished Flows, per-listener views (Listener) and the
+// run's Summary.
+//
+// # The run
+//
+// Run is a stream: packets in, finished flows out. One goroutine reads and
+// decodes; flow tables, one per core, each take the flows whose 4-tuple
+// hashes to them; the caller's goroutine merges their finished flows back
+// into one order and calls emit. A flow finishes when it closed (both FINs
+// acknowledged, or a RST) and lingered 2 s for stragglers, when it was
+// idle past a timeout (75 s while opening, 300 s otherwise), or at the end
+// of the input; flows come out in the order they finish, ties by first
+// packet, whatever the number of tables. Memory holds live flows only:
+// with Options.Record off (summaries) a flow keeps counters, not packets,
+// and flows that never got past a SYN or a SYN and SYN-ACK (a SYN flood)
+// are kept as small values without pointers until they promote or expire.
+// The listener views (overflow episodes, queue capacity, schedules,
+// inferred settings, vantage point) need every flow, so they come at the
+// end.
 //
 // # Reading captures
 //
@@ -36,6 +55,15 @@
 //
 // # Known limits
 //
+//   - The listener view keeps a few numbers per flow for the capacity
+//     estimate and the connect-time percentiles, up to 256 Ki and 2 Mi
+//     flows per listener; past that the estimate is withheld and the
+//     percentiles cover the first 2 Mi connections.
+//   - A flow whose timestamps go backwards may be reported to finish a
+//     nanosecond after the flow finished before it, to keep the order.
+//   - The vantage point is judged from handshake timing only; a queue in
+//     front of a link (a shaper, a busy NIC) makes a capture at a server
+//     look like one at the client.
 //   - No IP reassembly: the first fragment of a fragmented TCP segment is
 //     returned with the length of that fragment only; later fragments count
 //     as non-TCP.

@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sort"
 
@@ -227,49 +228,70 @@ func (j *JSON) Flow(f *analyze.Flow) error {
 	return err
 }
 
-func (j *JSON) line(v any) error {
+func (j *JSON) line(v any) error { return writeLine(j.w, v) }
+
+// writeLine writes v as one line of JSON.
+func writeLine(w *bufio.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	j.w.Write(b)
-	return j.w.WriteByte('\n')
+	w.Write(b)
+	return w.WriteByte('\n')
 }
 
-// Close writes the captures, listeners and totals, and flushes.
-func (j *JSON) Close(s *analyze.Summary) error {
-	listeners := make([]JSONListener, 0, len(s.Listeners))
+// views are the parts of a document that follow the flows: what is known
+// only at the end of the run.
+type views struct {
+	halfOpen  []HalfOpenSummary // summaries only; nil leaves it out
+	listeners []JSONListener
+	captures  []*analyze.Capture
+	totals    JSONTotals
+}
+
+func viewsOf(s *analyze.Summary, opts Options) views {
+	v := views{listeners: make([]JSONListener, 0, len(s.Listeners)), captures: s.Captures, totals: TotalsObject(s)}
 	for _, l := range s.Listeners {
-		if j.opts.Anomalies && len(l.LabelFlows) == 0 {
-			continue
+		if !opts.Anomalies || len(l.LabelFlows) > 0 {
+			v.listeners = append(v.listeners, ListenerObject(l, opts.Anon))
 		}
-		listeners = append(listeners, ListenerObject(l, j.opts.Anon))
 	}
-	captures := s.Captures
-	if captures == nil {
-		captures = []*analyze.Capture{}
+	if v.captures == nil {
+		v.captures = []*analyze.Capture{}
 	}
-	totals := TotalsObject(s)
-	if j.lines {
-		for _, c := range captures {
-			j.line(struct {
-				Type string `json:"type"`
-				*analyze.Capture
-			}{"capture", c})
-		}
-		for _, l := range listeners {
-			l.Type = "listener"
-			j.line(l)
-		}
-		totals.Type = "totals"
-		j.line(totals)
-		return j.w.Flush()
+	return v
+}
+
+// writeLines writes the views as JSON lines, each with its "type".
+func (v views) writeLines(w *bufio.Writer) error {
+	for _, h := range v.halfOpen {
+		writeLine(w, struct {
+			Type string `json:"type"`
+			HalfOpenSummary
+		}{"half_open", h})
 	}
-	if j.n == 0 {
-		j.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
+	for _, c := range v.captures {
+		writeLine(w, struct {
+			Type string `json:"type"`
+			*analyze.Capture
+		}{"capture", c})
 	}
-	j.w.WriteString("\n],\n")
-	rest := map[string]any{"captures": captures, "listeners": listeners, "totals": totals}
+	for _, l := range v.listeners {
+		l.Type = "listener"
+		writeLine(w, l)
+	}
+	v.totals.Type = "totals"
+	return writeLine(w, v.totals)
+}
+
+// writeTail closes the document's "flows" array and writes the views as
+// its remaining members, in key order.
+func (v views) writeTail(w *bufio.Writer) error {
+	w.WriteString("\n],\n")
+	rest := map[string]any{"listeners": v.listeners, "captures": v.captures, "totals": v.totals}
+	if v.halfOpen != nil {
+		rest["half_open"] = v.halfOpen
+	}
 	keys := make([]string, 0, len(rest))
 	for k := range rest {
 		keys = append(keys, k)
@@ -280,12 +302,27 @@ func (j *JSON) Close(s *analyze.Summary) error {
 		if err != nil {
 			return err
 		}
-		j.w.WriteString(`"` + k + `":`)
-		j.w.Write(b)
+		fmt.Fprintf(w, "%q:%s", k, b)
 		if i < len(keys)-1 {
-			j.w.WriteString(",\n")
+			w.WriteString(",\n")
 		}
 	}
-	j.w.WriteString("}\n")
+	_, err := w.WriteString("}\n")
+	return err
+}
+
+// Close writes the captures, listeners and totals, and flushes.
+func (j *JSON) Close(s *analyze.Summary) error {
+	v := viewsOf(s, j.opts)
+	if j.lines {
+		v.writeLines(j.w)
+		return j.w.Flush()
+	}
+	if j.n == 0 {
+		j.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
+	}
+	if err := v.writeTail(j.w); err != nil {
+		return err
+	}
 	return j.w.Flush()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -178,14 +177,7 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 	return err
 }
 
-func (s *Summary) line(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	s.w.Write(b)
-	return s.w.WriteByte('\n')
-}
+func (s *Summary) line(v any) error { return writeLine(s.w, v) }
 
 // HalfOpenSummary is a listener's unanswered SYNs beyond those listed.
 type HalfOpenSummary struct {
@@ -230,58 +222,18 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 				s.pal.warn.Sprint("half-open:"), h.Flows, h.Server, more, h.Sources, h.First, h.Last, h.Listed)
 		}
 		writeViews(s.w, s.pal, sum, s.opts.Options)
-	case s.opts.Format == "jsonl":
-		for _, h := range s.halfOpen() {
-			s.line(struct {
-				Type string `json:"type"`
-				HalfOpenSummary
-			}{"half_open", h})
-		}
-		for _, l := range sum.Listeners {
-			if !s.opts.Anomalies || len(l.LabelFlows) > 0 {
-				o := ListenerObject(l, s.opts.Anon)
-				o.Type = "listener"
-				s.line(o)
-			}
-		}
-		for _, c := range sum.Captures {
-			s.line(struct {
-				Type string `json:"type"`
-				*analyze.Capture
-			}{"capture", c})
-		}
-		t := TotalsObject(sum)
-		t.Type = "totals"
-		s.line(t)
 	default:
-		s.w.WriteString("\n],\n")
-		listeners := make([]JSONListener, 0, len(sum.Listeners))
-		for _, l := range sum.Listeners {
-			if !s.opts.Anomalies || len(l.LabelFlows) > 0 {
-				listeners = append(listeners, ListenerObject(l, s.opts.Anon))
-			}
+		v := viewsOf(sum, s.opts.Options)
+		v.halfOpen = s.halfOpen()
+		var err error
+		if s.opts.Format == "jsonl" {
+			err = v.writeLines(s.w)
+		} else {
+			err = v.writeTail(s.w)
 		}
-		captures := sum.Captures
-		if captures == nil {
-			captures = []*analyze.Capture{}
+		if err != nil {
+			return err
 		}
-		rest := map[string]any{"half_open": s.halfOpen(), "listeners": listeners, "captures": captures, "totals": TotalsObject(sum)}
-		keys := make([]string, 0, len(rest))
-		for k := range rest {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			b, err := json.Marshal(rest[k])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(s.w, "%q:%s", k, b)
-			if i < len(keys)-1 {
-				s.w.WriteString(",\n")
-			}
-		}
-		s.w.WriteString("}\n")
 	}
 	return s.w.Flush()
 }

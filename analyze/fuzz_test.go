@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -18,37 +17,6 @@ import (
 	"github.com/tcptimeline/tcptimeline/analyze/render"
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
-
-// strict turns off the allowances made for known, reported issues (see
-// knownIssue), to check a fix: go test ./analyze -run FuzzRun -strict
-var strict = flag.Bool("strict", false, "check the properties that known issues still break")
-
-// knownIssue reports whether the move of side from one state to
-// another at recorded packet p is of a kind found by fuzzing and reported,
-// not yet fixed; flowstate/fuzz_test.go's knownIssue explains each case.
-// -strict turns them off.
-func knownIssue(p *flowstate.Packet, side flowstate.Side, from, to flowstate.State) bool {
-	if *strict {
-		return false
-	}
-	const (
-		syn, ack, rst, fin = flowstate.SYN, flowstate.ACK, flowstate.RST, flowstate.FIN
-		server             = flowstate.Server
-	)
-	switch {
-	case p.Flags&syn != 0 && (to == flowstate.StateSynSent || to == flowstate.StateSynReceived):
-		return true // 1. a late SYN or SYN-ACK resets a side to a handshake state
-	case p.Flags&(syn|ack|rst) == syn|ack && p.From == server && side == flowstate.Client &&
-		from == flowstate.StateClosed && to == flowstate.StateEstablished:
-		return true // 2. a SYN-ACK after a RST
-	case side == server && from == flowstate.StateSynReceived && to == flowstate.StateListen:
-		return true // 3. packets between the SYN and the first SYN-ACK stay LISTEN
-	case p.From == server && p.Flags&fin != 0 && side == server && from == flowstate.StateSynReceivedAckIgnored &&
-		(to == flowstate.StateFinWait1 || to == flowstate.StateLastAck):
-		return true // 4. queued and closed in one server FIN
-	}
-	return false
-}
 
 // runTimeout bounds one FuzzRun input: the committed fixtures take
 // milliseconds.
@@ -145,7 +113,7 @@ func FuzzRun(f *testing.F) {
 					t.Fatalf("flow %d packet %d: time %d outside the capture's [%d, %d]", fl.ID, i, p.Time, info.FirstTime, info.LastTime)
 				}
 				for side := range prev {
-					if !flowstate.Allowed(prev[side], p.State[side]) && !knownIssue(&p, flowstate.Side(side), prev[side], p.State[side]) {
+					if !flowstate.Allowed(prev[side], p.State[side]) {
 						t.Fatalf("flow %d packet %d (frame %d): %v moves %v -> %v, not allowed",
 							fl.ID, i, p.Frame, flowstate.Side(side), prev[side], p.State[side])
 					}

@@ -116,6 +116,9 @@ type Flow struct {
 	hs     handshake
 	events []Event
 	last   digest // previous segment, for duplicate detection
+	// revisedNow: a revision reported a state for the packet being
+	// processed, so its final state must be reported after it.
+	revisedNow [2]bool
 
 	zeek zeekTracker // Zeek's conn_state and history (zeek.go)
 }
@@ -224,6 +227,7 @@ func (f *Flow) StartsNewConnection(seg *Segment) bool {
 // The returned slice is reused by the next call.
 func (f *Flow) Process(seg *Segment) []Event {
 	f.events = f.events[:0]
+	f.revisedNow = [2]bool{}
 	idx := f.NPackets
 	f.NPackets++
 	f.LastTime = seg.Time
@@ -288,14 +292,15 @@ func (f *Flow) packetOf(seg *Segment, from Side) Packet {
 	return p
 }
 
-// setStates records the states after packet idx and reports changes.
+// setStates records the states after packet idx and reports changes (or
+// a state a revision of this very packet reported differently).
 func (f *Flow) setStates(idx int, before [2]State) {
 	for _, side := range [...]Side{Client, Server} {
 		st := f.EP[side].State
 		if f.cfg.Record {
 			f.Packets[idx].State[side] = st
 		}
-		if st != before[side] || idx == 0 {
+		if st != before[side] || idx == 0 || f.revisedNow[side] {
 			f.event(Event{Kind: EventState, Packet: idx, Side: side, State: st})
 		}
 	}
@@ -315,6 +320,9 @@ func (f *Flow) reviseState(idx int, side Side, st State) {
 	if f.Packets[idx].State[side] != st {
 		f.Packets[idx].State[side] = st
 		f.event(Event{Kind: EventState, Packet: idx, Side: side, State: st})
+		if idx == f.NPackets-1 {
+			f.revisedNow[side] = true
+		}
 	}
 }
 
@@ -425,45 +433,64 @@ func (f *Flow) onSYN(seg *Segment, from Side, idx int, retrans bool) {
 	if f.SynTime == 0 {
 		f.SynTime = seg.Time
 	}
-	if retrans && !f.hs.synAckSinceSyn && f.hs.lastSynIdx >= 0 {
+	hs := &f.hs
+	if retrans && !hs.synAckSinceSyn && !hs.rstSinceSyn && hs.lastSynIdx >= 0 {
 		f.addLabel(idx, LabelSynDropped, seg.Time)
 	}
-	if retrans && f.hs.synAckSinceSyn && !f.hs.clientAcked {
+	switch {
+	case e.State == StateClosed || e.State == StateUnknown || e.State == StateSynSent:
+		e.State = StateSynSent
+	case e.State == StateEstablished && retrans && hs.synAckSinceSyn && !hs.clientAcked:
 		// The client did not get the SYN-ACK: it was still in SYN-SENT.
-		for i := f.hs.lastSynAckIdx; i < idx; i++ {
+		for i := hs.lastSynAckIdx; i < idx; i++ {
 			f.reviseState(i, Client, StateSynSent)
 		}
-	}
-	if !f.hs.clientAcked {
 		e.State = StateSynSent
 	}
-	if f.SynAckTime == 0 {
+	// A SYN after a late one, or after the client's close, leaves its
+	// state alone: a retransmission the capture saw late.
+	if f.SynAckTime == 0 && f.EP[Server].State != StateSynReceived {
 		f.EP[Server].State = StateListen
 	}
-	f.hs.lastSynIdx = idx
-	f.hs.lastSynTime = seg.Time
-	f.hs.synAckSinceSyn = false
+	hs.lastSynIdx = idx
+	hs.lastSynTime = seg.Time
+	hs.synAckSinceSyn = false
+	hs.rstSinceSyn = false
 }
 
 // onSYNACK handles a SYN-ACK.
 func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
+	e := &f.EP[from]
 	if from != Server {
-		f.EP[from].State = StateSynReceived
+		// A SYN-ACK from the client side: simultaneous open, or roles
+		// guessed wrong. Only an opening side can move to SYN-RECEIVED.
+		if e.State == StateUnknown || e.State == StateClosed || e.State == StateListen || e.State == StateSynSent {
+			e.State = StateSynReceived
+		}
 		return
 	}
 	s, c := &f.EP[Server], &f.EP[Client]
 	hs := &f.hs
-	if f.SynAckTime == 0 {
+	opening := s.State == StateListen || s.State == StateUnknown || s.State == StateSynReceived
+	switch {
+	case f.SynAckTime == 0 && opening:
 		f.SynAckTime = seg.Time
 		hs.firstSynAckIdx = idx
 		hs.pending = true
 		hs.rttSyn = hs.lastSynTime
 		s.State = StateSynReceived
-		// The SYN this answers reached the server: it left LISTEN then.
+		// The SYN this answers reached the server: it left LISTEN then,
+		// and every packet since shows it in SYN-RECEIVED.
 		if hs.lastSynIdx >= 0 {
-			f.reviseState(hs.lastSynIdx, Server, StateSynReceived)
+			for i := hs.lastSynIdx; i < idx; i++ {
+				f.reviseState(i, Server, StateSynReceived)
+			}
 		}
-	} else if retrans {
+	case f.SynAckTime == 0:
+		// A SYN-ACK met by a server already past its handshake (a flow
+		// caught mid-stream, or closed): a straggler, it changes nothing.
+		f.SynAckTime = seg.Time
+	case retrans:
 		f.addLabel(idx, LabelSynAckRetransmit, seg.Time)
 		if hs.pending && len(hs.log) > 0 {
 			// The client's ACK of this SYN-ACK was seen, yet the server
@@ -485,7 +512,7 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 	}
 	hs.lastSynAckIdx = idx
 	hs.synAckSinceSyn = true
-	if c.State == StateSynSent || c.State == StateClosed || c.State == StateUnknown {
+	if c.State == StateSynSent || c.State == StateUnknown {
 		c.State = StateEstablished
 	}
 }
@@ -495,6 +522,9 @@ func (f *Flow) onRST(seg *Segment, from Side, idx int) {
 	if !f.EP[from].SentRST {
 		f.EP[from].SentRST = true
 		f.EP[from].RSTTime = seg.Time
+	}
+	if from == Server {
+		f.hs.rstSinceSyn = true
 	}
 	if f.hs.pending {
 		kind := resolveRST
@@ -579,7 +609,7 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 	f.Finished = true
 	f.EndReason = reason
 	f.FinishTime = now
-	if f.SynTime != 0 && f.SynAckTime == 0 && f.hs.lastSynIdx >= 0 {
+	if f.SynTime != 0 && f.SynAckTime == 0 && f.hs.lastSynIdx >= 0 && !f.EP[Server].SentRST {
 		f.addLabel(f.hs.lastSynIdx, LabelSynUnanswered, f.hs.lastSynTime)
 	}
 	if f.hs.pending {

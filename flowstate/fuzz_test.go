@@ -2,7 +2,6 @@ package flowstate
 
 import (
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,10 +39,6 @@ var (
 	fuzzSrv = AddrFrom4([4]byte{10, 0, 0, 1})
 )
 
-// strict turns off the allowances made for known, reported issues (see
-// knownIssue), to check a fix: go test ./flowstate -run FuzzFlowstate -strict
-var strict = flag.Bool("strict", false, "check the properties that known issues still break")
-
 // transition is one move of one side's state between two recorded
 // packets (from the flow's Initial states for the first).
 type transition struct {
@@ -67,51 +62,6 @@ func badTransitions(f *Flow) []transition {
 		prev = p.State
 	}
 	return bad
-}
-
-// knownIssue reports whether a forbidden transition is of a kind found
-// by fuzzing and reported, not yet fixed. Each case is kept narrow (by
-// the states, the side and the packet's flags), so that fuzzing still
-// finds others; -strict turns them all off.
-func knownIssue(f *Flow, tr transition) bool {
-	if *strict {
-		return false
-	}
-	p := &f.Packets[tr.pkt]
-	switch {
-	case p.Flags&SYN != 0 && (tr.to == StateSynSent || tr.to == StateSynReceived):
-		// 1. A SYN or SYN-ACK seen late puts a side back into a handshake
-		// state from wherever it was: a client SYN-ACK sets the client
-		// SYN-RECEIVED from any state (onSYNACK, from != Server); the
-		// first server SYN-ACK sets the server SYN-RECEIVED even from
-		// ESTABLISHED (a flow caught mid-stream) or CLOSED (after a RST);
-		// a retransmitted client SYN, with the client's ACK not seen, sets
-		// it SYN-SENT again even after its FIN (onSYN), and revises the
-		// packets from the last SYN-ACK only; a SYN-ACK after a RST
-		// revises the retransmitted SYN's server state CLOSED ->
-		// SYN-RECEIVED.
-		return true
-	case p.Flags&(SYN|ACK|RST) == SYN|ACK && p.From == Server && tr.side == Client &&
-		tr.from == StateClosed && tr.to == StateEstablished:
-		// 2. A SYN-ACK after a RST closed the flow (a retransmission in
-		// flight, a straggler within the linger time): onSYNACK treats
-		// CLOSED like SYN-SENT.
-		return true
-	case tr.side == Server && tr.from == StateSynReceived && tr.to == StateListen:
-		// 3. Packets between the client's SYN and the server's first
-		// SYN-ACK (an ACK or FIN reordered before the SYN-ACK, as on a
-		// mirror port): onSYNACK revises only the SYN (lastSynIdx) to
-		// SYN-RECEIVED, the packets after it stay LISTEN.
-		return true
-	case p.From == Server && p.Flags&FIN != 0 && tr.side == Server && tr.from == StateSynReceivedAckIgnored &&
-		(tr.to == StateFinWait1 || tr.to == StateLastAck):
-		// 4. The server's first segment after ignoring the client's ACK is
-		// its FIN: queued and closed in one packet, a move Allowed lacks
-		// (SYN-RECEIVED -> FIN-WAIT-1 is allowed, SYN-RECEIVED-ACK-IGNORED
-		// -> FIN-WAIT-1 or LAST-ACK is not).
-		return true
-	}
-	return false
 }
 
 // fuzzSegments decodes a fuzz input into segments.
@@ -422,11 +372,9 @@ func checkFlow(t *testing.T, n int, f, fc *Flow, evs [][]Event) {
 		fail("initial states %v, want %v", f.Initial, want)
 	}
 	for _, tr := range badTransitions(f) {
-		if !knownIssue(f, tr) {
-			p := &f.Packets[tr.pkt]
-			fail("packet %d (%v len %d, from %v): %v moves %v -> %v, not allowed\n%s",
-				tr.pkt, p.Flags, p.Len, p.From, tr.side, tr.from, tr.to, dumpFlow(f))
-		}
+		p := &f.Packets[tr.pkt]
+		fail("packet %d (%v len %d, from %v): %v moves %v -> %v, not allowed\n%s",
+			tr.pkt, p.Flags, p.Len, p.From, tr.side, tr.from, tr.to, dumpFlow(f))
 	}
 	var union Labels
 	for i := range f.Packets {
@@ -493,13 +441,7 @@ func checkFlow(t *testing.T, n int, f, fc *Flow, evs [][]Event) {
 	}
 	for a, s := range lastState {
 		got := f.Packets[a.pkt].State[a.side]
-		// 5. Known issue: while a packet is processed, resolve revises the
-		// packet itself (an event), then the handler moves the side on
-		// again, back to the state it had before the packet; setStates
-		// compares with that earlier state and says nothing, so the
-		// revision's event is the last word (a server FIN without ACK,
-		// then a FIN-ACK that resolves the handshake).
-		if got != s.state && (*strict || s.batch != a.pkt) {
+		if got != s.state {
 			fail("last event says %v is %v after packet %d, the packet says %v\n%s", a.side, s.state, a.pkt, got, dumpFlow(f))
 		}
 	}

@@ -29,6 +29,7 @@ type handshake struct {
 	lastSynIdx     int
 	lastSynTime    int64
 	synAckSinceSyn bool
+	rstSinceSyn    bool // the server reset the connection since the last SYN
 	clientAcked    bool
 
 	firstSynAckIdx int

@@ -77,13 +77,16 @@ func (s State) Synchronized() bool { return s >= StateEstablished && s < numStat
 // as a bit mask; every state may also stay where it is. UNKNOWN may move
 // anywhere (a flow caught mid-stream). RFC 793 figure 6, plus the Linux
 // SYN-RECEIVED-ACK-IGNORED substate and the moves the wire can show:
-// any state may become CLOSED on a RST or when a request is forgotten.
+// any state may become CLOSED on a RST or when a request is forgotten; a
+// closed server may answer a later SYN (its listener came up: LISTEN was
+// not a packet of its own); and the server's first segment after the
+// handshake may also carry its FIN (queued and closing in one packet).
 var allowed = [numStates]uint16{
-	StateClosed:                bit(StateSynSent, StateListen),
+	StateClosed:                bit(StateSynSent, StateListen, StateSynReceived),
 	StateListen:                bit(StateSynReceived, StateClosed),
 	StateSynSent:               bit(StateEstablished, StateSynReceived, StateFinWait1, StateClosed),
-	StateSynReceived:           bit(StateSynReceivedAckIgnored, StateEstablished, StateCloseWait, StateFinWait1, StateClosed),
-	StateSynReceivedAckIgnored: bit(StateEstablished, StateCloseWait, StateClosed),
+	StateSynReceived:           bit(StateSynReceivedAckIgnored, StateEstablished, StateCloseWait, StateFinWait1, StateLastAck, StateClosed),
+	StateSynReceivedAckIgnored: bit(StateEstablished, StateCloseWait, StateFinWait1, StateLastAck, StateClosed),
 	StateEstablished:           bit(StateFinWait1, StateCloseWait, StateClosed),
 	StateFinWait1:              bit(StateFinWait2, StateClosing, StateTimeWait, StateClosed),
 	StateFinWait2:              bit(StateTimeWait, StateClosed),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"os"
@@ -32,8 +33,15 @@ func TestLadderCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	wellFormed(t, "ladder SVG", stdout)
-	if n := strings.Count(stdout, `class="pkt"`); n != 13 {
-		t.Errorf("%d arrows, want one per packet of flow 41005 (13)", n)
+	js, _, _ := run(t, nil, "timeline", "--format", "json", "--flow", "10.77.0.2:41005", ghost)
+	var doc struct {
+		Flows []struct{ Packets []json.RawMessage }
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || len(doc.Flows) != 1 {
+		t.Fatalf("timeline of the flow: %v, %d flows", err, len(doc.Flows))
+	}
+	if n, want := strings.Count(stdout, `class="pkt"`), len(doc.Flows[0].Packets); n != want {
+		t.Errorf("%d arrows, want one per packet of flow 41005 (%d)", n, want)
 	}
 	if !strings.Contains(stdout, "ghost-connection") {
 		t.Error("the ghost-connection label is not drawn")

@@ -41,11 +41,11 @@ func TestCount(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	n, syn, bad, err := count(path)
+	n, syn, bad, err := count(path, 0)
 	if err != nil || n != 4 || syn != 2 || bad != 1 {
 		t.Fatalf("count = %d packets, %d SYN, %d bad, %v; want 4, 2, 1, nil", n, syn, bad, err)
 	}
-	if _, _, _, err := count(filepath.Join(t.TempDir(), "missing.pcap")); err == nil {
+	if _, _, _, err := count(filepath.Join(t.TempDir(), "missing.pcap"), 1<<20); err == nil {
 		t.Fatal("no error for a missing file")
 	}
 }

@@ -213,6 +213,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 
 	// Stage 2: the flow tables, one goroutine per shard.
 	out := make(chan *flowBatch, 4*shards)
+	spareBatches := make(chan *flowBatch, 8*shards)
 	var recycle chan *flowstate.Flow
 	if !opts.Record {
 		recycle = make(chan *flowstate.Flow, 4096)
@@ -222,7 +223,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		tables.Add(1)
 		go func() {
 			defer tables.Done()
-			runShard(i, in[i], free[i], out, stopTables, recycle, opts)
+			runShard(i, in[i], free[i], out, spareBatches, stopTables, recycle, opts)
 		}()
 	}
 	go func() { tables.Wait(); close(out) }()
@@ -320,6 +321,11 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			sum.MaxLive += fb.maxLive
 		}
 		m.add(fb)
+		clear(fb.flows)
+		select {
+		case spareBatches <- fb:
+		default:
+		}
 		m.release(handle)
 	}
 	m.release(handle)
@@ -351,8 +357,8 @@ func shardHash(k *flowKey) uint64 {
 // runShard is one shard's flow table: it analyses the segments it is
 // given and sends its finished flows on, in order, with how far it has
 // swept.
-func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, stop <-chan struct{},
-	recycle chan *flowstate.Flow, opts Options) {
+func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, spare <-chan *flowBatch,
+	stop <-chan struct{}, recycle chan *flowstate.Flow, opts Options) {
 	cur := &flowBatch{shard: shard}
 	var segments int64
 	maxLive := 0
@@ -362,7 +368,12 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 		cur.maxLive, cur.origin, cur.last = maxLive, origin, last
 		out <- cur
 		segments = 0
-		cur = &flowBatch{shard: shard, flows: make([]finished, 0, flowBatchSize)}
+		select {
+		case cur = <-spare:
+			*cur = flowBatch{shard: shard, flows: cur.flows[:0]}
+		default:
+			cur = &flowBatch{shard: shard, flows: make([]finished, 0, flowBatchSize)}
+		}
 	}
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep

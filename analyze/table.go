@@ -111,6 +111,21 @@ type table struct {
 	// recycle brings back finished flows that their consumer is done
 	// with, to start new flows on; nil when flows are kept.
 	recycle <-chan *flowstate.Flow
+	// spare holds liveFlow records to reuse.
+	spare []*liveFlow
+}
+
+// newLive returns a liveFlow record for f.
+func (t *table) newLive(k flowKey, f *flowstate.Flow, seq int64) *liveFlow {
+	var lf *liveFlow
+	if n := len(t.spare); n > 0 {
+		lf = t.spare[n-1]
+		t.spare = t.spare[:n-1]
+	} else {
+		lf = new(liveFlow)
+	}
+	*lf = liveFlow{key: k, f: f, seq: seq}
+	return lf
 }
 
 // sweepEvery is how much capture time passes between expiry sweeps.
@@ -284,7 +299,7 @@ func (t *table) add(seg *flowstate.Segment) {
 		lf = nil
 	}
 	if lf == nil {
-		lf = &liveFlow{key: k, f: t.newFlow(seg), seq: seg.Order}
+		lf = t.newLive(k, t.newFlow(seg), seg.Order)
 		t.insert(lf)
 	}
 	lf.f.Process(seg)
@@ -294,7 +309,7 @@ func (t *table) add(seg *flowstate.Segment) {
 // promote turns a pending flow into a full one, replaying its segments.
 func (t *table) promote(p *pendingFlow) *liveFlow {
 	f := t.replay(p)
-	lf := &liveFlow{key: p.key, f: f, seq: p.order()}
+	lf := t.newLive(p.key, f, p.order())
 	t.pend.remove(p)
 	t.insert(lf)
 	t.touch(lf)
@@ -378,6 +393,10 @@ func (t *table) finishOne(e expiring) {
 		reason = "idle"
 	}
 	t.finishFlow(e.lf.f, e.at, reason)
+	if len(t.spare) < 1024 {
+		*e.lf = liveFlow{}
+		t.spare = append(t.spare, e.lf)
+	}
 }
 
 func closeReason(f *flowstate.Flow) string {

@@ -71,6 +71,7 @@ type Summary struct {
 	rows  int
 	flood map[netip.AddrPort]*halfOpen
 	order []*halfOpen
+	buf   []byte
 }
 
 // NewSummary returns a summary renderer writing to w.
@@ -138,26 +139,15 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 		}
 		h.listed++
 	}
-	r := Row(f, s.opts.Anon)
 	s.rows++
+	if s.tab != nil {
+		return s.textRow(f)
+	}
+	r := Row(f, s.opts.Anon)
 	switch {
 	case s.csv != nil:
 		return s.csv.Write([]string{strconv.Itoa(r.ID), r.Client, r.Server, r.Start, strconv.FormatFloat(r.Duration, 'f', 6, 64),
 			strconv.Itoa(r.Packets), r.ConnState, r.History, r.ClientState, r.ServerState, strings.Join(r.Labels, ";")})
-	case s.tab != nil:
-		labels := strings.Join(r.Labels, ",")
-		if labels == "" {
-			labels = "-"
-		} else {
-			labels = s.pal.warn.Sprint(labels)
-		}
-		fmt.Fprintf(s.tab, "%d\t%s\t%s\t%s\t%.3f s\t%d\t%s\t%s\t%s\n", r.ID, r.Client, r.Server,
-			time.Unix(0, f.FirstTime).UTC().Format("15:04:05.000000"), r.Duration, r.Packets, r.ConnState, r.History, labels)
-		if s.rows%512 == 0 {
-			// Flush in blocks: aligned within a block, and output streams.
-			return s.tab.Flush()
-		}
-		return nil
 	}
 	if s.opts.Format == "jsonl" {
 		return s.line(struct {
@@ -178,6 +168,57 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 }
 
 func (s *Summary) line(v any) error { return writeLine(s.w, v) }
+
+// textRow writes a flow's row of the table. It appends the fields itself:
+// a summary of a million flows spends its time here otherwise.
+func (s *Summary) textRow(f *analyze.Flow) error {
+	b := s.buf[:0]
+	b = strconv.AppendInt(b, int64(f.ID), 10)
+	b = append(b, '\t')
+	b = s.appendAddr(b, f.Client)
+	b = append(b, '\t')
+	b = s.appendAddr(b, f.Server)
+	b = append(b, '\t')
+	b = time.Unix(0, f.FirstTime).UTC().AppendFormat(b, "15:04:05.000000")
+	b = append(b, '\t')
+	b = strconv.AppendFloat(b, secs(f.LastTime-f.FirstTime), 'f', 3, 64)
+	b = append(b, " s\t"...)
+	b = strconv.AppendInt(b, int64(f.NPackets), 10)
+	b = append(b, '\t')
+	b = append(b, f.ZeekConnState()...)
+	b = append(b, '\t')
+	b = append(b, f.ZeekHistory()...)
+	b = append(b, '\t')
+	if f.Labels == 0 {
+		b = append(b, '-')
+	} else {
+		var l []byte
+		for i, lb := range f.Labels.List() {
+			if i > 0 {
+				l = append(l, ',')
+			}
+			l = append(l, lb.String()...)
+		}
+		b = append(b, s.pal.warn.Sprint(string(l))...)
+	}
+	b = append(b, '\n')
+	s.buf = b
+	if _, err := s.tab.Write(b); err != nil {
+		return err
+	}
+	if s.rows%512 == 0 {
+		// Flush in blocks: aligned within a block, and output streams.
+		return s.tab.Flush()
+	}
+	return nil
+}
+
+func (s *Summary) appendAddr(b []byte, ap netip.AddrPort) []byte {
+	if s.opts.Anon != nil {
+		return append(b, s.opts.Anon.AddrPort(ap)...)
+	}
+	return ap.AppendTo(b)
+}
 
 // HalfOpenSummary is a listener's unanswered SYNs beyond those listed.
 type HalfOpenSummary struct {

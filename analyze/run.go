@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
@@ -26,6 +27,9 @@ type Options struct {
 	// Match, when set, keeps only the segments it accepts (host and port
 	// filters). Listener views then cover only those segments too.
 	Match func(*flowstate.Segment) bool
+	// Progress, when set, counts the TCP segments read so far, for a
+	// progress line; it is updated every few thousand segments.
+	Progress *atomic.Int64
 }
 
 // Summary is what a run reports once every flow has been handed out: the
@@ -172,6 +176,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		}
 		var seg flowstate.Segment
 		for order := int64(0); ; order++ {
+			if opts.Progress != nil && order&4095 == 0 {
+				opts.Progress.Store(order)
+			}
 			err := src.Next(&seg)
 			seg.Order = order
 			if err != nil {

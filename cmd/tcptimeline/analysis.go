@@ -87,7 +87,8 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	opts := analyze.Options{Record: a.record, Match: match}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
-		stopProgress = a.progress(&read, total)
+		opts.Progress = new(atomic.Int64)
+		stopProgress = a.progress(&read, total, opts.Progress)
 	}
 	sum, err = analyze.Run(ctx, readers, opts, emit)
 	if stopProgress != nil {
@@ -103,7 +104,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 // progress shows bytes read of the total and the read rate on stderr,
 // refreshed twice a second, until the returned function is called. It
 // measures wall time for the person watching; the analysis never does.
-func (a *analysis) progress(read *atomic.Int64, total int64) func() {
+func (a *analysis) progress(read *atomic.Int64, total int64, packets *atomic.Int64) func() {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	start := time.Now()
@@ -121,11 +122,12 @@ func (a *analysis) progress(read *atomic.Int64, total int64) func() {
 				return
 			case <-tick.C:
 				n := read.Load()
-				rate := float64(n) / time.Since(start).Seconds() / (1 << 20)
+				el := time.Since(start).Seconds()
+				pps := fmt.Sprintf("%.2f M TCP packets/s", float64(packets.Load())/el/1e6)
 				if total > 0 {
-					fmt.Fprintf(a.io.ErrOut, "\r\x1b[Kreading: %s of %s (%.0f%%), %.0f MiB/s", mib(n), mib(total), 100*float64(n)/float64(total), rate)
+					fmt.Fprintf(a.io.ErrOut, "\r\x1b[Kreading: %s of %s (%.0f%%), %s", mib(n), mib(total), 100*float64(n)/float64(total), pps)
 				} else {
-					fmt.Fprintf(a.io.ErrOut, "\r\x1b[Kreading: %s, %.0f MiB/s", mib(n), rate)
+					fmt.Fprintf(a.io.ErrOut, "\r\x1b[Kreading: %s, %s", mib(n), pps)
 				}
 				shown = true
 			}

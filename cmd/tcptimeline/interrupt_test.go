@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A live capture on stdin (tcpdump -U -w - | tcptimeline timeline -) is
@@ -34,5 +35,35 @@ func TestInterruptPrintsWhatWasRead(t *testing.T) {
 	s := out.String()
 	if !strings.Contains(s, "6 flows, 44 TCP segments") || !strings.Contains(s, "interrupted") {
 		t.Errorf("want the 6 flows read before the interrupt and a note of it:\n%s", s)
+	}
+}
+
+// On a terminal, a long read shows a progress line on stderr (bytes read,
+// packets per second); --quiet, or stderr not a terminal, shows none.
+func TestProgressLine(t *testing.T) {
+	data, err := os.ReadFile(formats + "eth.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tty, quiet, want bool
+	}{{true, false, true}, {true, true, false}, {false, false, false}} {
+		pr, pw := io.Pipe()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			pw.Write(data)
+			time.Sleep(700 * time.Millisecond) // a slow producer: the line refreshes every 500 ms
+			cancel()
+		}()
+		args := []string{"summary", "-"}
+		if tc.quiet {
+			args = append(args, "--quiet")
+		}
+		var out, errOut bytes.Buffer
+		Main(ctx, args, &IOStreams{In: pr, Out: &out, ErrOut: &errOut, ErrTTY: tc.tty})
+		pw.Close()
+		if got := strings.Contains(errOut.String(), "reading: "); got != tc.want {
+			t.Errorf("tty %v quiet %v: progress line %v, want %v (stderr %q)", tc.tty, tc.quiet, got, tc.want, errOut.String())
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/netip"
 
 	"os"
 	"path/filepath"
@@ -129,25 +131,12 @@ func runLadder(ctx context.Context, opts *FigureOptions) error {
 		}
 		return usagef("no flow carries a label: choose one with --flow")
 	}
-	lo := render.LadderOptions{AbsTime: opts.Time == "abs"}
-	if opts.Anonymize {
-		lo.Anonymize = render.NewAnonymizer().AddrPort
-	}
-	var buf bytes.Buffer
+	lo := render.LadderOptions{AbsTime: opts.Time == "abs", Anonymize: opts.anonymizer()}
 	draw := render.Ladder
 	if html {
 		draw = render.LadderHTML
 	}
-	if err := draw(&buf, chosen, lo); err != nil {
-		return err
-	}
-	if err := writeOutput(opts.IO, opts.Output, buf.Bytes()); err != nil {
-		return err
-	}
-	if len(openErrs) > 0 {
-		return &inputError{openErrs}
-	}
-	return nil
+	return opts.write(openErrs, func(w io.Writer) error { return draw(w, chosen, lo) })
 }
 
 func runChart(ctx context.Context, opts *FigureOptions) error {
@@ -160,19 +149,30 @@ func runChart(ctx context.Context, opts *FigureOptions) error {
 	if err != nil {
 		return err
 	}
-	co := render.ChartOptions{Title: opts.Title}
-	if opts.Anonymize {
-		co.Anonymize = render.NewAnonymizer().AddrPort
-	}
-	var buf bytes.Buffer
+	co := render.ChartOptions{Title: opts.Title, Anonymize: opts.anonymizer()}
 	draw := render.Chart
 	if html {
 		draw = render.ChartHTML
 	}
-	if err := draw(&buf, sum, co); err != nil {
+	return opts.write(openErrs, func(w io.Writer) error { return draw(w, sum, co) })
+}
+
+// anonymizer returns the pseudonymiser --anonymize asks for, or nil.
+func (o *FigureOptions) anonymizer() func(netip.AddrPort) string {
+	if !o.Anonymize {
+		return nil
+	}
+	return render.NewAnonymizer().AddrPort
+}
+
+// write draws the figure and writes it to -o or standard output; the
+// inputs that could not be read make the error.
+func (o *FigureOptions) write(openErrs []error, draw func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := draw(&buf); err != nil {
 		return err
 	}
-	if err := writeOutput(opts.IO, opts.Output, buf.Bytes()); err != nil {
+	if err := writeOutput(o.IO, o.Output, buf.Bytes()); err != nil {
 		return err
 	}
 	if len(openErrs) > 0 {

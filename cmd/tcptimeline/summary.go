@@ -85,26 +85,8 @@ func runSummary(ctx context.Context, opts *SummaryOptions) error {
 	if opts.Anonymize {
 		ropts.Anon = render.NewAnonymizer()
 	}
-	r := render.NewSummary(opts.IO.Out, ropts)
-	fails := newFailOn(failOn)
 	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
-	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
-		if !keep(f) {
-			return nil
-		}
-		fails.see(f)
-		return r.Flow(f)
-	})
-	if err != nil {
-		return err
-	}
-	if err := r.Close(sum); err != nil {
-		return err
-	}
-	if len(openErrs) > 0 {
-		return &inputError{openErrs}
-	}
-	return fails.err()
+	return renderFlows(ctx, a, keep, failOn, render.NewSummary(opts.IO.Out, ropts))
 }
 
 // failOn collects the flows that carry a label given to --fail-on.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tcptimeline/tcptimeline/analyze"
 	"github.com/tcptimeline/tcptimeline/analyze/render"
+	"github.com/tcptimeline/tcptimeline/flowstate"
 )
 
 // TimelineOptions are the options of "tcptimeline timeline".
@@ -100,8 +101,15 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 		return usagef("--format must be text, json or jsonl, not %q", opts.Format)
 	}
 
-	fails := newFailOn(failOn)
 	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	return renderFlows(ctx, a, keep, failOn, r)
+}
+
+// renderFlows runs the analysis and hands the flows --flow keeps to r,
+// then the summary; the error says which --fail-on labels were found, or
+// which inputs could not be read.
+func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool, failOn flowstate.Labels, r renderer) error {
+	fails := newFailOn(failOn)
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil

@@ -53,7 +53,7 @@ func TestProgressLine(t *testing.T) {
 		go func() {
 			pw.Write(data)
 			time.Sleep(700 * time.Millisecond) // a slow producer: the line refreshes every 500 ms
-			cancel()
+			pw.Close()
 		}()
 		args := []string{"summary", "-"}
 		if tc.quiet {
@@ -61,7 +61,7 @@ func TestProgressLine(t *testing.T) {
 		}
 		var out, errOut bytes.Buffer
 		Main(ctx, args, &IOStreams{In: pr, Out: &out, ErrOut: &errOut, ErrTTY: tc.tty})
-		pw.Close()
+		cancel()
 		if got := strings.Contains(errOut.String(), "reading: "); got != tc.want {
 			t.Errorf("tty %v quiet %v: progress line %v, want %v (stderr %q)", tc.tty, tc.quiet, got, tc.want, errOut.String())
 		}

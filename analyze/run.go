@@ -47,7 +47,8 @@ type Summary struct {
 	// CaptureLossFlows counts flows in which a side acknowledged data the
 	// capture never saw.
 	CaptureLossFlows int
-	// MaxLive is the most flows live at once.
+	// MaxLive is the most flows live at once: with several flow tables,
+	// the sum of each table's most, an upper bound.
 	MaxLive int
 	// Interrupted is set when the run was cancelled before the end of its
 	// input; everything read until then was analysed.

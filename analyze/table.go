@@ -280,7 +280,7 @@ func (t *table) add(seg *flowstate.Segment) {
 			switch {
 			case p.last()+hto <= now:
 				t.expire(now) // it expired between sweeps: finish it, in order
-			case p.n < 2 && handshakeOnly(seg):
+			case p.n < 2 && handshakeOnly(seg) && !reusesPort(p, seg):
 				t.pend.second(p, seg, now+hto)
 				return
 			default:
@@ -304,6 +304,14 @@ func (t *table) add(seg *flowstate.Segment) {
 	}
 	lf.f.Process(seg)
 	t.touch(lf)
+}
+
+// reusesPort reports whether seg is a SYN opening a new connection on a
+// pending flow's tuple: a SYN without ACK with another ISN. The pending
+// flow is then promoted, so that the full flow's port-reuse rule finishes
+// it.
+func reusesPort(p *pendingFlow, seg *flowstate.Segment) bool {
+	return seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && seg.Seq != p.segs[0].seq
 }
 
 // promote turns a pending flow into a full one, replaying its segments.

@@ -180,6 +180,14 @@ var labelMeaning = map[flowstate.Label]string{
 	flowstate.LabelSynCookieSuspected:     "a SYN cookie answered the SYN and the cookie ACK was dropped",
 }
 
+// many writes a count and a noun, plural unless the count is one.
+func many(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // story tells one listener's overflow in plain words.
 func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 	first, last := l.Episodes[0].Start, l.Episodes[len(l.Episodes)-1].End
@@ -189,32 +197,36 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 		parts = append(parts, "its accept queue was full: connections had completed the handshake but the application did not accept() them fast enough")
 	}
 	if n(flowstate.LabelSynAckAfterAck) > 0 {
-		parts = append(parts, fmt.Sprintf("the server ignored the final handshake ACK of %d connections and kept retransmitting its SYN-ACK, while those clients believed they were connected", n(flowstate.LabelSynAckAfterAck)))
+		parts = append(parts, fmt.Sprintf("the server ignored the final handshake ACK of %s and kept retransmitting its SYN-ACK, while those clients believed they were connected", many(n(flowstate.LabelSynAckAfterAck), "connection")))
 	}
 	if n(flowstate.LabelDataWhileSynRecv) > 0 {
-		parts = append(parts, fmt.Sprintf("%d clients sent requests that the server silently dropped and the clients had to retransmit", n(flowstate.LabelDataWhileSynRecv)))
+		parts = append(parts, fmt.Sprintf("%s sent requests that the server silently dropped and the clients had to retransmit", many(n(flowstate.LabelDataWhileSynRecv), "client")))
 	}
 	if n(flowstate.LabelSynDropped) > 0 {
-		parts = append(parts, fmt.Sprintf("new SYNs were dropped in %d connections, so their connect() calls waited for SYN retransmissions", n(flowstate.LabelSynDropped)))
+		parts = append(parts, fmt.Sprintf("new SYNs were dropped in %s, so their connect() calls waited for SYN retransmissions", many(n(flowstate.LabelSynDropped), "connection")))
 	}
 	if n(flowstate.LabelSynUnanswered) > 0 {
-		parts = append(parts, fmt.Sprintf("%d connection attempts never got an answer", n(flowstate.LabelSynUnanswered)))
+		parts = append(parts, fmt.Sprintf("%s never got an answer", many(n(flowstate.LabelSynUnanswered), "connection attempt")))
 	}
 	if n(flowstate.LabelGhostConnection) > 0 {
-		parts = append(parts, fmt.Sprintf("%d clients gave up and closed before the server queued their connections; the server queued them anyway when a slot freed, so the application accepted %d ghost connections whose clients were gone, and a blocking read() on them hangs", n(flowstate.LabelFinBeforeQueued), n(flowstate.LabelGhostConnection)))
+		parts = append(parts, fmt.Sprintf("%s gave up and closed before the server queued their connections; the server queued them anyway when a slot freed, so the application accepted %s whose clients were gone, and a blocking read() on them hangs", many(n(flowstate.LabelFinBeforeQueued), "client"), many(n(flowstate.LabelGhostConnection), "ghost connection")))
 	} else if n(flowstate.LabelFinBeforeQueued) > 0 {
-		parts = append(parts, fmt.Sprintf("%d clients gave up and closed before the server queued their connections", n(flowstate.LabelFinBeforeQueued)))
+		parts = append(parts, fmt.Sprintf("%s gave up and closed before the server queued their connections", many(n(flowstate.LabelFinBeforeQueued), "client")))
 	}
 	if n(flowstate.LabelRstOnOverflow) > 0 {
-		parts = append(parts, fmt.Sprintf("the server reset %d connections right after their handshake (tcp_abort_on_overflow=1): those clients saw connection resets", n(flowstate.LabelRstOnOverflow)))
+		parts = append(parts, fmt.Sprintf("the server reset %s right after their handshake (tcp_abort_on_overflow=1): those clients saw connection resets", many(n(flowstate.LabelRstOnOverflow), "connection")))
 	}
 	if n(flowstate.LabelSynAckRetriesExhausted) > 0 {
-		parts = append(parts, fmt.Sprintf("in %d connections the server gave up on the request after its SYN-ACK retries while the client still believed it was connected", n(flowstate.LabelSynAckRetriesExhausted)))
+		parts = append(parts, fmt.Sprintf("in %s the server gave up on the request after its SYN-ACK retries while the client still believed it was connected", many(n(flowstate.LabelSynAckRetriesExhausted), "connection")))
 	}
 	if n(flowstate.LabelSynCookieSuspected) > 0 {
-		parts = append(parts, fmt.Sprintf("%d handshakes look answered by SYN cookies (the SYN queue overflowed as well)", n(flowstate.LabelSynCookieSuspected)))
+		parts = append(parts, fmt.Sprintf("%s look answered by SYN cookies (the SYN queue overflowed as well)", many(n(flowstate.LabelSynCookieSuspected), "handshake")))
 	}
-	return fmt.Sprintf("From %s to %s (%s) the listener %s overflowed: %s.", absTime(first), absTime(last), dur(last-first), an.AddrPort(l.Server), strings.Join(parts, "; "))
+	text := fmt.Sprintf("From %s to %s (%s) the listener %s overflowed.", absTime(first), absTime(last), dur(last-first), an.AddrPort(l.Server))
+	for _, p := range parts {
+		text += " " + strings.ToUpper(p[:1]) + p[1:] + "."
+	}
+	return text
 }
 
 // settings lists what the capture implies about the server's settings.

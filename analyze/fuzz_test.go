@@ -133,6 +133,28 @@ func FuzzRun(f *testing.F) {
 
 		checkJSON(t, buf.Bytes(), flows, sum)
 
+		// Keeping new flows pending (compact) from the first one changes
+		// nothing in the document.
+		restore := analyze.KeepPendingFrom(0)
+		rp, err := analyze.NewCaptureReader("fuzz.pcap", bytes.NewReader(data), 0)
+		if err != nil {
+			restore()
+			t.Fatalf("open again: %v", err)
+		}
+		var pbuf bytes.Buffer
+		pj := render.NewJSON(&pbuf, render.Options{})
+		psum, err := analyze.Run(context.Background(), []*analyze.CaptureReader{rp}, analyze.Options{Record: true}, pj.Flow)
+		restore()
+		if err != nil {
+			t.Fatalf("run with pending flows: %v", err)
+		}
+		if err := pj.Close(psum); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(pbuf.Bytes(), buf.Bytes()) {
+			t.Fatalf("the JSON document differs when flows are kept pending first")
+		}
+
 		// Without Record: the same conclusions.
 		r2, err := analyze.NewCaptureReader("fuzz.pcap", bytes.NewReader(data), 0)
 		if err != nil {

@@ -128,6 +128,11 @@ func (t *table) newLive(k flowKey, f *flowstate.Flow, seq int64) *liveFlow {
 	return lf
 }
 
+// pendingAbove is how many full flows a table holds before it keeps new
+// ones as pending flows: below it, the compact form would only cost time.
+// The outcome is the same either way. A variable, so tests can lower it.
+var pendingAbove = 1 << 15
+
 // sweepEvery is how much capture time passes between expiry sweeps.
 const sweepEvery = 250e6
 
@@ -287,7 +292,7 @@ func (t *table) add(seg *flowstate.Segment) {
 				lf = t.promote(p)
 			}
 		}
-		if lf == nil && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
+		if lf == nil && len(t.live) >= pendingAbove && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
 			t.pend.add(&k, seg, now+hto)
 			return
 		}

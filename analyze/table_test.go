@@ -7,8 +7,10 @@ import (
 )
 
 // tableRun feeds segments to one table and returns the flows it finishes,
-// in order.
+// in order, keeping new flows as pending flows from the first one.
 func tableRun(segs []flowstate.Segment) []finished {
+	defer func(n int) { pendingAbove = n }(pendingAbove)
+	pendingAbove = 0
 	var out []finished
 	t := newTable(flowstate.Config{}, Timeouts{}, func(x finished) {
 		if x.F == nil {

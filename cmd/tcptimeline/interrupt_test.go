@@ -52,7 +52,10 @@ func TestProgressLine(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			pw.Write(data)
-			time.Sleep(700 * time.Millisecond) // a slow producer: the line refreshes every 500 ms
+			if tc.tty {
+				// A slow producer: the line refreshes every 500 ms.
+				time.Sleep(1500 * time.Millisecond)
+			}
 			pw.Close()
 		}()
 		args := []string{"summary", "-"}

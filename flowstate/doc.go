@@ -14,6 +14,13 @@
 // returns events that may revise earlier packets; the states and labels a
 // finished Flow holds are the final ones, as known at its end.
 //
+// Beside its own view, a Flow keeps Zeek's per-endpoint states and
+// history, so that a summary can give Zeek's conn_state and history
+// strings (zeek.go says where Zeek's own code is followed and where not).
+// A server's acknowledgment that echoes a client segment's timestamp (RFC
+// 7323 TS.Recent) proves that segment was taken, even when the
+// acknowledgment left late.
+//
 // Known limits:
 //   - States are inferred: a side's state after a packet assumes the
 //     packet reached it, unless later packets prove otherwise.
@@ -25,4 +32,7 @@
 //     than that in softirq would look like one that ignored the data.
 //   - Per endpoint, at most 16 retransmission times are kept per kind, and
 //     at most 256 client segments per handshake; counts stay exact.
+//   - A SYN cookie is only suspected, from a single SYN-ACK that was never
+//     retransmitted while the client went unanswered; tcp_synack_retries=0
+//     looks the same.
 package flowstate

@@ -441,8 +441,9 @@ func (f *Flow) onSYN(seg *Segment, from Side, idx int, retrans bool) {
 	case e.State == StateClosed || e.State == StateUnknown || e.State == StateSynSent:
 		e.State = StateSynSent
 	case e.State == StateEstablished && retrans && hs.synAckSinceSyn && !hs.clientAcked:
-		// The client did not get the SYN-ACK: it was still in SYN-SENT.
-		for i := hs.lastSynAckIdx; i < idx; i++ {
+		// The client got none of the SYN-ACKs since its last SYN: it was
+		// still in SYN-SENT.
+		for i := hs.firstSynAckSinceSyn; i < idx; i++ {
 			f.reviseState(i, Client, StateSynSent)
 		}
 		e.State = StateSynSent
@@ -509,6 +510,9 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 	if hs.pending {
 		hs.synAcks = appendTime(hs.synAcks, seg.Time)
 		hs.lastSynAckTime = seg.Time
+	}
+	if !hs.synAckSinceSyn {
+		hs.firstSynAckSinceSyn = idx
 	}
 	hs.lastSynAckIdx = idx
 	hs.synAckSinceSyn = true

@@ -547,3 +547,17 @@ func TestAckedUnseen(t *testing.T) {
 		t.Errorf("AckedUnseen %d, want 1", s.f.AckedUnseen)
 	}
 }
+
+// Two SYN-ACKs reach the capture but neither the client, which sends its
+// SYN again: the client was in SYN-SENT through both (found by fuzzing).
+func TestSynRetransmittedAfterTwoSynAcks(t *testing.T) {
+	s := newScript(t, 1, 2)
+	s.seg(0, Client, S, 0, 0, 0)
+	s.seg(0.1, Server, SA, 0, 1, 0)
+	s.seg(1000, Server, SA, 0, 1, 0)
+	s.seg(1000.1, Client, S, 0, 0, 0)
+	s.finish(2000)
+	s.expect(1, nil, StateSynSent, StateSynReceived)
+	s.expect(2, []string{"synack-retransmit"}, StateSynSent, StateSynReceived)
+	checkTransitions(t, s.f)
+}

@@ -34,10 +34,12 @@ type handshake struct {
 
 	firstSynAckIdx int
 	lastSynAckIdx  int
-	lastSynAckTime int64
-	rttSyn         int64 // the SYN the first SYN-ACK answered
-	saBeforeAck    int64 // the SYN-ACK the client's first ACK answered
-	synAcks        []int64
+	// firstSynAckSinceSyn is the first SYN-ACK after the client's last SYN.
+	firstSynAckSinceSyn int
+	lastSynAckTime      int64
+	rttSyn              int64 // the SYN the first SYN-ACK answered
+	saBeforeAck         int64 // the SYN-ACK the client's first ACK answered
+	synAcks             []int64
 
 	log         []hsEntry
 	ignoredUpTo int // index in log of the last entry proved ignored, or -1

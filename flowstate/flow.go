@@ -440,7 +440,7 @@ func (f *Flow) onSYN(seg *Segment, from Side, idx int, retrans bool) {
 	switch {
 	case e.State == StateClosed || e.State == StateUnknown || e.State == StateSynSent:
 		e.State = StateSynSent
-	case e.State == StateEstablished && retrans && hs.synAckSinceSyn && !hs.clientAcked:
+	case e.State == StateEstablished && retrans && hs.synAckSinceSyn && !hs.clientAcked && hs.synSentAtSyn:
 		// The client got none of the SYN-ACKs since its last SYN: it was
 		// still in SYN-SENT.
 		for i := hs.firstSynAckSinceSyn; i < idx; i++ {
@@ -456,6 +456,7 @@ func (f *Flow) onSYN(seg *Segment, from Side, idx int, retrans bool) {
 	hs.lastSynIdx = idx
 	hs.lastSynTime = seg.Time
 	hs.synAckSinceSyn = false
+	hs.synSentAtSyn = e.State == StateSynSent
 	hs.rstSinceSyn = false
 }
 

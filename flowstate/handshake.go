@@ -34,8 +34,10 @@ type handshake struct {
 
 	firstSynAckIdx int
 	lastSynAckIdx  int
-	// firstSynAckSinceSyn is the first SYN-ACK after the client's last SYN.
+	// firstSynAckSinceSyn is the first SYN-ACK after the client's last SYN;
+	// synSentAtSyn says the client was in SYN-SENT after that SYN.
 	firstSynAckSinceSyn int
+	synSentAtSyn        bool
 	lastSynAckTime      int64
 	rttSyn              int64 // the SYN the first SYN-ACK answered
 	saBeforeAck         int64 // the SYN-ACK the client's first ACK answered

@@ -104,9 +104,9 @@ func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *fl
 	return f
 }
 
-// queuedPending is a pending flow in the expiry queue. The queue is in the
-// order entries were added, which is the order of their expiry: a flow is
-// queued when it starts and again when it gets its second segment, and
+// queuedPending is a pending flow in the expiry queue, a min-heap by
+// expiry (timestamps can go backwards, so arrival order is not enough). A
+// flow is queued when it starts and again when it gets its second segment;
 // the entry that no longer matches its flow's expiry is skipped.
 type queuedPending struct {
 	expiry int64
@@ -124,8 +124,46 @@ type pendingStore struct {
 	count  int
 	chunks [][]pendingFlow
 	free   []uint32
-	queue  []queuedPending
-	head   int
+	queue  []queuedPending // a min-heap by expiry
+}
+
+// push adds an entry to the expiry heap.
+func (s *pendingStore) push(q queuedPending) {
+	s.queue = append(s.queue, q)
+	h := s.queue
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if h[parent].expiry <= h[i].expiry {
+			break
+		}
+		h[parent], h[i] = h[i], h[parent]
+		i = parent
+	}
+}
+
+// pop removes the entry with the earliest expiry.
+func (s *pendingStore) pop() queuedPending {
+	h := s.queue
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l].expiry < h[m].expiry {
+			m = l
+		}
+		if r < len(h) && h[r].expiry < h[m].expiry {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	s.queue = h
+	return top
 }
 
 func newPendingStore(hash func(*flowKey) uint64) *pendingStore {
@@ -170,7 +208,7 @@ func (s *pendingStore) add(k *flowKey, seg *flowstate.Segment, expiry int64) {
 	p.segs[0] = compact(seg, k)
 	s.index[h] = slot + 1
 	s.count++
-	s.queue = append(s.queue, queuedPending{slot: slot, expiry: expiry})
+	s.push(queuedPending{slot: slot, expiry: expiry})
 }
 
 // slotOf returns the slot of a stored flow.
@@ -210,18 +248,14 @@ func (s *pendingStore) remove(p *pendingFlow) {
 func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, expiry int64) {
 	p.segs[1] = compact(seg, &p.key)
 	p.n = 2
-	s.queue = append(s.queue, queuedPending{slot: s.slotOf(p), expiry: expiry})
+	s.push(queuedPending{slot: s.slotOf(p), expiry: expiry})
 }
 
 // expired appends to out the pending flows whose expiry (their last
 // segment's time plus timeout) is at or before now, each once.
 func (s *pendingStore) expired(now, timeout int64, out []expiring) []expiring {
-	for s.head < len(s.queue) {
-		q := s.queue[s.head]
-		if q.expiry > now {
-			break
-		}
-		s.head++
+	for len(s.queue) > 0 && s.queue[0].expiry <= now {
+		q := s.pop()
 		p := s.at(q.slot)
 		if p.n == 0 || p.last()+timeout != q.expiry || p.queued {
 			// Promoted or finished since, queued again, or taken already
@@ -230,11 +264,6 @@ func (s *pendingStore) expired(now, timeout int64, out []expiring) []expiring {
 		}
 		p.queued = true
 		out = append(out, expiring{at: q.expiry, seq: p.order(), pend: p})
-	}
-	if s.head > 1024 && s.head*2 > len(s.queue) {
-		n := copy(s.queue, s.queue[s.head:])
-		s.queue = s.queue[:n]
-		s.head = 0
 	}
 	return out
 }

@@ -58,17 +58,23 @@ func newCmdRun(s ioStreams) *cobra.Command {
 	}
 }
 
+// scenarioFilesIn lists the scenario files of the directory named in args,
+// testdata/lab when none is.
+func scenarioFilesIn(args []string) ([]string, error) {
+	dir := "testdata/lab"
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	return scenarioFiles(dir)
+}
+
 func newCmdRunAll(s ioStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "run-all [DIR]",
 		Short: "Run every scenario in DIR (default testdata/lab)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "testdata/lab"
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			files, err := scenarioFiles(dir)
+			files, err := scenarioFilesIn(args)
 			if err != nil {
 				return err
 			}
@@ -83,11 +89,7 @@ func newCmdValidate(s ioStreams) *cobra.Command {
 		Short: "Parse and validate every scenario file in DIR (default testdata/lab); no root needed",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "testdata/lab"
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			files, err := scenarioFiles(dir)
+			files, err := scenarioFilesIn(args)
 			if err != nil {
 				return err
 			}

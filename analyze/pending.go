@@ -119,7 +119,7 @@ const pendingChunk = 4096
 // the key to the head of a chain of slots, which is smaller than a map of
 // whole keys.
 type pendingStore struct {
-	hash   func(*flowKey) uint64
+	hasher keyHasher
 	index  map[uint64]uint32 // slot+1 of the chain's head
 	count  int
 	chunks [][]pendingFlow
@@ -166,8 +166,8 @@ func (s *pendingStore) pop() queuedPending {
 	return top
 }
 
-func newPendingStore(hash func(*flowKey) uint64) *pendingStore {
-	return &pendingStore{hash: hash, index: make(map[uint64]uint32)}
+func newPendingStore(hasher keyHasher) *pendingStore {
+	return &pendingStore{hasher: hasher, index: make(map[uint64]uint32)}
 }
 
 func (s *pendingStore) len() int { return s.count }
@@ -176,9 +176,9 @@ func (s *pendingStore) at(slot uint32) *pendingFlow {
 	return &s.chunks[slot/pendingChunk][slot%pendingChunk]
 }
 
-// get returns the pending flow of k, or nil.
-func (s *pendingStore) get(k *flowKey) *pendingFlow {
-	for i := s.index[s.hash(k)]; i != 0; {
+// get returns the pending flow of k, whose hash is h, or nil.
+func (s *pendingStore) get(k *flowKey, h uint64) *pendingFlow {
+	for i := s.index[h]; i != 0; {
 		p := s.at(i - 1)
 		if p.key == *k {
 			return p
@@ -188,8 +188,9 @@ func (s *pendingStore) get(k *flowKey) *pendingFlow {
 	return nil
 }
 
-// add starts a pending flow with its first segment, expiring at expiry.
-func (s *pendingStore) add(k *flowKey, seg *flowstate.Segment, expiry int64) {
+// add starts a pending flow of key k (hash h) with its first segment,
+// expiring at expiry.
+func (s *pendingStore) add(k *flowKey, h uint64, seg *flowstate.Segment, expiry int64) {
 	var slot uint32
 	if n := len(s.free); n > 0 {
 		slot = s.free[n-1]
@@ -202,7 +203,6 @@ func (s *pendingStore) add(k *flowKey, seg *flowstate.Segment, expiry int64) {
 		*c = append(*c, pendingFlow{})
 		slot = uint32((len(s.chunks)-1)*pendingChunk + len(*c) - 1)
 	}
-	h := s.hash(k)
 	p := s.at(slot)
 	*p = pendingFlow{key: *k, first: seg.Order, n: 1, next: s.index[h]}
 	p.segs[0] = compact(seg, k)
@@ -213,7 +213,7 @@ func (s *pendingStore) add(k *flowKey, seg *flowstate.Segment, expiry int64) {
 
 // slotOf returns the slot of a stored flow.
 func (s *pendingStore) slotOf(p *pendingFlow) uint32 {
-	for i := s.index[s.hash(&p.key)]; i != 0; i = s.at(i - 1).next {
+	for i := s.index[s.hasher.hash(&p.key)]; i != 0; i = s.at(i - 1).next {
 		if s.at(i-1) == p {
 			return i - 1
 		}
@@ -223,7 +223,7 @@ func (s *pendingStore) slotOf(p *pendingFlow) uint32 {
 
 // remove forgets a pending flow.
 func (s *pendingStore) remove(p *pendingFlow) {
-	h := s.hash(&p.key)
+	h := s.hasher.hash(&p.key)
 	slot := s.slotOf(p)
 	if head := s.index[h]; head == slot+1 {
 		if p.next == 0 {
@@ -284,4 +284,4 @@ func (s *pendingStore) sortedSlots() []uint32 {
 }
 
 // reset empties the store.
-func (s *pendingStore) reset() { *s = *newPendingStore(s.hash) }
+func (s *pendingStore) reset() { *s = *newPendingStore(s.hasher) }

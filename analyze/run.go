@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -60,7 +59,8 @@ type Summary struct {
 // far: the shard may sweep its table up to it even when the batch is empty.
 type batch struct {
 	segs      []flowstate.Segment
-	origin    int64 // the run's first segment time
+	hashes    []uint64 // hashes[i] is the hash of segs[i]'s flow key
+	origin    int64    // the run's first segment time
 	watermark int64
 	err       error // io.EOF at the end
 }
@@ -109,6 +109,7 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 }
 
 func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(*Flow) error, shards int) (*Summary, error) {
+	hasher := keyHasher(maphashSeed())
 	// Stage 1: read, decode, dispatch by flow.
 	in := make([]chan *batch, shards)
 	free := make([]chan *batch, shards)
@@ -127,10 +128,10 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		get := func(i int) *batch {
 			select {
 			case b := <-free[i]:
-				b.segs, b.err = b.segs[:0], nil
+				b.segs, b.hashes, b.err = b.segs[:0], b.hashes[:0], nil
 				return b
 			default:
-				return &batch{segs: make([]flowstate.Segment, 0, batchSize)}
+				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize)}
 			}
 		}
 		for i := range cur {
@@ -197,12 +198,11 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			if opts.Match != nil && !opts.Match(&seg) {
 				continue
 			}
-			i := 0
-			if shards > 1 {
-				k := keyOf(&seg)
-				i = int(shardHash(&k) % uint64(shards))
-			}
+			k := keyOf(&seg)
+			h := hasher.hash(&k)
+			i := shardOf(h, shards)
 			cur[i].segs = append(cur[i].segs, seg)
+			cur[i].hashes = append(cur[i].hashes, h)
 			if len(cur[i].segs) < batchSize {
 				continue
 			}
@@ -231,7 +231,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		tables.Add(1)
 		go func() {
 			defer tables.Done()
-			runShard(i, in[i], free[i], out, spareBatches, stopTables, recycle, opts)
+			runShard(i, in[i], free[i], out, spareBatches, stopTables, recycle, hasher, opts)
 		}()
 	}
 	go func() { tables.Wait(); close(out) }()
@@ -353,20 +353,11 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	return sum, emitErr
 }
 
-// shardHash spreads flows over shards. It needs no seed: a shard is only a
-// share of the work.
-func shardHash(k *flowKey) uint64 {
-	h := uint64(k.pa)<<16 | uint64(k.pb)
-	h ^= binary.LittleEndian.Uint64(k.a[8:]) ^ binary.LittleEndian.Uint64(k.b[8:])<<1
-	h *= 0x9e3779b97f4a7c15
-	return h ^ h>>31
-}
-
 // runShard is one shard's flow table: it analyses the segments it is
 // given and sends its finished flows on, in order, with how far it has
 // swept.
 func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, spare <-chan *flowBatch,
-	stop <-chan struct{}, recycle chan *flowstate.Flow, opts Options) {
+	stop <-chan struct{}, recycle chan *flowstate.Flow, hasher keyHasher, opts Options) {
 	cur := &flowBatch{shard: shard}
 	var segments int64
 	maxLive := 0
@@ -386,7 +377,7 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, func(x finished) {
+	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)
@@ -405,7 +396,7 @@ loop:
 				case b, ok := <-in:
 					if ok {
 						for i := range b.segs {
-							tbl.add(&b.segs[i])
+							tbl.add(&b.segs[i], b.hashes[i])
 						}
 						segments += int64(len(b.segs))
 						last = max(last, b.watermark)
@@ -421,7 +412,7 @@ loop:
 				break loop
 			}
 			for i := range b.segs {
-				tbl.add(&b.segs[i])
+				tbl.add(&b.segs[i], b.hashes[i])
 				maxLive = max(maxLive, tbl.liveFlows())
 			}
 			segments += int64(len(b.segs))

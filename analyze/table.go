@@ -74,6 +74,7 @@ const (
 // liveFlow is a flow in the table.
 type liveFlow struct {
 	key  flowKey
+	h    uint64 // hash of key
 	f    *flowstate.Flow
 	seq  int64     // Order of the first segment, the tie-break for finish order
 	slot int       // index in table.live and table.until
@@ -84,17 +85,16 @@ type liveFlow struct {
 // the order flows finish (ties by first packet), so memory holds live
 // flows only.
 //
-// Flows are found through a map from a seeded 64-bit hash of their key
-// (collisions chained), which is cheaper than hashing the 36-byte key in
-// the map itself. Expiry is checked by sweeping a dense array of expiry
+// Flows are found through a flowIndex by a seeded 64-bit hash of their
+// key, computed once per segment by the reading goroutine. Expiry is checked by sweeping a dense array of expiry
 // times every sweepEvery of capture time; a flow met past its expiry forces
 // a sweep first, and so does anything else that finishes a flow, so flows
 // still finish exactly in the order of their expiry times.
 type table struct {
 	cfg      flowstate.Config
 	timeouts Timeouts
-	seed     uint64
-	index    map[uint64]*liveFlow
+	hasher   keyHasher
+	index    flowIndex
 	live     []*liveFlow
 	until    []int64 // expiry time of live[i]
 	// pending flows: those that showed one or two handshake segments.
@@ -116,7 +116,7 @@ type table struct {
 }
 
 // newLive returns a liveFlow record for f.
-func (t *table) newLive(k flowKey, f *flowstate.Flow, seq int64) *liveFlow {
+func (t *table) newLive(k flowKey, h uint64, f *flowstate.Flow, seq int64) *liveFlow {
 	var lf *liveFlow
 	if n := len(t.spare); n > 0 {
 		lf = t.spare[n-1]
@@ -124,7 +124,7 @@ func (t *table) newLive(k flowKey, f *flowstate.Flow, seq int64) *liveFlow {
 	} else {
 		lf = new(liveFlow)
 	}
-	*lf = liveFlow{key: k, f: f, seq: seq}
+	*lf = liveFlow{key: k, h: h, f: f, seq: seq}
 	return lf
 }
 
@@ -147,60 +147,20 @@ func (t *table) newFlow(first *flowstate.Segment) *flowstate.Flow {
 	}
 }
 
-func (t *table) hash(k *flowKey) uint64 {
-	const m = 0x9e3779b97f4a7c15
-	h := t.seed
-	for _, w := range [4]uint64{
-		binary.LittleEndian.Uint64(k.a[:8]), binary.LittleEndian.Uint64(k.a[8:]),
-		binary.LittleEndian.Uint64(k.b[:8]), binary.LittleEndian.Uint64(k.b[8:]),
-	} {
-		h = (h ^ w) * m
-		h ^= h >> 32
-	}
-	h = (h ^ (uint64(k.pa)<<16 | uint64(k.pb))) * m
-	return h ^ h>>29
-}
-
-func (t *table) lookup(k *flowKey) *liveFlow {
-	for n := t.index[t.hash(k)]; n != nil; n = n.next {
-		if n.key == *k {
-			return n
-		}
-	}
-	return nil
-}
-
 func (t *table) insert(lf *liveFlow) {
-	h := t.hash(&lf.key)
-	lf.next = t.index[h]
-	t.index[h] = lf
+	t.index.insert(lf.h, lf)
 	lf.slot = len(t.live)
 	t.live = append(t.live, lf)
 	t.until = append(t.until, math.MaxInt64)
 }
 
 func (t *table) drop(lf *liveFlow) {
-	h := t.hash(&lf.key)
-	if head := t.index[h]; head == lf {
-		if lf.next == nil {
-			delete(t.index, h)
-		} else {
-			t.index[h] = lf.next
-		}
-	} else {
-		for n := head; n != nil && n.next != nil; n = n.next {
-			if n.next == lf {
-				n.next = lf.next
-				break
-			}
-		}
-	}
+	t.index.remove(lf.h, lf)
 	last := len(t.live) - 1
 	moved := t.live[last]
 	t.live[lf.slot], t.until[lf.slot] = moved, t.until[last]
 	moved.slot = lf.slot
 	t.live, t.until = t.live[:last], t.until[:last]
-	lf.next = nil
 }
 
 // touch records a live flow's expiry after its latest packet.
@@ -239,11 +199,11 @@ func (x *finished) flow(cfg flowstate.Config, recycled *flowstate.Flow) *flowsta
 	return f
 }
 
-func newTable(cfg flowstate.Config, t Timeouts, finish func(finished)) *table {
-	tb := &table{cfg: cfg, timeouts: t.withDefaults(), seed: maphashSeed(), index: make(map[uint64]*liveFlow),
-		finish: finish, lastAt: math.MinInt64}
-	tb.pend = newPendingStore(tb.hash)
-	return tb
+// newTable returns a table whose keys are hashed with hasher (the hashes
+// given to add must come from it).
+func newTable(cfg flowstate.Config, t Timeouts, hasher keyHasher, finish func(finished)) *table {
+	return &table{cfg: cfg, timeouts: t.withDefaults(), hasher: hasher, finish: finish, lastAt: math.MinInt64,
+		pend: newPendingStore(hasher)}
 }
 
 func (t *table) classOf(f *flowstate.Flow) int {
@@ -266,22 +226,23 @@ func (t *table) timeout(class int) int64 {
 	return t.timeouts.Idle
 }
 
-// add feeds one segment: it first finishes the flows that expired before
-// the segment's time, then finds or starts the segment's flow.
-func (t *table) add(seg *flowstate.Segment) {
+// add feeds one segment, whose key hashes to h: it first finishes the
+// flows that expired before the segment's time, then finds or starts the
+// segment's flow.
+func (t *table) add(seg *flowstate.Segment, h uint64) {
 	now := seg.Time
 	if now >= t.nextSweep {
 		t.expire(now)
 	}
 	k := keyOf(seg)
-	lf := t.lookup(&k)
+	lf := t.index.find(h, &k)
 	if lf != nil && t.until[lf.slot] <= now {
 		t.expire(now) // it expired between sweeps: finish it, in order
 		lf = nil
 	}
 	if lf == nil {
 		hto := t.timeouts.Handshake
-		if p := t.pend.get(&k); p != nil {
+		if p := t.pend.get(&k, h); p != nil {
 			switch {
 			case p.last()+hto <= now:
 				t.expire(now) // it expired between sweeps: finish it, in order
@@ -293,7 +254,7 @@ func (t *table) add(seg *flowstate.Segment) {
 			}
 		}
 		if lf == nil && len(t.live) >= pendingAbove && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
-			t.pend.add(&k, seg, now+hto)
+			t.pend.add(&k, h, seg, now+hto)
 			return
 		}
 	}
@@ -304,7 +265,7 @@ func (t *table) add(seg *flowstate.Segment) {
 		lf = nil
 	}
 	if lf == nil {
-		lf = t.newLive(k, t.newFlow(seg), seg.Order)
+		lf = t.newLive(k, h, t.newFlow(seg), seg.Order)
 		t.insert(lf)
 	}
 	lf.f.Process(seg)
@@ -322,7 +283,7 @@ func reusesPort(p *pendingFlow, seg *flowstate.Segment) bool {
 // promote turns a pending flow into a full one, replaying its segments.
 func (t *table) promote(p *pendingFlow) *liveFlow {
 	f := t.replay(p)
-	lf := t.newLive(p.key, f, p.order())
+	lf := t.newLive(p.key, t.hasher.hash(&p.key), f, p.order())
 	t.pend.remove(p)
 	t.insert(lf)
 	t.touch(lf)

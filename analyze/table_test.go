@@ -12,7 +12,7 @@ func tableRun(segs []flowstate.Segment) []finished {
 	defer func(n int) { pendingAbove = n }(pendingAbove)
 	pendingAbove = 0
 	var out []finished
-	t := newTable(flowstate.Config{}, Timeouts{}, func(x finished) {
+	t := newTable(flowstate.Config{}, Timeouts{}, keyHasher(1), func(x finished) {
 		if x.F == nil {
 			x.F = x.flow(flowstate.Config{}, nil)
 		}
@@ -21,7 +21,8 @@ func tableRun(segs []flowstate.Segment) []finished {
 	var last int64
 	for i := range segs {
 		segs[i].Order = int64(i)
-		t.add(&segs[i])
+		k := keyOf(&segs[i])
+		t.add(&segs[i], t.hasher.hash(&k))
 		last = segs[i].Time
 	}
 	t.flush(last)

@@ -1,0 +1,113 @@
+package analyze
+
+import "encoding/binary"
+
+// keyHasher hashes flow keys with a seed chosen per run, so that hostile
+// input cannot aim at the flow index. The reading goroutine hashes each
+// segment's key once: the hash picks the segment's shard (high bits) and
+// is handed on with it, so the shard's index (low bits) does not hash again.
+type keyHasher uint64
+
+func (s keyHasher) hash(k *flowKey) uint64 {
+	const m = 0x9e3779b97f4a7c15
+	h := uint64(s)
+	for _, w := range [4]uint64{
+		binary.LittleEndian.Uint64(k.a[:8]), binary.LittleEndian.Uint64(k.a[8:]),
+		binary.LittleEndian.Uint64(k.b[:8]), binary.LittleEndian.Uint64(k.b[8:]),
+	} {
+		h = (h ^ w) * m
+		h ^= h >> 32
+	}
+	h = (h ^ (uint64(k.pa)<<16 | uint64(k.pb))) * m
+	return h ^ h>>29
+}
+
+// shardOf picks one of n shards from a key hash, from bits the flow
+// index does not start from.
+func shardOf(h uint64, n int) int { return int((h >> 40) % uint64(n)) }
+
+// flowIndex finds live flows by key hash: open addressing with linear
+// probing over a power-of-two array of (hash, flow) pairs, at most half
+// full. A lookup compares full 64-bit hashes in the array and reads the
+// flow's key only on a match, so it usually touches one cache line of the
+// index and the flow's own record; Go's map with chained collisions touched
+// more. Removal shifts the following entries back, so no tombstones build
+// up over a long capture.
+type flowIndex struct {
+	slots []indexSlot
+	n     int
+}
+
+type indexSlot struct {
+	h  uint64
+	lf *liveFlow // nil: empty
+}
+
+func (x *flowIndex) find(h uint64, k *flowKey) *liveFlow {
+	if len(x.slots) == 0 {
+		return nil
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.lf == nil {
+			return nil
+		}
+		if s.h == h && s.lf.key == *k {
+			return s.lf
+		}
+	}
+}
+
+func (x *flowIndex) insert(h uint64, lf *liveFlow) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow()
+	}
+	x.place(h, lf)
+	x.n++
+}
+
+func (x *flowIndex) place(h uint64, lf *liveFlow) {
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].lf != nil {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = indexSlot{h, lf}
+}
+
+func (x *flowIndex) grow() {
+	old := x.slots
+	x.slots = make([]indexSlot, max(2*len(old), 1024))
+	for _, s := range old {
+		if s.lf != nil {
+			x.place(s.h, s.lf)
+		}
+	}
+}
+
+// remove forgets lf, indexed under h.
+func (x *flowIndex) remove(h uint64, lf *liveFlow) {
+	if len(x.slots) == 0 {
+		return
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].lf != lf {
+		if x.slots[i].lf == nil {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	// Shift back every following entry of the run that may move into the
+	// hole: one whose home slot is not cyclically within (hole, entry].
+	for j := (i + 1) & mask; x.slots[j].lf != nil; j = (j + 1) & mask {
+		home := x.slots[j].h & mask
+		if (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = indexSlot{}
+	x.n--
+}

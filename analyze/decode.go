@@ -350,14 +350,7 @@ func parseOptions(o *flowstate.Options, b []byte) {
 			}
 		case optSACK:
 			if len(v) > 0 && len(v)%8 == 0 {
-				n := 0
-				for ; n < len(o.SACK) && 8*n < len(v); n++ {
-					o.SACK[n] = flowstate.SACKBlock{
-						Left:  flowstate.Seq(binary.BigEndian.Uint32(v[8*n:])),
-						Right: flowstate.Seq(binary.BigEndian.Uint32(v[8*n+4:])),
-					}
-				}
-				o.NSACK = uint8(n)
+				o.NSACK = uint8(min(len(v)/8, 4))
 			}
 		case optTimestamp:
 			if len(v) == 8 {

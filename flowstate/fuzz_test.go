@@ -102,7 +102,6 @@ func fuzzSegments(data []byte) []Segment {
 		}
 		if b[14]&2 != 0 {
 			g.Opt.NSACK = 1
-			g.Opt.SACK[0] = SACKBlock{Left: g.Ack + 100, Right: g.Ack + 200}
 		}
 		if b[14]&4 != 0 {
 			g.Opt.MSS = 1460

@@ -67,25 +67,22 @@ func (a Addr) Netip() netip.Addr { return netip.AddrFrom16(a).Unmap() }
 // String formats the address as netip does.
 func (a Addr) String() string { return a.Netip().String() }
 
-// SACKBlock is one SACK block: the bytes [Left, Right) were received.
-type SACKBlock struct{ Left, Right Seq }
-
 // Options holds the TCP options the analysis uses.
 type Options struct {
+	TSVal, TSEcr  uint32
 	MSS           uint16 // 0 when absent
 	WScale        int8   // -1 when absent
 	SACKPermitted bool
 	HasTS         bool
-	TSVal, TSEcr  uint32
-	NSACK         uint8        // number of valid entries in SACK
-	SACK          [4]SACKBlock // SACK blocks, NSACK of them
+	NSACK         uint8 // number of SACK blocks (their edges are not kept)
 }
 
 // Segment is one TCP segment as the wire showed it: what the state
-// machine consumes. It is a plain value with no pointers.
+// machine consumes. It is a plain value with no pointers, 96 bytes, its
+// fields ordered so that no padding is wasted: a segment is copied from
+// the goroutine that decodes it to the one that analyses its flow.
 type Segment struct {
 	Time  int64 // capture timestamp, nanoseconds since the Unix epoch
-	File  int32 // index of the capture file in the run
 	Frame int64 // 1-based frame number within that file
 	// Order is the segment's position in the run (all files merged), set
 	// by the analysis; flows that finish together are ordered by the
@@ -93,16 +90,17 @@ type Segment struct {
 	Order int64
 
 	Src, Dst         Addr
+	File             int32 // index of the capture file in the run
 	SrcPort, DstPort uint16
-	TTL              uint8 // IPv4 TTL or IPv6 hop limit
 
 	Seq, Ack Seq
-	Flags    Flags
-	Window   uint16 // as on the wire, not scaled
 	// Len is the TCP payload length computed from the IP header, so a
 	// packet cut by the snaplen keeps its true length.
-	Len uint32
-	Opt Options
+	Len    uint32
+	Window uint16 // as on the wire, not scaled
+	TTL    uint8  // IPv4 TTL or IPv6 hop limit
+	Flags  Flags
+	Opt    Options
 }
 
 // SeqEnd is the sequence number just past the segment: SYN and FIN each

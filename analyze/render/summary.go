@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
@@ -66,7 +65,7 @@ type Summary struct {
 	w     *bufio.Writer
 	opts  SummaryOptions
 	pal   palette
-	tab   *tabwriter.Writer
+	tab   *columns
 	csv   *csv.Writer
 	rows  int
 	flood map[netip.AddrPort]*halfOpen
@@ -85,14 +84,14 @@ func NewSummary(w io.Writer, opts SummaryOptions) *Summary {
 		s.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
 	case "jsonl":
 	default:
-		s.tab = tabwriter.NewWriter(s.w, 0, 8, 2, ' ', 0)
+		s.tab = &columns{w: s.w}
 		s.header()
 	}
 	return s
 }
 
 func (s *Summary) header() {
-	fmt.Fprintln(s.tab, "#\tclient\tserver\tstart (UTC)\tduration\tpackets\tstate\thistory\tlabels")
+	s.tab.row([]byte("#\tclient\tserver\tstart (UTC)\tduration\tpackets\tstate\thistory\tlabels\n"))
 }
 
 // Row converts a finished flow to its summary row.
@@ -203,12 +202,10 @@ func (s *Summary) textRow(f *analyze.Flow) error {
 	}
 	b = append(b, '\n')
 	s.buf = b
-	if _, err := s.tab.Write(b); err != nil {
-		return err
-	}
+	s.tab.row(b)
 	if s.rows%512 == 0 {
 		// Flush in blocks: aligned within a block, and output streams.
-		return s.tab.Flush()
+		return s.tab.flush()
 	}
 	return nil
 }
@@ -252,7 +249,9 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 			return err
 		}
 	case s.tab != nil:
-		s.tab.Flush()
+		if err := s.tab.flush(); err != nil {
+			return err
+		}
 		fmt.Fprintln(s.w)
 		for _, h := range s.halfOpen() {
 			more := ""

@@ -115,7 +115,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	free := make([]chan *batch, shards)
 	for i := range in {
 		in[i] = make(chan *batch, 4)
-		free[i] = make(chan *batch, 4)
+		free[i] = make(chan *batch, 8) // room for every batch in circulation: none is allocated twice
 	}
 	stopRead := make(chan struct{})
 	stopTables := make(chan struct{})
@@ -449,17 +449,40 @@ loop:
 // when no shard can still finish one before it: every other shard either
 // has a later flow waiting, or has swept past its finish time, or is done.
 type shardMerge struct {
-	queues [][]finished
+	queues [][]finished // per shard; the flows waiting are queues[i][heads[i]:]
+	heads  []int
 	safe   []int64
 }
 
 func newShardMerge(n int) *shardMerge {
-	return &shardMerge{queues: make([][]finished, n), safe: make([]int64, n)}
+	return &shardMerge{queues: make([][]finished, n), heads: make([]int, n), safe: make([]int64, n)}
 }
 
 func (m *shardMerge) add(fb *flowBatch) {
-	m.queues[fb.shard] = append(m.queues[fb.shard], fb.flows...)
-	m.safe[fb.shard] = fb.safe
+	i := fb.shard
+	q := m.queues[i]
+	if h := m.heads[i]; h > 0 && len(q)+len(fb.flows) > cap(q) {
+		// Move the waiting flows down over the released ones rather than
+		// grow the array.
+		n := copy(q, q[h:])
+		clear(q[n:])
+		q, m.heads[i] = q[:n], 0
+	}
+	for j := range fb.flows {
+		if f := fb.flows[j].F; f != nil {
+			warm(f)
+		}
+	}
+	m.queues[i] = append(q, fb.flows...)
+	m.safe[i] = fb.safe
+}
+
+// head returns shard i's first waiting flow, or nil.
+func (m *shardMerge) head(i int) *finished {
+	if m.heads[i] < len(m.queues[i]) {
+		return &m.queues[i][m.heads[i]]
+	}
+	return nil
 }
 
 func before(a, b *finished) bool {
@@ -471,23 +494,25 @@ func before(a, b *finished) bool {
 
 func (m *shardMerge) release(handle func(*finished)) {
 	for {
+		var x *finished
 		best := -1
-		for i, q := range m.queues {
-			if len(q) > 0 && (best < 0 || before(&q[0], &m.queues[best][0])) {
-				best = i
+		for i := range m.queues {
+			if h := m.head(i); h != nil && (x == nil || before(h, x)) {
+				x, best = h, i
 			}
 		}
-		if best < 0 {
+		if x == nil {
 			return
 		}
-		x := &m.queues[best][0]
-		for i, q := range m.queues {
-			if i != best && len(q) == 0 && m.safe[i] <= x.At {
+		for i := range m.queues {
+			if i != best && m.head(i) == nil && m.safe[i] <= x.At {
 				return // shard i may still finish a flow before x
 			}
 		}
 		handle(x)
-		m.queues[best][0] = finished{}
-		m.queues[best] = m.queues[best][1:]
+		*x = finished{}
+		if m.heads[best]++; m.heads[best] == len(m.queues[best]) {
+			m.queues[best], m.heads[best] = m.queues[best][:0], 0
+		}
 	}
 }

@@ -116,7 +116,8 @@ var acceptOverflowLabels = flowstate.Labels(0).
 
 // queueRecord is what the capacity estimate needs of one flow.
 type queueRecord struct {
-	client      netip.AddrPort
+	client      flowstate.Addr // with clientPort; no pointer, so the records cost the collector nothing
+	clientPort  uint16
 	established int64 // server queued it (0: never)
 	end         int64 // when it closed; math.MaxInt64 if it did not
 	served      int64 // server's first payload or FIN (0: never)
@@ -127,7 +128,7 @@ type queueRecord struct {
 type listenerAgg struct {
 	l              Listener
 	evidence       []int64
-	records        []queueRecord
+	records        chunked[queueRecord]
 	recordsDropped bool
 	votes          map[Vantage]int
 	maxExhausted   int // most SYN-ACK retransmissions before a server forgot
@@ -232,12 +233,12 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	if f.Labels.Has(flowstate.LabelSynCookieSuspected) {
 		a.cookies++
 	}
-	if len(a.records) >= maxQueueRecords {
+	if a.records.len() >= maxQueueRecords {
 		a.recordsDropped = true
 		return
 	}
 	// A flow not seen closing was open until the end of the capture.
-	r := queueRecord{client: addrPort(c), established: f.ServerEstablishTime, end: math.MaxInt64}
+	r := queueRecord{client: c.Addr, clientPort: c.Port, established: f.ServerEstablishTime, end: math.MaxInt64}
 	if f.Closed {
 		r.end = f.LastTime
 	}
@@ -248,7 +249,7 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	if f.Labels&acceptOverflowLabels != 0 && f.HandshakeAckTime != 0 {
 		r.overflow = f.HandshakeAckTime
 	}
-	a.records = append(a.records, r)
+	*a.records.add() = r
 }
 
 // count adds a flow's events to the per-second bins.
@@ -401,12 +402,11 @@ func vantageWhy(v Vantage) string {
 func (a *listenerAgg) estimateCapacity() {
 	l := &a.l
 	var first *queueRecord
-	for i := range a.records {
-		r := &a.records[i]
+	a.records.each(func(r *queueRecord) {
 		if r.overflow != 0 && (first == nil || r.overflow < first.overflow) {
 			first = r
 		}
-	}
+	})
 	if first == nil {
 		l.CapacityEvidence = "no handshake ACK was ignored or reset, so " + queueNoneWording
 		return
@@ -420,24 +420,23 @@ func (a *listenerAgg) estimateCapacity() {
 	}
 	var held []netip.AddrPort
 	acceptedLater := 0
-	for i := range a.records {
-		r := &a.records[i]
+	a.records.each(func(r *queueRecord) {
 		if r.established == 0 {
-			continue
+			return
 		}
 		if r.established < t0 && r.end >= t0 && (r.served == 0 || r.served > t0) {
-			held = append(held, r.client)
+			held = append(held, netip.AddrPortFrom(r.client.Netip(), r.clientPort))
 		}
 		if r.established > t0 && r.established <= episodeEnd {
 			acceptedLater++
 		}
-	}
+	})
 	at := fmtClock(t0)
 	switch {
 	case a.recordsDropped:
 		l.CapacityEvidence = "too many flows to keep the per-flow records the estimate needs, so " + queueNoneWording
 	case len(held) == 0:
-		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s, but no connection it had queued earlier is in the capture, so %s", at, first.client, queueNoneWording)
+		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s, but no connection it had queued earlier is in the capture, so %s", at, netip.AddrPortFrom(first.client.Netip(), first.clientPort), queueNoneWording)
 	case acceptedLater > 0:
 		l.CapacityEvidence = fmt.Sprintf("the application was accepting during the overflow (%d handshakes completed after it began at %s), so the number the queue held at once is not visible", acceptedLater, at)
 	default:
@@ -453,7 +452,7 @@ func (a *listenerAgg) estimateCapacity() {
 		l.AcceptQueueCapacity = len(held)
 		l.BacklogEstimate = len(held) - 1
 		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s while %d earlier connections (%s%s) were queued, still open and not answered by the server, and no handshake completed after the overflow began: the queue held %d (listen backlog %d + 1), assuming the application had accepted none of them",
-			at, first.client, len(held), strings.Join(ex, ", "), more, len(held), len(held)-1)
+			at, netip.AddrPortFrom(first.client.Netip(), first.clientPort), len(held), strings.Join(ex, ", "), more, len(held), len(held)-1)
 	}
 }
 
@@ -471,4 +470,43 @@ func ConnectPercentiles(sorted []int64) (q Percentiles, ok bool) {
 	}
 	rank := func(p int) int64 { return sorted[(p*n+99)/100-1] }
 	return Percentiles{P50: rank(50), P90: rank(90), P99: rank(99), Max: sorted[n-1]}, true
+}
+
+// chunked is an append-only list in chunks that double up to a fixed
+// size: it grows without copying what it holds, which for a list of a
+// quarter million records appended one per flow was most of the cost of
+// keeping it, and a listener with few flows still holds a small one.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const maxChunkLen = 4096
+
+func (c *chunked[T]) len() int { return c.n }
+
+// add appends a zero element and returns it.
+func (c *chunked[T]) add() *T {
+	last := len(c.chunks) - 1
+	if last < 0 || len(c.chunks[last]) == cap(c.chunks[last]) {
+		size := 16
+		if last >= 0 {
+			size = min(2*cap(c.chunks[last]), maxChunkLen)
+		}
+		c.chunks = append(c.chunks, make([]T, 0, size))
+		last++
+	}
+	var zero T
+	c.chunks[last] = append(c.chunks[last], zero)
+	c.n++
+	return &c.chunks[last][len(c.chunks[last])-1]
+}
+
+// each calls fn on every element, in order.
+func (c *chunked[T]) each(fn func(*T)) {
+	for _, ch := range c.chunks {
+		for i := range ch {
+			fn(&ch[i])
+		}
+	}
 }

@@ -114,8 +114,9 @@ type CaptureReader struct {
 	stopped bool // a damaged record stopped reading
 
 	// classic pcap
-	pcap     *pcapgo.Reader
+	pcap     *pcapgo.Reader // reads the file header; records are read here
 	order    binary.ByteOrder
+	nsFactor uint32 // 1000 for microsecond timestamps, 1 for nanosecond
 	linkType layers.LinkType
 	warnLong bool // a record longer than the snaplen was reported
 
@@ -255,6 +256,10 @@ func (c *CaptureReader) openPcap(fail func(string, error) (*CaptureReader, error
 		return fail("bad pcap file header", err)
 	}
 	c.info.Nanosecond = c.pcap.Resolution().Exponent == -9
+	c.nsFactor = 1000
+	if c.info.Nanosecond {
+		c.nsFactor = 1
+	}
 	c.info.Snaplen = c.pcap.Snaplen()
 	c.linkType = c.pcap.LinkType()
 	if !supportedLinkType(c.linkType) {
@@ -358,15 +363,17 @@ func (c *CaptureReader) Next(seg *flowstate.Segment) error {
 			iface = -1
 		)
 		if c.pcap != nil {
-			if !c.pcapCheck() {
+			rec := c.pcapCheck()
+			if rec == nil {
 				break
 			}
-			d, ci, err := c.pcap.ZeroCopyReadPacketData()
-			if err != nil { // not expected: pcapCheck saw the whole record
-				c.cutShort(c.offset(), err)
-				break
-			}
-			data, ts, lt = d, ci.Timestamp.UnixNano(), c.linkType
+			// The record is read in place, in the buffer: its bytes stay
+			// there until the next read, after decode has copied what the
+			// segment needs. The timestamp is computed as pcapgo does,
+			// fraction times its factor in 32 bits.
+			ts = int64(c.order.Uint32(rec[0:4]))*1e9 + int64(c.order.Uint32(rec[4:8])*c.nsFactor)
+			data, lt = rec[16:], c.linkType
+			c.br.Discard(len(rec))
 		} else {
 			off := c.offset()
 			if !c.ngScan(nil) {
@@ -478,30 +485,29 @@ func (c *CaptureReader) cutShort(off int64, err error) {
 	c.stop("read error at byte offset %d%s (packet %d): %v", off, c.inStream(), c.info.Packets+1, err)
 }
 
-// pcapCheck looks at the next classic pcap record before pcapgo reads it:
-// it must be whole and of a sane length, since pcapgo allocates what a
-// record header asks and is out of step with the file after a record it
-// refuses. It reports whether pcapgo may read the record.
-func (c *CaptureReader) pcapCheck() bool {
+// pcapCheck peeks at the next classic pcap record, header included: it
+// must be whole and of a sane length. It returns the record, still in the
+// buffer, or nil at the end or when the record stopped reading.
+func (c *CaptureReader) pcapCheck() []byte {
 	off := c.offset()
 	h, err := c.br.Peek(16)
 	if len(h) < 16 {
 		if len(h) == 0 && err == io.EOF {
-			return false // the end
+			return nil // the end
 		}
 		c.cutShort(off, err)
-		return false
+		return nil
 	}
 	caplen, origlen := c.order.Uint32(h[8:12]), c.order.Uint32(h[12:16])
 	switch {
 	case caplen > maxRecord:
 		c.stop("absurd record length at byte offset %d%s (packet %d): captured length %d is above the %d-byte maximum; reading stopped there",
 			off, c.inStream(), c.info.Packets+1, caplen, maxRecord)
-		return false
+		return nil
 	case caplen > origlen:
 		c.stop("absurd record length at byte offset %d%s (packet %d): captured length %d is above the original length %d; reading stopped there",
 			off, c.inStream(), c.info.Packets+1, caplen, origlen)
-		return false
+		return nil
 	case caplen > c.info.Snaplen && !c.warnLong:
 		// Writers that do not truncate to the snaplen they declare exist
 		// (dpkt); tcpdump and Wireshark read such records, and so do we.
@@ -509,11 +515,12 @@ func (c *CaptureReader) pcapCheck() bool {
 		c.warn("record at byte offset %d%s (packet %d) is longer than the snaplen (%d > %d bytes): read anyway, as tcpdump does",
 			off, c.inStream(), c.info.Packets+1, caplen, c.info.Snaplen)
 	}
-	if b, err := c.br.Peek(16 + int(caplen)); len(b) < 16+int(caplen) {
+	b, err := c.br.Peek(16 + int(caplen))
+	if len(b) < 16+int(caplen) {
 		c.cutShort(off, err)
-		return false
+		return nil
 	}
-	return true
+	return b
 }
 
 // pcapng block types (pcapng draft section 4).

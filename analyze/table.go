@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
@@ -327,12 +329,11 @@ func (t *table) expire(now int64, extra ...expiring) {
 
 // finishAll finishes flows in the order of (finish time, first packet).
 func (t *table) finishAll(list []expiring) {
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if a.at != b.at {
-			return a.at < b.at
+	slices.SortFunc(list, func(a, b expiring) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
 		}
-		return a.seq < b.seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	for _, e := range list {
 		t.finishOne(e)

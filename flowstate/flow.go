@@ -123,9 +123,14 @@ type Flow struct {
 	zeek zeekTracker // Zeek's conn_state and history (zeek.go)
 }
 
-// digest is what duplicate detection compares of a segment.
+// digest is what duplicate detection compares of a segment: its time,
+// and the rest, which must be equal.
 type digest struct {
-	time         int64
+	time int64
+	rest digestRest
+}
+
+type digestRest struct {
 	seq, ack     Seq
 	tsVal, tsEcr uint32
 	len          uint32
@@ -136,8 +141,8 @@ type digest struct {
 }
 
 func digestOf(s *Segment) digest {
-	return digest{time: s.Time, seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
-		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]}
+	return digest{time: s.Time, rest: digestRest{seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
+		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]}}
 }
 
 // NewFlow starts a flow from its first segment. The client is the sender
@@ -234,7 +239,8 @@ func (f *Flow) Process(seg *Segment) []Event {
 	from := f.SideOf(seg)
 	f.zeek.process(seg, from) // duplicates too: Zeek sees retransmissions
 
-	if idx > 0 && f.isDuplicate(seg) {
+	d := digestOf(seg)
+	if idx > 0 && f.isDuplicate(&d) {
 		f.Duplicates++
 		if f.cfg.Record {
 			p := f.packetOf(seg, from)
@@ -244,7 +250,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 		}
 		return f.events
 	}
-	f.last = digestOf(seg)
+	f.last = d
 
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
 	retrans := f.track(seg, from)
@@ -272,12 +278,10 @@ func (f *Flow) Process(seg *Segment) []Event {
 // isDuplicate reports whether seg repeats the previous segment exactly,
 // within a millisecond: the same frame recorded twice, not a
 // retransmission (which the sender's timers space much further apart).
-func (f *Flow) isDuplicate(seg *Segment) bool {
-	d := digestOf(seg)
-	p := f.last
+func (f *Flow) isDuplicate(d *digest) bool {
+	p := &f.last
 	dt := d.time - p.time
-	d.time, p.time = 0, 0
-	return dt >= 0 && dt < 1e6 && d == p
+	return dt >= 0 && dt < 1e6 && d.rest == p.rest
 }
 
 func (f *Flow) packetOf(seg *Segment, from Side) Packet {

@@ -131,9 +131,9 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 	// not ignored, however late the answer left (a queue in front of the
 	// server's link can hold it while the client retransmits).
 	limit := len(log)
-	if kind == resolveServerSegment && f.last.tsEcr != 0 {
+	if kind == resolveServerSegment && f.last.rest.tsEcr != 0 {
 		for i, e := range log {
-			if e.tsVal == f.last.tsEcr && (e.data || e.fin) {
+			if e.tsVal == f.last.rest.tsEcr && (e.data || e.fin) {
 				limit = i
 				break
 			}

@@ -55,3 +55,49 @@ func TestFlowIndexAgreesWithAMap(t *testing.T) {
 		}
 	}
 }
+
+// The pending store's index agrees with a map through adds and removals
+// at up to half load, where linear probing makes long runs.
+func TestPendingIndexAgreesWithAMap(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	s := newPendingStore(keyHasher(7))
+	model := map[flowKey]*pendingFlow{}
+	var keys []flowKey
+	seg := syn(0, 1)
+	for step := 0; step < 100000; step++ {
+		if len(keys) == 0 || rng.Intn(3) > 0 && len(keys) < 5000 {
+			var k flowKey
+			k.pa, k.pb = uint16(rng.Intn(65536)), uint16(rng.Intn(65536))
+			k.a[15] = byte(rng.Intn(256))
+			if _, ok := model[k]; ok {
+				continue
+			}
+			s.add(&k, s.hasher.hash(&k), &seg, int64(step))
+			model[k] = s.get(&k, s.hasher.hash(&k))
+			if model[k] == nil || model[k].key != k {
+				t.Fatalf("step %d: flow not found right after add", step)
+			}
+			keys = append(keys, k)
+		} else {
+			i := rng.Intn(len(keys))
+			k := keys[i]
+			s.remove(model[k])
+			delete(model, k)
+			keys[i] = keys[len(keys)-1]
+			keys = keys[:len(keys)-1]
+			if s.get(&k, s.hasher.hash(&k)) != nil {
+				t.Fatalf("step %d: removed flow still found", step)
+			}
+		}
+		if step%991 == 0 {
+			for k, p := range model {
+				if got := s.get(&k, s.hasher.hash(&k)); got != p {
+					t.Fatalf("step %d: get(%v) = %p, want %p", step, k, got, p)
+				}
+			}
+			if s.index.n != len(model) || s.len() != len(model) {
+				t.Fatalf("step %d: index holds %d, store %d, want %d", step, s.index.n, s.len(), len(model))
+			}
+		}
+	}
+}

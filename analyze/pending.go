@@ -1,8 +1,9 @@
 package analyze
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -78,7 +79,7 @@ type pendingFlow struct {
 	key   flowKey
 	first int64 // Order of its first segment
 	segs  [2]compactSeg
-	next  uint32 // slot+1 of the next flow in the same hash chain, 0 for none
+	slot  uint32 // its own slot in the arena
 	n     uint8  // segments kept; 0 for a free slot
 	// queued: an expiry sweep has taken it (it is removed once finished).
 	queued bool
@@ -115,12 +116,11 @@ type queuedPending struct {
 
 const pendingChunk = 4096
 
-// pendingStore holds the pending flows. Its index maps a seeded hash of
-// the key to the head of a chain of slots, which is smaller than a map of
-// whole keys.
+// pendingStore holds the pending flows, found through a slotIndex by a
+// seeded hash of their key.
 type pendingStore struct {
 	hasher keyHasher
-	index  map[uint64]uint32 // slot+1 of the chain's head
+	index  slotIndex
 	count  int
 	chunks [][]pendingFlow
 	free   []uint32
@@ -167,7 +167,7 @@ func (s *pendingStore) pop() queuedPending {
 }
 
 func newPendingStore(hasher keyHasher) *pendingStore {
-	return &pendingStore{hasher: hasher, index: make(map[uint64]uint32)}
+	return &pendingStore{hasher: hasher}
 }
 
 func (s *pendingStore) len() int { return s.count }
@@ -178,14 +178,7 @@ func (s *pendingStore) at(slot uint32) *pendingFlow {
 
 // get returns the pending flow of k, whose hash is h, or nil.
 func (s *pendingStore) get(k *flowKey, h uint64) *pendingFlow {
-	for i := s.index[h]; i != 0; {
-		p := s.at(i - 1)
-		if p.key == *k {
-			return p
-		}
-		i = p.next
-	}
-	return nil
+	return s.index.find(h, k, s)
 }
 
 // add starts a pending flow of key k (hash h) with its first segment,
@@ -204,51 +197,26 @@ func (s *pendingStore) add(k *flowKey, h uint64, seg *flowstate.Segment, expiry 
 		slot = uint32((len(s.chunks)-1)*pendingChunk + len(*c) - 1)
 	}
 	p := s.at(slot)
-	*p = pendingFlow{key: *k, first: seg.Order, n: 1, next: s.index[h]}
+	*p = pendingFlow{key: *k, first: seg.Order, n: 1, slot: slot}
 	p.segs[0] = compact(seg, k)
-	s.index[h] = slot + 1
+	s.index.insert(h, slot)
 	s.count++
 	s.push(queuedPending{slot: slot, expiry: expiry})
 }
 
-// slotOf returns the slot of a stored flow.
-func (s *pendingStore) slotOf(p *pendingFlow) uint32 {
-	for i := s.index[s.hasher.hash(&p.key)]; i != 0; i = s.at(i - 1).next {
-		if s.at(i-1) == p {
-			return i - 1
-		}
-	}
-	panic("analyze: pending flow not in its chain")
-}
-
 // remove forgets a pending flow.
 func (s *pendingStore) remove(p *pendingFlow) {
-	h := s.hasher.hash(&p.key)
-	slot := s.slotOf(p)
-	if head := s.index[h]; head == slot+1 {
-		if p.next == 0 {
-			delete(s.index, h)
-		} else {
-			s.index[h] = p.next
-		}
-	} else {
-		for i := head; i != 0; i = s.at(i - 1).next {
-			if q := s.at(i - 1); q.next == slot+1 {
-				q.next = p.next
-				break
-			}
-		}
-	}
-	p.n, p.next = 0, 0
+	s.index.remove(s.hasher.hash(&p.key), p.slot)
+	p.n = 0
 	s.count--
-	s.free = append(s.free, slot)
+	s.free = append(s.free, p.slot)
 }
 
 // second adds a pending flow's second segment, moving its expiry.
 func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, expiry int64) {
 	p.segs[1] = compact(seg, &p.key)
 	p.n = 2
-	s.push(queuedPending{slot: s.slotOf(p), expiry: expiry})
+	s.push(queuedPending{slot: p.slot, expiry: expiry})
 }
 
 // expired appends to out the pending flows whose expiry (their last
@@ -279,9 +247,92 @@ func (s *pendingStore) sortedSlots() []uint32 {
 			}
 		}
 	}
-	sort.Slice(slots, func(i, j int) bool { return s.at(slots[i]).first < s.at(slots[j]).first })
+	slices.SortFunc(slots, func(a, b uint32) int { return cmp.Compare(s.at(a).first, s.at(b).first) })
 	return slots
 }
 
 // reset empties the store.
 func (s *pendingStore) reset() { *s = *newPendingStore(s.hasher) }
+
+// slotIndex finds pending flows by key hash: open addressing with linear
+// probing over a power-of-two array, at most half full, of 8-byte entries
+// (the hash's low 32 bits and the flow's arena slot), so a million
+// pending flows cost 16 MB of index and nothing for the collector to
+// scan. A match on the 32 bits is confirmed on the flow's key. The low
+// bits are also each entry's home position, which removal (shifting the
+// following entries back) needs.
+type slotIndex struct {
+	slots []slotEntry
+	n     int
+}
+
+type slotEntry struct {
+	h    uint32 // low 32 bits of the key's hash
+	slot uint32 // arena slot + 1; 0: empty
+}
+
+// find returns the flow of key k, whose hash is h, from s's arena.
+func (x *slotIndex) find(h uint64, k *flowKey, s *pendingStore) *pendingFlow {
+	if len(x.slots) == 0 {
+		return nil
+	}
+	mask := uint32(len(x.slots) - 1)
+	for i := uint32(h) & mask; ; i = (i + 1) & mask {
+		e := x.slots[i]
+		if e.slot == 0 {
+			return nil
+		}
+		if e.h == uint32(h) {
+			if p := s.at(e.slot - 1); p.key == *k {
+				return p
+			}
+		}
+	}
+}
+
+func (x *slotIndex) insert(h uint64, slot uint32) {
+	if 2*(x.n+1) > len(x.slots) {
+		old := x.slots
+		x.slots = make([]slotEntry, max(2*len(old), 1024))
+		for _, e := range old {
+			if e.slot != 0 {
+				x.place(e)
+			}
+		}
+	}
+	x.place(slotEntry{h: uint32(h), slot: slot + 1})
+	x.n++
+}
+
+func (x *slotIndex) place(e slotEntry) {
+	mask := uint32(len(x.slots) - 1)
+	i := e.h & mask
+	for x.slots[i].slot != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = e
+}
+
+// remove forgets the entry of slot, whose key hashes to h.
+func (x *slotIndex) remove(h uint64, slot uint32) {
+	if len(x.slots) == 0 {
+		return
+	}
+	mask := uint32(len(x.slots) - 1)
+	i := uint32(h) & mask
+	for x.slots[i].slot != slot+1 {
+		if x.slots[i].slot == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; x.slots[j].slot != 0; j = (j + 1) & mask {
+		home := x.slots[j].h & mask
+		if (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = slotEntry{}
+	x.n--
+}

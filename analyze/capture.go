@@ -21,8 +21,9 @@ import (
 // apply to records too.
 const maxRecord = 262144
 
-// bufSize is the size of the buffer under pcapgo. Every record fits in
-// it, so a whole record can be peeked at before pcapgo reads it.
+// bufSize is the size of the read buffer. Every classic pcap record fits
+// in it, so a whole record is checked, and decoded, where it lies; pcapng
+// blocks are peeked at before pcapgo reads them.
 const bufSize = 1 << 20
 
 // ErrNotCapture is matched (errors.Is) by every error that means a file
@@ -108,7 +109,7 @@ type CaptureReader struct {
 	closer  io.Closer    // the file Open opened
 	gz      *gzip.Reader // when the file is gzip-compressed
 	cr      countingReader
-	br      *bufio.Reader // under pcapgo, so that records can be peeked at
+	br      *bufio.Reader // records are peeked at (and classic ones read) here; pcapgo reads from it too
 	dec     *decoder
 	done    bool // finished: Next returns io.EOF
 	stopped bool // a damaged record stopped reading

@@ -4,8 +4,8 @@ import "encoding/binary"
 
 // keyHasher hashes flow keys with a seed chosen per run, so that hostile
 // input cannot aim at the flow index. The reading goroutine hashes each
-// segment's key once: the hash picks the segment's shard (high bits) and
-// is handed on with it, so the shard's index (low bits) does not hash again.
+// segment's key and hands the hash on with it, so the shard's index does
+// not hash again.
 type keyHasher uint64
 
 func (s keyHasher) hash(k *flowKey) uint64 {
@@ -22,10 +22,18 @@ func (s keyHasher) hash(k *flowKey) uint64 {
 	return h ^ h>>29
 }
 
-// shardOf picks one of n shards from a key hash: from its high 32 bits,
-// by a multiplication rather than a division; the flow index starts from
-// the low bits.
-func shardOf(h uint64, n int) int { return int((h >> 32) * uint64(n) >> 32) }
+// shardOf picks one of n shards for a flow key. It takes no seed: which
+// flows share a table must not change from run to run, since a table
+// keeps its output in order by moving a flow that would finish before one
+// it already finished (timestamps gone backwards) to just after it, and
+// that depends on the table's other flows. The range is reduced by a
+// multiplication rather than a division.
+func shardOf(k *flowKey, n int) int {
+	h := uint64(k.pa)<<16 | uint64(k.pb)
+	h ^= binary.LittleEndian.Uint64(k.a[8:]) ^ binary.LittleEndian.Uint64(k.b[8:])<<1
+	h *= 0x9e3779b97f4a7c15
+	return int((h >> 32) * uint64(n) >> 32)
+}
 
 // flowIndex finds live flows by key hash: open addressing with linear
 // probing over a power-of-two array of (hash, flow) pairs, at most half

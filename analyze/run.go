@@ -205,7 +205,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			}
 			k := keyOf(&seg)
 			h := hasher.hash(&k)
-			i := shardOf(h, shards)
+			i := shardOf(&k, shards)
 			cur[i].segs = append(cur[i].segs, seg)
 			cur[i].hashes = append(cur[i].hashes, h)
 			if len(cur[i].segs) < batchSize {

@@ -108,15 +108,20 @@ func (x *flowIndex) remove(h uint64, lf *liveFlow) {
 		}
 		i = (i + 1) & mask
 	}
-	// Shift back every following entry of the run that may move into the
-	// hole: one whose home slot is not cyclically within (hole, entry].
 	for j := (i + 1) & mask; x.slots[j].lf != nil; j = (j + 1) & mask {
-		home := x.slots[j].h & mask
-		if (j-home)&mask >= (j-i)&mask {
+		if fillsHole(i, j, x.slots[j].h&mask, mask) {
 			x.slots[i] = x.slots[j]
 			i = j
 		}
 	}
 	x.slots[i] = indexSlot{}
 	x.n--
+}
+
+// fillsHole is the removal rule of linear probing, for both indexes: after
+// the entry at hole was removed, the entry at j, whose home position is
+// home, moves back into the hole unless its home lies cyclically within
+// (hole, j], where a lookup starting there would no longer pass the hole.
+func fillsHole(hole, j, home, mask uint64) bool {
+	return (j-home)&mask >= (j-hole)&mask
 }

@@ -124,6 +124,10 @@ type queueRecord struct {
 	overflow    int64 // when this flow met a full accept queue (0: never)
 }
 
+func (r *queueRecord) addrPort() netip.AddrPort {
+	return netip.AddrPortFrom(r.client.Netip(), r.clientPort)
+}
+
 // listenerAgg accumulates one listener's view as flows finish.
 type listenerAgg struct {
 	l              Listener
@@ -425,7 +429,7 @@ func (a *listenerAgg) estimateCapacity() {
 			return
 		}
 		if r.established < t0 && r.end >= t0 && (r.served == 0 || r.served > t0) {
-			held = append(held, netip.AddrPortFrom(r.client.Netip(), r.clientPort))
+			held = append(held, r.addrPort())
 		}
 		if r.established > t0 && r.established <= episodeEnd {
 			acceptedLater++
@@ -436,7 +440,7 @@ func (a *listenerAgg) estimateCapacity() {
 	case a.recordsDropped:
 		l.CapacityEvidence = "too many flows to keep the per-flow records the estimate needs, so " + queueNoneWording
 	case len(held) == 0:
-		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s, but no connection it had queued earlier is in the capture, so %s", at, netip.AddrPortFrom(first.client.Netip(), first.clientPort), queueNoneWording)
+		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s, but no connection it had queued earlier is in the capture, so %s", at, first.addrPort(), queueNoneWording)
 	case acceptedLater > 0:
 		l.CapacityEvidence = fmt.Sprintf("the application was accepting during the overflow (%d handshakes completed after it began at %s), so the number the queue held at once is not visible", acceptedLater, at)
 	default:
@@ -452,7 +456,7 @@ func (a *listenerAgg) estimateCapacity() {
 		l.AcceptQueueCapacity = len(held)
 		l.BacklogEstimate = len(held) - 1
 		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s while %d earlier connections (%s%s) were queued, still open and not answered by the server, and no handshake completed after the overflow began: the queue held %d (listen backlog %d + 1), assuming the application had accepted none of them",
-			at, netip.AddrPortFrom(first.client.Netip(), first.clientPort), len(held), strings.Join(ex, ", "), more, len(held), len(held)-1)
+			at, first.addrPort(), len(held), strings.Join(ex, ", "), more, len(held), len(held)-1)
 	}
 }
 

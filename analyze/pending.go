@@ -327,8 +327,7 @@ func (x *slotIndex) remove(h uint64, slot uint32) {
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; x.slots[j].slot != 0; j = (j + 1) & mask {
-		home := x.slots[j].h & mask
-		if (j-home)&mask >= (j-i)&mask {
+		if fillsHole(uint64(i), uint64(j), uint64(x.slots[j].h&mask), uint64(mask)) {
 			x.slots[i] = x.slots[j]
 			i = j
 		}

@@ -78,9 +78,8 @@ type liveFlow struct {
 	key  flowKey
 	h    uint64 // hash of key
 	f    *flowstate.Flow
-	seq  int64     // Order of the first segment, the tie-break for finish order
-	slot int       // index in table.live and table.until
-	next *liveFlow // next flow in the same hash chain
+	seq  int64 // Order of the first segment, the tie-break for finish order
+	slot int   // index in table.live and table.until
 }
 
 // table holds the live flows. It hands each finished flow to finish, in
@@ -88,10 +87,11 @@ type liveFlow struct {
 // flows only.
 //
 // Flows are found through a flowIndex by a seeded 64-bit hash of their
-// key, computed once per segment by the reading goroutine. Expiry is checked by sweeping a dense array of expiry
-// times every sweepEvery of capture time; a flow met past its expiry forces
-// a sweep first, and so does anything else that finishes a flow, so flows
-// still finish exactly in the order of their expiry times.
+// key, computed once per segment by the reading goroutine. Expiry is
+// checked by sweeping a dense array of expiry times every sweepEvery of
+// capture time; a flow met past its expiry forces a sweep first, and so
+// does anything else that finishes a flow, so flows still finish exactly
+// in the order of their expiry times.
 type table struct {
 	cfg      flowstate.Config
 	timeouts Timeouts
@@ -252,7 +252,7 @@ func (t *table) add(seg *flowstate.Segment, h uint64) {
 				t.pend.second(p, seg, now+hto)
 				return
 			default:
-				lf = t.promote(p)
+				lf = t.promote(p, h)
 			}
 		}
 		if lf == nil && len(t.live) >= pendingAbove && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
@@ -282,10 +282,11 @@ func reusesPort(p *pendingFlow, seg *flowstate.Segment) bool {
 	return seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && seg.Seq != p.segs[0].seq
 }
 
-// promote turns a pending flow into a full one, replaying its segments.
-func (t *table) promote(p *pendingFlow) *liveFlow {
+// promote turns a pending flow, whose key hashes to h, into a full one,
+// replaying its segments.
+func (t *table) promote(p *pendingFlow, h uint64) *liveFlow {
 	f := t.replay(p)
-	lf := t.newLive(p.key, t.hasher.hash(&p.key), f, p.order())
+	lf := t.newLive(p.key, h, f, p.order())
 	t.pend.remove(p)
 	t.insert(lf)
 	t.touch(lf)

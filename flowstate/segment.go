@@ -83,7 +83,7 @@ type Options struct {
 // the goroutine that decodes it to the one that analyses its flow.
 type Segment struct {
 	Time  int64 // capture timestamp, nanoseconds since the Unix epoch
-	Frame int64 // 1-based frame number within that file
+	Frame int64 // 1-based frame number within its file (File)
 	// Order is the segment's position in the run (all files merged), set
 	// by the analysis; flows that finish together are ordered by the
 	// Order of their first segments.

@@ -10,11 +10,12 @@ import (
 // is padded to its column's widest cell in the block plus two. A summary
 // of a million flows spent a tenth of its time in tabwriter, which
 // handles much more (escapes, HTML, cells of any shape); this keeps the
-// block's bytes and the cell ends, and nothing else.
+// block's bytes, the cell ends and widths, and nothing else.
 type columns struct {
 	w     *bufio.Writer
 	buf   []byte  // the block's rows, tabs and newlines included
 	ends  []int32 // for every cell, the offset in buf just past it
+	wide  []int32 // for every cell, its width (0 for a row's last, never padded)
 	cells []int16 // cells per row
 	width []int   // per column, the widest cell of the block
 }
@@ -32,13 +33,15 @@ func (c *columns) row(b []byte) {
 		}
 		end := start + i
 		c.ends = append(c.ends, int32(end))
+		w := 0
 		if ch == '\t' {
-			w := cellWidth(c.buf[c.cellStart(len(c.ends)-1):end])
+			w = cellWidth(c.buf[c.cellStart(len(c.ends)-1):end])
 			if n == len(c.width) {
 				c.width = append(c.width, 0)
 			}
 			c.width[n] = max(c.width[n], w)
 		}
+		c.wide = append(c.wide, int32(w))
 		n++
 	}
 	c.cells = append(c.cells, int16(n))
@@ -68,21 +71,21 @@ func (c *columns) flush() error {
 	cell := 0
 	for _, n := range c.cells {
 		for j := 0; j < int(n); j++ {
-			start, end := c.cellStart(cell), int(c.ends[cell])
-			c.w.Write(c.buf[start:end])
+			c.w.Write(c.buf[c.cellStart(cell):c.ends[cell]])
+			w := int(c.wide[cell])
 			cell++
 			if j == int(n)-1 {
 				c.w.WriteByte('\n')
 				continue
 			}
-			for pad := c.width[j] + columnPadding - cellWidth(c.buf[start:end]); pad > 0; {
+			for pad := c.width[j] + columnPadding - w; pad > 0; {
 				k := min(pad, len(spaces))
 				c.w.Write(spaces[:k])
 				pad -= k
 			}
 		}
 	}
-	c.buf, c.ends, c.cells = c.buf[:0], c.ends[:0], c.cells[:0]
+	c.buf, c.ends, c.wide, c.cells = c.buf[:0], c.ends[:0], c.wide[:0], c.cells[:0]
 	clear(c.width)
 	c.width = c.width[:0]
 	_, err := c.w.Write(nil)

@@ -252,45 +252,56 @@ func checkJSON(t *testing.T, doc []byte, flows []*analyze.Flow, sum *analyze.Sum
 }
 
 // The same capture gives the same document on every run, also when its
-// timestamps go backwards: which flows share a flow table (and so which
-// finish times a table moves to keep its output in order) must not depend
-// on the per-run hash seed. The input is a FuzzRun crasher that showed it.
+// timestamps go backwards, and whether new flows are kept pending first or
+// not. Two FuzzRun crashers showed what this needs: which flows share a
+// flow table (and so which finish times a table moves to keep its output
+// in order) must not depend on the per-run hash seed, and a flow moved so
+// must not finish before the safe time its table already gave the merge,
+// or the merge's order depends on when batches arrive.
 func TestRunIsDeterministicWhenTimeGoesBackwards(t *testing.T) {
-	raw, err := os.ReadFile("testdata/fuzz/FuzzRun/2e1d78697aea0dbf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, lit, ok := bytes.Cut(raw, []byte("\n"))
-	lit = bytes.TrimSpace(lit)
-	if !ok || !bytes.HasPrefix(lit, []byte("[]byte(")) {
-		t.Fatalf("not a fuzz corpus file: %q", raw[:min(len(raw), 40)])
-	}
-	s, err := strconv.Unquote(string(lit[len("[]byte(") : len(lit)-1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var first []byte
-	for i := 0; i < 20; i++ {
-		r, err := analyze.NewCaptureReader("backwards.pcapng", bytes.NewReader([]byte(s)), 0)
+	for _, name := range []string{"2e1d78697aea0dbf", "713642f235a49b84"} {
+		raw, err := os.ReadFile("testdata/fuzz/FuzzRun/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		j := render.NewJSON(&buf, render.Options{})
-		sum, err := analyze.Run(context.Background(), []*analyze.CaptureReader{r}, analyze.Options{Record: true}, j.Flow)
+		_, lit, ok := bytes.Cut(raw, []byte("\n"))
+		lit = bytes.TrimSpace(lit)
+		if !ok || !bytes.HasPrefix(lit, []byte("[]byte(")) {
+			t.Fatalf("%s: not a fuzz corpus file: %q", name, raw[:min(len(raw), 40)])
+		}
+		s, err := strconv.Unquote(string(lit[len("[]byte(") : len(lit)-1]))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := j.Close(sum); err != nil {
-			t.Fatal(err)
-		}
-		if sum.Captures[0].TimeBackwards == 0 {
-			t.Fatal("the input's timestamps do not go backwards")
-		}
-		if i == 0 {
-			first = buf.Bytes()
-		} else if !bytes.Equal(buf.Bytes(), first) {
-			t.Fatalf("run %d gave another document", i+1)
+		var first []byte
+		for i := 0; i < 20; i++ {
+			restore := func() {}
+			if i%2 == 1 {
+				restore = analyze.KeepPendingFrom(0)
+			}
+			r, err := analyze.NewCaptureReader("backwards.pcapng", bytes.NewReader([]byte(s)), 0)
+			if err != nil {
+				restore()
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			j := render.NewJSON(&buf, render.Options{})
+			sum, err := analyze.Run(context.Background(), []*analyze.CaptureReader{r}, analyze.Options{Record: true}, j.Flow)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Close(sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Captures[0].TimeBackwards == 0 {
+				t.Fatalf("%s: the input's timestamps do not go backwards", name)
+			}
+			if i == 0 {
+				first = buf.Bytes()
+			} else if !bytes.Equal(buf.Bytes(), first) {
+				t.Fatalf("%s: run %d (pending first: %v) gave another document", name, i+1, i%2 == 1)
+			}
 		}
 	}
 }

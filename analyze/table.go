@@ -107,8 +107,8 @@ type table struct {
 	finish    func(finished)
 	expired   []expiring
 	nextSweep int64
-	// swept is the time of the last sweep: every flow that finishes later
-	// finishes after it.
+	// swept is the latest time swept to: every flow that finishes later
+	// finishes at or after it.
 	swept int64
 	// recycle brings back finished flows that their consumer is done
 	// with, to start new flows on; nil when flows are kept.
@@ -316,7 +316,14 @@ func (t *table) finishFlow(f *flowstate.Flow, at int64, reason string) {
 // be merged into one deterministic order.
 func (t *table) expire(now int64, extra ...expiring) {
 	t.nextSweep = now + sweepEvery
-	t.swept = now
+	// The last sweep's time may have been handed to the merge as the
+	// table's safe time, a promise that nothing it finishes later
+	// finishes before it. Only timestamps going backwards can break it:
+	// such flows are moved past it as past a flow already finished.
+	if t.swept > t.lastAt {
+		t.lastAt, t.lastSeq = t.swept, math.MinInt64
+	}
+	t.swept = max(t.swept, now)
 	t.expired = append(t.expired[:0], extra...)
 	for i, u := range t.until {
 		if u <= now {
@@ -342,8 +349,9 @@ func (t *table) finishAll(list []expiring) {
 }
 
 // finishOne finishes one flow. A flow cannot finish before one finished
-// already (that happens only when timestamps go backwards): it is then
-// reported a nanosecond after it, so that the table's output stays sorted.
+// already, or before the last sweep (that happens only when timestamps go
+// backwards): it is then reported a nanosecond after it, so that the
+// table's output stays sorted and its safe time holds.
 func (t *table) finishOne(e expiring) {
 	if e.at < t.lastAt || e.at == t.lastAt && e.seq < t.lastSeq {
 		e.at = t.lastAt + 1

@@ -60,7 +60,10 @@
 //     flows per listener; past that the estimate is withheld and the
 //     percentiles cover the first 2 Mi connections.
 //   - A flow whose timestamps go backwards may be reported to finish a
-//     nanosecond after the flow finished before it, to keep the order.
+//     nanosecond after the flow finished before it in its flow table, or
+//     after that table's last sweep, to keep the order. Which flows share
+//     a table depends on the number of cores, so such a capture's finish
+//     times can differ between machines; on one machine they do not.
 //   - The vantage point is judged from handshake timing only; a queue in
 //     front of a link (a shaper, a busy NIC) makes a capture at a server
 //     look like one at the client.

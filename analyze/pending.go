@@ -88,6 +88,17 @@ type pendingFlow struct {
 func (p *pendingFlow) order() int64 { return p.first }
 func (p *pendingFlow) last() int64  { return p.segs[p.n-1].time }
 
+// expiry is when a pending flow times out: when its full flow would
+// (table.classOf). A SYN answered by a SYN-ACK from the other side leaves
+// the full flow's client ESTABLISHED, so it waits the idle timeout; any
+// other pending flow waits the handshake timeout.
+func (p *pendingFlow) expiry(t Timeouts) int64 {
+	if p.n == 2 && p.segs[1].flags&flowstate.ACK != 0 && (p.segs[0].bits^p.segs[1].bits)&bitSrcIsA != 0 {
+		return p.last() + t.Idle
+	}
+	return p.last() + t.Handshake
+}
+
 // replay builds the full flow of a pending one, on recycled when not nil.
 func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *flowstate.Flow {
 	first := p.segs[0].segment(&p.key, p.first)
@@ -213,19 +224,19 @@ func (s *pendingStore) remove(p *pendingFlow) {
 }
 
 // second adds a pending flow's second segment, moving its expiry.
-func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, expiry int64) {
+func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, t Timeouts) {
 	p.segs[1] = compact(seg, &p.key)
 	p.n = 2
-	s.push(queuedPending{slot: p.slot, expiry: expiry})
+	s.push(queuedPending{slot: p.slot, expiry: p.expiry(t)})
 }
 
 // expired appends to out the pending flows whose expiry (their last
-// segment's time plus timeout) is at or before now, each once.
-func (s *pendingStore) expired(now, timeout int64, out []expiring) []expiring {
+// segment's time plus their timeout) is at or before now, each once.
+func (s *pendingStore) expired(now int64, t Timeouts, out []expiring) []expiring {
 	for len(s.queue) > 0 && s.queue[0].expiry <= now {
 		q := s.pop()
 		p := s.at(q.slot)
-		if p.n == 0 || p.last()+timeout != q.expiry || p.queued {
+		if p.n == 0 || p.expiry(t) != q.expiry || p.queued {
 			// Promoted or finished since, queued again, or taken already
 			// through another entry with the same expiry (a slot reused).
 			continue

@@ -243,20 +243,19 @@ func (t *table) add(seg *flowstate.Segment, h uint64) {
 		lf = nil
 	}
 	if lf == nil {
-		hto := t.timeouts.Handshake
 		if p := t.pend.get(&k, h); p != nil {
 			switch {
-			case p.last()+hto <= now:
+			case p.expiry(t.timeouts) <= now:
 				t.expire(now) // it expired between sweeps: finish it, in order
 			case p.n < 2 && handshakeOnly(seg) && !reusesPort(p, seg):
-				t.pend.second(p, seg, now+hto)
+				t.pend.second(p, seg, t.timeouts)
 				return
 			default:
 				lf = t.promote(p, h)
 			}
 		}
 		if lf == nil && len(t.live) >= pendingAbove && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
-			t.pend.add(&k, h, seg, now+hto)
+			t.pend.add(&k, h, seg, now+t.timeouts.Handshake) // a bare SYN: still opening
 			return
 		}
 	}
@@ -330,7 +329,7 @@ func (t *table) expire(now int64, extra ...expiring) {
 			t.expired = append(t.expired, expiring{at: u, seq: t.live[i].seq, lf: t.live[i]})
 		}
 	}
-	t.expired = t.pend.expired(now, t.timeouts.Handshake, t.expired)
+	t.expired = t.pend.expired(now, t.timeouts, t.expired)
 	t.finishAll(t.expired)
 	t.expired = t.expired[:0]
 }

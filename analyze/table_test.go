@@ -8,9 +8,13 @@ import (
 
 // tableRun feeds segments to one table and returns the flows it finishes,
 // in order, keeping new flows as pending flows from the first one.
-func tableRun(segs []flowstate.Segment) []finished {
+func tableRun(segs []flowstate.Segment) []finished { return tableRunFrom(segs, 0) }
+
+// tableRunFrom is tableRun keeping new flows pending once the table holds
+// above pendingFrom full flows.
+func tableRunFrom(segs []flowstate.Segment, pendingFrom int) []finished {
 	defer func(n int) { pendingAbove = n }(pendingAbove)
-	pendingAbove = 0
+	pendingAbove = pendingFrom
 	var out []finished
 	t := newTable(flowstate.Config{}, Timeouts{}, keyHasher(1), func(x finished) {
 		if x.F == nil {
@@ -75,5 +79,27 @@ func TestFinishOrder(t *testing.T) {
 	}
 	if got[0].At != a.Time+75e9 {
 		t.Errorf("first flow finished at %d, want its SYN + 75 s", got[0].At-a.Time)
+	}
+}
+
+// A SYN answered by a SYN-ACK leaves the client ESTABLISHED, so its flow
+// waits the idle timeout, not the handshake one, whether it is kept
+// pending or full: an ACK 100 s later still belongs to it. (A pending
+// flow once timed out after 75 s here and the ACK began a second flow; a
+// FuzzRun input showed it.)
+func TestAnsweredPendingFlowWaitsTheIdleTimeout(t *testing.T) {
+	c := syn(0, 1000)
+	sa := flowstate.Segment{Time: c.Time + 1e6, Src: c.Dst, SrcPort: c.DstPort, Dst: c.Src, DstPort: c.SrcPort,
+		Flags: flowstate.SYN | flowstate.ACK, Seq: 5000, Ack: 1001, Opt: flowstate.Options{WScale: -1}}
+	ack := flowstate.Segment{Time: c.Time + 100e9, Src: c.Src, SrcPort: c.SrcPort, Dst: c.Dst, DstPort: c.DstPort,
+		Flags: flowstate.ACK, Seq: 1001, Ack: 5001, Opt: flowstate.Options{WScale: -1}}
+	for _, from := range []int{0, 1 << 15} {
+		got := tableRunFrom([]flowstate.Segment{c, sa, ack}, from)
+		if len(got) != 1 || got[0].F.NPackets != 3 || got[0].Reason != "end of capture" {
+			for _, x := range got {
+				t.Logf("flow of %d packets, reason %q", x.F.NPackets, x.Reason)
+			}
+			t.Errorf("pending from %d flows: %d flows, want one of 3 packets that lasted to the end", from, len(got))
+		}
 	}
 }

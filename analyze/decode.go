@@ -298,7 +298,7 @@ func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8
 	seg.Flags = flowstate.Flags(b[13])
 	seg.Window = binary.BigEndian.Uint16(b[14:16])
 	seg.Len = uint32(declared - hl)
-	parseOptions(&seg.Opt, b[20:hl])
+	parseOptions(&seg.Opt, b[20:hl], seg.Ack)
 	return resTCP, len(b) < declared
 }
 
@@ -313,10 +313,11 @@ const (
 	optTimestamp = 8 // RFC 7323 3
 )
 
-// parseOptions reads the options the analysis uses. A malformed option
-// ends parsing, keeping what came before it, as Linux's
+// parseOptions reads the options the analysis uses; ack is the segment's
+// acknowledgment number, against which a D-SACK block is recognised. A
+// malformed option ends parsing, keeping what came before it, as Linux's
 // tcp_parse_options does.
-func parseOptions(o *flowstate.Options, b []byte) {
+func parseOptions(o *flowstate.Options, b []byte, ack flowstate.Seq) {
 	*o = flowstate.Options{WScale: -1}
 	for len(b) > 0 {
 		switch b[0] {
@@ -351,6 +352,16 @@ func parseOptions(o *flowstate.Options, b []byte) {
 		case optSACK:
 			if len(v) > 0 && len(v)%8 == 0 {
 				o.NSACK = uint8(min(len(v)/8, 4))
+				// RFC 2883 4 (and tcp_check_dsack): the first block is a D-SACK when it starts
+				// below the cumulative ACK or lies inside the second block.
+				l0 := flowstate.Seq(binary.BigEndian.Uint32(v[0:4]))
+				r0 := flowstate.Seq(binary.BigEndian.Uint32(v[4:8]))
+				o.DSACK = l0.LessThan(ack)
+				if !o.DSACK && len(v) >= 16 {
+					l1 := flowstate.Seq(binary.BigEndian.Uint32(v[8:12]))
+					r1 := flowstate.Seq(binary.BigEndian.Uint32(v[12:16]))
+					o.DSACK = l1.LessThanEq(l0) && r0.LessThanEq(r1)
+				}
 			}
 		case optTimestamp:
 			if len(v) == 8 {

@@ -106,11 +106,15 @@ func TestDecodeSYNFields(t *testing.T) {
 }
 
 func TestDecodeOptions(t *testing.T) {
+	// dataTCP acknowledges 2000: blocks above it report out-of-order data,
+	// a first block below it is a D-SACK (RFC 2883).
 	sack := make([]byte, 0, 32)
 	for i := range uint32(4) {
-		sack = binary.BigEndian.AppendUint32(sack, 100*i+1)
-		sack = binary.BigEndian.AppendUint32(sack, 100*i+50)
+		sack = binary.BigEndian.AppendUint32(sack, 3000+100*i+1)
+		sack = binary.BigEndian.AppendUint32(sack, 3000+100*i+50)
 	}
+	dsack := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 1001), 1050)
+	inside := append(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 3010), 3020), sack[:8]...)
 	for _, tc := range []struct {
 		name string
 		opts []layers.TCPOption
@@ -128,8 +132,14 @@ func TestDecodeOptions(t *testing.T) {
 			{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: []byte{0, 0, 1, 0, 0, 0, 2, 0}},
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
+			{OptionType: layers.TCPOptionKindSACK, OptionLength: 10, OptionData: dsack},
+		}, flowstate.Options{WScale: -1, HasTS: true, TSVal: 256, TSEcr: 512, NSACK: 1, DSACK: true}},
+		{"one SACK block above the ACK is no D-SACK", []layers.TCPOption{
 			{OptionType: layers.TCPOptionKindSACK, OptionLength: 10, OptionData: sack[:8]},
-		}, flowstate.Options{WScale: -1, HasTS: true, TSVal: 256, TSEcr: 512, NSACK: 1}},
+		}, flowstate.Options{WScale: -1, NSACK: 1}},
+		{"a first block inside the second is a D-SACK", []layers.TCPOption{
+			{OptionType: layers.TCPOptionKindSACK, OptionLength: 18, OptionData: inside},
+		}, flowstate.Options{WScale: -1, NSACK: 2, DSACK: true}},
 		{"window scale above 14 is 14 (RFC 7323 2.3)", []layers.TCPOption{
 			{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{200}},
 		}, flowstate.Options{WScale: 14}},
@@ -161,15 +171,15 @@ func TestParseOptionsMalformed(t *testing.T) {
 	// An option whose length runs past the header ends parsing; what came
 	// before it is kept.
 	var o flowstate.Options
-	parseOptions(&o, []byte{2, 4, 5, 0xb4, 3, 3, 7, 8, 10, 0, 0})
+	parseOptions(&o, []byte{2, 4, 5, 0xb4, 3, 3, 7, 8, 10, 0, 0}, 0)
 	if o.MSS != 1460 || o.WScale != 7 || o.HasTS {
 		t.Errorf("got %+v", o)
 	}
-	parseOptions(&o, []byte{1, 1, 5})
+	parseOptions(&o, []byte{1, 1, 5}, 0)
 	if o != (flowstate.Options{WScale: -1}) {
 		t.Errorf("got %+v", o)
 	}
-	parseOptions(&o, []byte{4, 0, 4, 2})
+	parseOptions(&o, []byte{4, 0, 4, 2}, 0)
 	if o != (flowstate.Options{WScale: -1}) {
 		t.Errorf("zero-length option: got %+v", o)
 	}

@@ -18,9 +18,13 @@
 // with Options.Record off (summaries) a flow keeps counters, not packets,
 // and flows that never got past a SYN or a SYN and SYN-ACK (a SYN flood)
 // are kept as small values without pointers until they promote or expire.
-// The listener views (overflow episodes, queue capacity, schedules,
-// inferred settings, vantage point) need every flow, so they come at the
-// end.
+// The listener views (verdict, overflow episodes per queue with their
+// confidence and alternatives, queue capacity, schedules, inferred
+// settings, vantage point; verdict.go) need every flow, so they come at
+// the end. A flow's notes are written when it is handed out, so the
+// wording of an unanswered connection ("no answer from the server" or
+// "while the server answered others") reflects the flows that finished
+// before it.
 //
 // # Reading captures
 //

@@ -42,13 +42,21 @@ func addrPort(e *flowstate.Endpoint) netip.AddrPort {
 // seconds formats a duration in nanoseconds as seconds with two decimals.
 func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }
 
-// explain writes the notes of a finished, recorded flow.
-func (f *Flow) explain() {
+// explain writes the notes of a finished, recorded flow. answered says
+// whether the flow's server had answered any SYN of any flow that
+// finished so far (this one included): what an unanswered connection's
+// note can say depends on it.
+func (f *Flow) explain(answered bool) {
 	if len(f.Packets) == 0 {
 		return
 	}
 	f.Notes = make([]string, len(f.Packets))
 	local := f.Vantage == VantageServer || f.Vantage == VantageSameHost
+	unacked := make(map[int]bool, len(f.Unacknowledged))
+	for _, i := range f.Unacknowledged {
+		unacked[i] = true
+	}
+	promptData := f.firstDataAckedPromptly()
 	var lastClientAck, lastSyn, lastSynAck int64
 	synAcks := 0
 	for i := range f.Packets {
@@ -64,22 +72,38 @@ func (f *Flow) explain() {
 			notes = append(notes, fmt.Sprintf("client sends its SYN again %s after the last one, which got no SYN-ACK: %s", seconds(p.Time-lastSyn), why))
 		}
 		if l.Has(flowstate.LabelSynUnanswered) {
-			notes = append(notes, "no SYN-ACK ever came for this connection: connect() timed out or the capture ended first")
+			switch {
+			case !answered:
+				notes = append(notes, "no answer from the server (down, filtered, or not captured): no SYN-ACK ever came; connect() timed out or the capture ended first")
+			case local:
+				notes = append(notes, "no SYN-ACK ever came for this connection, while the server answered others: it received these SYNs and dropped them (a full listen queue, or a filter on the host); connect() timed out or the capture ended first")
+			default:
+				notes = append(notes, "no SYN-ACK ever came for this connection, while the server answered others: its listen queue dropped these SYNs, or they were lost on the way; connect() timed out or the capture ended first")
+			}
 		}
 		if p.From == flowstate.Server && p.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN|flowstate.ACK && !p.Duplicate {
 			synAcks++
 			switch {
+			case l.Has(flowstate.LabelDeferAccept):
+				notes = append(notes, fmt.Sprintf("server retransmits its SYN-ACK (copy %d) late, not at its timer's first expiry, and later acknowledges the client's first data at once: the listener uses TCP_DEFER_ACCEPT and holds a bare ACK until data comes (not an overflow)", synAcks))
 			case l.Has(flowstate.LabelSynAckAfterAck):
 				why := "the server ignored it, its accept queue is full"
 				if !local {
 					why = "the server ignored it (accept queue full) or it was lost on the way"
+				}
+				if promptData {
+					why += "; since the server later acknowledged the first data at once, a 1 s TCP_DEFER_ACCEPT looks the same"
 				}
 				notes = append(notes, fmt.Sprintf("server retransmits its SYN-ACK (copy %d) although the client's ACK went out %s ago: %s", synAcks, seconds(p.Time-lastClientAck), why))
 			case l.Has(flowstate.LabelSynAckRetransmit):
 				notes = append(notes, fmt.Sprintf("server retransmits its SYN-ACK (copy %d, %s after the previous)", synAcks, seconds(p.Time-lastSynAck)))
 			}
 			if l.Has(flowstate.LabelSynCookieSuspected) {
-				notes = append(notes, "this SYN-ACK is never retransmitted although the client's ACK goes unanswered: a SYN cookie (no request kept) is suspected")
+				if ev := f.CookieEvidence(); ev != "" {
+					notes = append(notes, "this SYN-ACK is a SYN cookie: "+ev+"; the server kept no request (its SYN queue was full, or tcp_syncookies=2)")
+				} else {
+					notes = append(notes, "this SYN-ACK is never retransmitted although the client's ACK goes unanswered: a SYN cookie (no request kept) is suspected, or tcp_synack_retries=0")
+				}
 			}
 			lastSynAck = p.Time
 		}
@@ -98,13 +122,25 @@ func (f *Flow) explain() {
 		}
 		if l.Has(flowstate.LabelSynAckRetriesExhausted) {
 			n := f.EP[flowstate.Server].SYNRetransmits
-			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %d SYN-ACK retransmissions (tcp_synack_retries >= %d) while the client believes it is ESTABLISHED", n, n))
+			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %d SYN-ACK retransmissions (tcp_synack_retries >= %d, or TCP_SYNCNT on the listener) while the client believes it is ESTABLISHED", n, n))
 		}
 		if l.Has(flowstate.LabelRstOnOverflow) {
 			notes = append(notes, "server resets the connection right after the handshake, having acknowledged nothing: accept queue full with tcp_abort_on_overflow=1")
 		}
+		if l.Has(flowstate.LabelAppReset) {
+			notes = append(notes, "server resets a connection it had accepted (RST with ACK): the application closed it with SO_LINGER 0 or unread data, or exited, or the listener closed; not an overflow")
+		}
+		if p.From == flowstate.Server && p.Flags&flowstate.RST != 0 && f.RequestForgotten && i == f.firstServerRST() {
+			notes = append(notes, "the server no longer knows this connection, although its SYN-ACK timer had not run out: the listener was closed (a restart?) or the request dropped; not retries exhausted")
+		}
+		if p.From == flowstate.Server && p.Flags&flowstate.RST != 0 && f.SynAckTime == 0 && !f.MidStream && p.Labels == 0 && i == f.firstServerRST() {
+			notes = append(notes, "refused: the server answers the SYN with a reset (nothing listens on the port)")
+		}
 		if i == f.ServerEstablishPacket && f.ServerEstablishPacket >= 0 && len(notes) == 0 && f.Labels.Has(flowstate.LabelSynAckAfterAck) {
 			notes = append(notes, "the server queues the connection now: a slot in its accept queue freed")
+		}
+		if unacked[i] && len(notes) == 0 {
+			notes = append(notes, "the server does not acknowledge this segment: its ACK was lost on the way, or it ignored the segment while holding the connection as a request; this capture cannot tell which")
 		}
 		if len(notes) > 0 && f.AckedUnseen > 0 && (l.Has(flowstate.LabelSynDropped) || l.Has(flowstate.LabelDataWhileSynRecv) || l.Has(flowstate.LabelSynAckAfterAck)) {
 			notes = append(notes, "caution: this flow acknowledges data the capture never saw, so the capture lost packets and this may be its own loss")
@@ -121,6 +157,40 @@ func (f *Flow) explain() {
 			lastSyn = p.Time
 		}
 	}
+}
+
+// firstServerRST is the index of the server's first RST, -1 when none.
+func (f *Flow) firstServerRST() int {
+	for i := range f.Packets {
+		if p := &f.Packets[i]; p.From == flowstate.Server && p.Flags&flowstate.RST != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstDataAckedPromptly reports whether the server's first
+// acknowledgment of the client's data came within half a second of the
+// data's first copy, sent once.
+func (f *Flow) firstDataAckedPromptly() bool {
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		if p.From != flowstate.Client || p.Len == 0 {
+			continue
+		}
+		end := p.Seq + p.Len
+		for j := i + 1; j < len(f.Packets); j++ {
+			q := &f.Packets[j]
+			if q.From == flowstate.Client && q.Len > 0 && q.Seq < end {
+				return false // sent again before an ACK came
+			}
+			if q.From == flowstate.Server && q.Flags&flowstate.ACK != 0 && q.Flags&flowstate.SYN == 0 && q.Ack >= end {
+				return q.Time-p.Time <= 500e6
+			}
+		}
+		return false
+	}
+	return false
 }
 
 // fmtClock formats a capture time as a UTC time of day with microseconds,

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
-	"strings"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -17,12 +17,23 @@ import (
 type Listener struct {
 	Server netip.AddrPort
 	Flows  int
+	// Verdict is what kind of endpoint the listener was;
+	// VerdictEvidence has one sentence per verdict that applies, the
+	// winner first ("serving: 12 of 14 connections completed the
+	// handshake").
+	Verdict         Verdict
+	VerdictEvidence []string
 	// LabelFlows counts, per label, the flows that carry it.
 	LabelFlows map[flowstate.Label]int
-	// Episodes are the overflow episodes: stretches of overflow evidence
-	// (dropped SYNs, ignored ACKs, overflow resets) with gaps of less than
-	// EpisodeGap between them. Empty when the listener never overflowed.
+	// Episodes are the overflow episodes: stretches of evidence for one
+	// queue (dropped SYNs, ignored ACKs and data, overflow resets, SYN
+	// cookies) with gaps of less than EpisodeGap between them, each with
+	// its confidence and the alternatives the capture cannot rule out.
+	// Empty when no queue is shown to have overflowed (verdict.go).
 	Episodes []Episode
+	// Notes are listener-level findings in words: a SYN flood, a listener
+	// closed with connections queued.
+	Notes []string
 	// SynRetransmitSchedule and SynAckRetransmitSchedule are the longest
 	// schedules seen, as offsets in nanoseconds from the first copy (the
 	// first copy's 0 is left out): e.g. 1 s, 3 s, 7 s for Linux's doubling
@@ -34,8 +45,11 @@ type Listener struct {
 	// show it; CapacityEvidence says what the figure rests on, or why
 	// there is none.
 	AcceptQueueCapacity int
-	BacklogEstimate     int
-	CapacityEvidence    string
+	// AcceptQueueCapacityRange is the least and the most the queue was
+	// seen to hold when full, when they differ ({0, 0} otherwise).
+	AcceptQueueCapacityRange [2]int
+	BacklogEstimate          int
+	CapacityEvidence         string
 	// InferredSysctls maps a sysctl name to what the capture implies,
 	// e.g. "tcp_synack_retries": ">= 2 (a lower bound: ...)".
 	InferredSysctls map[string]string
@@ -51,6 +65,9 @@ type Listener struct {
 	// the capture never saw: the capture lost packets, so drop labels are
 	// less certain.
 	CaptureLossFlows int
+	// RepliesMissingFlows counts the flows whose client acknowledged a
+	// SYN-ACK the capture never held: it misses the server's direction.
+	RepliesMissingFlows int
 }
 
 // SeriesKind names one count of the per-second series.
@@ -84,16 +101,14 @@ func (s *Series) Seconds() int { return len(s.Counts[0]) }
 // seconds are folded into the last bin.
 const maxSeriesSeconds = 1 << 20
 
-// Episode is one stretch of overflow evidence.
-type Episode struct {
-	Start, End int64 // nanoseconds since the Unix epoch
-	Evidence   int   // pieces of evidence (labelled packets) in it
-}
-
-// EpisodeGap separates overflow episodes.
-const EpisodeGap = 10e9
-
 const (
+	// A SYN flood: this many half-open connections from this many sources.
+	minFloodHalfOpen = 64
+	minFloodSources  = 16
+	maxFloodSources  = 1 << 16
+	// closeBurst: resets this close together came from one close.
+	closeBurst = 50e6
+
 	maxConnectTimes  = 1 << 21
 	maxEvidence      = 1 << 20
 	maxQueueRecords  = 1 << 18
@@ -101,27 +116,18 @@ const (
 	queueNoneWording = "the capture does not show it"
 )
 
-// overflowLabels are the labels that show a listen queue overflowing.
-var overflowLabels = []flowstate.Label{
-	flowstate.LabelSynDropped, flowstate.LabelSynAckAfterAck, flowstate.LabelDataWhileSynRecv,
-	flowstate.LabelFinBeforeQueued, flowstate.LabelGhostConnection, flowstate.LabelSynAckRetriesExhausted,
-	flowstate.LabelRstOnOverflow, flowstate.LabelSynCookieSuspected,
-}
-
-// acceptOverflowLabels show the accept queue itself full: the server
-// ignored or reset a handshake ACK.
-var acceptOverflowLabels = flowstate.Labels(0).
-	Add(flowstate.LabelSynAckAfterAck).Add(flowstate.LabelDataWhileSynRecv).
-	Add(flowstate.LabelGhostConnection).Add(flowstate.LabelRstOnOverflow)
-
-// queueRecord is what the capacity estimate needs of one flow.
+// queueRecord is what the queue model needs of one flow.
 type queueRecord struct {
 	client      flowstate.Addr // with clientPort; no pointer, so the records cost the collector nothing
 	clientPort  uint16
+	cookie      bool  // its SYN-ACK was a cookie: no request was kept
+	synAck      int64 // the server's first SYN-ACK: its request existed from then (0: none)
+	reqEnd      int64 // the request left the SYN queue
 	established int64 // server queued it (0: never)
 	end         int64 // when it closed; math.MaxInt64 if it did not
-	served      int64 // server's first payload or FIN (0: never)
-	overflow    int64 // when this flow met a full accept queue (0: never)
+	served      int64 // server's first payload or FIN, or its reset (0: never): the application had it
+	overflow    int64 // when this flow's handshake ACK met a full accept queue (0: never)
+	reset       bool  // and the server answered it with the overflow reset
 }
 
 func (r *queueRecord) addrPort() netip.AddrPort {
@@ -131,14 +137,22 @@ func (r *queueRecord) addrPort() netip.AddrPort {
 // listenerAgg accumulates one listener's view as flows finish.
 type listenerAgg struct {
 	l              Listener
-	evidence       []int64
+	evidence       []evidence
+	drops          []dropInstant
 	records        chunked[queueRecord]
 	recordsDropped bool
 	votes          map[Vantage]int
 	maxExhausted   int // most SYN-ACK retransmissions before a server forgot
-	maxUnanswered  int // most SYN retransmissions of an unanswered connect
 	rstOverflow    int
 	ackIgnored     int
+	answered       int // flows whose SYN the server answered with a SYN-ACK
+	completed      int // flows whose handshake completed (the client acknowledged a SYN-ACK)
+	refused        int // flows whose SYN the server answered with a RST
+	syns           int // flows that began with the client's SYN
+	halfOpen       int // flows with a SYN-ACK the client never acknowledged
+	halfOpenSrc    map[flowstate.Addr]struct{}
+	deferAccept    int // flows that show TCP_DEFER_ACCEPT
+	resetTimes     []int64
 	cookies        int
 	bins           map[int64]*[NumSeriesKinds]int32 // per Unix second
 }
@@ -161,7 +175,7 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 	k := listenerKey{s.Addr, s.Port}
 	a := ls.m[k]
 	if a == nil {
-		a = &listenerAgg{votes: make(map[Vantage]int), bins: make(map[int64]*[NumSeriesKinds]int32)}
+		a = &listenerAgg{votes: make(map[Vantage]int), bins: make(map[int64]*[NumSeriesKinds]int32), halfOpenSrc: make(map[flowstate.Addr]struct{})}
 		a.l.Server = addrPort(s)
 		a.l.LabelFlows = make(map[flowstate.Label]int)
 		a.l.InferredSysctls = make(map[string]string)
@@ -187,6 +201,29 @@ func (a *listenerAgg) vantage() Vantage {
 func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	l := &a.l
 	l.Flows++
+	if f.SynAckTime != 0 {
+		a.answered++
+	}
+	if f.SynTime != 0 && !f.MidStream {
+		a.syns++
+		switch {
+		case f.HandshakeAckTime != 0 || f.RepliesMissing:
+			a.completed++
+		case f.SynAckTime == 0 && f.EP[flowstate.Server].SentRST:
+			a.refused++
+		case f.SynAckTime != 0:
+			a.halfOpen++
+			if len(a.halfOpenSrc) < maxFloodSources {
+				a.halfOpenSrc[f.EP[flowstate.Client].Addr] = struct{}{}
+			}
+		}
+	}
+	if f.RepliesMissing {
+		l.RepliesMissingFlows++
+	}
+	if f.Labels.Has(flowstate.LabelDeferAccept) {
+		a.deferAccept++
+	}
 	if f.AckedUnseen > 0 {
 		l.CaptureLossFlows++
 	}
@@ -196,20 +233,17 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	for _, lb := range f.Labels.List() {
 		l.LabelFlows[lb]++
 	}
-	for _, fd := range f.Findings {
-		if len(a.evidence) < maxEvidence && isOverflowLabel(fd.Label) {
-			a.evidence = append(a.evidence, fd.Time)
+	if len(a.evidence) < maxEvidence {
+		a.evidence = append(a.evidence, evidenceOf(f, v)...)
+	}
+	if times, _ := f.DroppedSYNs(); len(a.drops) < maxEvidence {
+		for _, t := range times {
+			a.drops = append(a.drops, dropInstant{t: t})
 		}
 	}
-	// The overflow began before the packets that prove it: at the dropped
-	// SYN, or at the ACK the server ignored.
-	if len(a.evidence) < maxEvidence-1 {
-		if f.Labels.Has(flowstate.LabelSynDropped) && f.SynTime != 0 {
-			a.evidence = append(a.evidence, f.SynTime)
-		}
-		if f.Labels&acceptOverflowLabels != 0 && f.HandshakeAckTime != 0 {
-			a.evidence = append(a.evidence, f.HandshakeAckTime)
-		}
+	if s := f.EP[flowstate.Server].RSTTime; s != 0 && f.SynAckTime != 0 && len(a.resetTimes) < maxEvidence &&
+		(f.Labels.Has(flowstate.LabelAppReset) || f.RequestForgotten) {
+		a.resetTimes = append(a.resetTimes, s)
 	}
 	a.count(f)
 	if d, ok := f.ConnectTime(); ok && len(l.ConnectTimes) < maxConnectTimes {
@@ -225,9 +259,6 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	if f.Labels.Has(flowstate.LabelSynAckRetriesExhausted) && s.SYNRetransmits > a.maxExhausted {
 		a.maxExhausted = s.SYNRetransmits
 	}
-	if f.Labels.Has(flowstate.LabelSynUnanswered) && c.SYNRetransmits > a.maxUnanswered {
-		a.maxUnanswered = c.SYNRetransmits
-	}
 	if f.Labels.Has(flowstate.LabelRstOnOverflow) {
 		a.rstOverflow++
 	}
@@ -242,7 +273,11 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 		return
 	}
 	// A flow not seen closing was open until the end of the capture.
-	r := queueRecord{client: c.Addr, clientPort: c.Port, established: f.ServerEstablishTime, end: math.MaxInt64}
+	r := queueRecord{client: c.Addr, clientPort: c.Port, established: f.ServerEstablishTime, end: math.MaxInt64,
+		synAck: f.SynAckTime, reqEnd: requestEnd(f), cookie: f.CookieEvidence() != ""}
+	if r.synAck != 0 && r.reqEnd == 0 {
+		r.reqEnd = r.synAck // a cookie, or no request kept
+	}
 	if f.Closed {
 		r.end = f.LastTime
 	}
@@ -250,8 +285,15 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	if s.SentFIN && len(s.FINTimes) > 0 && (r.served == 0 || s.FINTimes[0] < r.served) {
 		r.served = s.FINTimes[0]
 	}
-	if f.Labels&acceptOverflowLabels != 0 && f.HandshakeAckTime != 0 {
+	if f.Labels.Has(flowstate.LabelAppReset) && (r.served == 0 || s.RSTTime < r.served) {
+		r.served = s.RSTTime
+	}
+	// The handshake ACK met a full accept queue: ignored (the timer resent
+	// the SYN-ACK, or a cookie's data went unanswered) or reset.
+	if f.HandshakeAckTime != 0 && (f.Labels.Has(flowstate.LabelSynAckAfterAck) || f.Labels.Has(flowstate.LabelRstOnOverflow) ||
+		f.Labels.Has(flowstate.LabelSynCookieSuspected) && f.Labels.Has(flowstate.LabelDataWhileSynRecv)) {
 		r.overflow = f.HandshakeAckTime
+		r.reset = f.Labels.Has(flowstate.LabelRstOnOverflow)
 	}
 	*a.records.add() = r
 }
@@ -314,15 +356,6 @@ func (a *listenerAgg) series() Series {
 	return s
 }
 
-func isOverflowLabel(l flowstate.Label) bool {
-	for _, o := range overflowLabels {
-		if o == l {
-			return true
-		}
-	}
-	return false
-}
-
 func offsets(ts []int64) []int64 {
 	if len(ts) < 2 {
 		return nil
@@ -334,42 +367,11 @@ func offsets(ts []int64) []int64 {
 	return out
 }
 
-// finish computes what needs every flow: episodes, the queue capacity,
-// the inferred settings, the vantage point.
+// finish computes what needs every flow: the vantage point, the verdict,
+// episodes and queue capacity, the inferred settings.
 func (a *listenerAgg) finish() *Listener {
 	l := &a.l
 	sort.Slice(l.ConnectTimes, func(i, j int) bool { return l.ConnectTimes[i] < l.ConnectTimes[j] })
-	sort.Slice(a.evidence, func(i, j int) bool { return a.evidence[i] < a.evidence[j] })
-	for _, t := range a.evidence {
-		if n := len(l.Episodes); n > 0 && t-l.Episodes[n-1].End < EpisodeGap {
-			l.Episodes[n-1].End = t
-			l.Episodes[n-1].Evidence++
-			continue
-		}
-		l.Episodes = append(l.Episodes, Episode{Start: t, End: t, Evidence: 1})
-	}
-	a.estimateCapacity()
-	l.Series = a.series()
-	a.bins = nil
-
-	if a.ackIgnored > 0 {
-		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 (the server ignored handshake ACKs in %d flows instead of resetting them)", a.ackIgnored)
-	} else if a.rstOverflow > 0 {
-		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("1 (the server reset %d connections right after their handshake ACK)", a.rstOverflow)
-	}
-	if a.maxExhausted > 0 {
-		l.InferredSysctls["net.ipv4.tcp_synack_retries"] = fmt.Sprintf(">= %d (a lower bound: the server forgot requests after %d SYN-ACK retransmissions; the kernel retries fewer times when the SYN queue is over half full of old requests, and TCP_SYNCNT overrides the sysctl)", a.maxExhausted, a.maxExhausted)
-	}
-	if a.maxUnanswered > 0 {
-		l.InferredSysctls["net.ipv4.tcp_syn_retries"] = fmt.Sprintf(">= %d on the clients (a lower bound: they retransmitted unanswered SYNs %d times)", a.maxUnanswered, a.maxUnanswered)
-	}
-	if a.cookies > 0 {
-		l.InferredSysctls["net.ipv4.tcp_syncookies"] = fmt.Sprintf("likely 1 or 2 (%d flows had a single, never retransmitted SYN-ACK while the client went unanswered)", a.cookies)
-	}
-	if l.AcceptQueueCapacity > 0 {
-		l.InferredSysctls["listen_backlog"] = fmt.Sprintf("%d (min(listen() backlog, net.core.somaxconn): the accept queue held %d)", l.BacklogEstimate, l.AcceptQueueCapacity)
-	}
-
 	l.Vantage = a.vantage()
 	total := 0
 	for _, n := range a.votes {
@@ -380,7 +382,71 @@ func (a *listenerAgg) finish() *Listener {
 	} else {
 		l.VantageEvidence = "no complete handshake to judge by"
 	}
+	a.decide()
+	a.notes()
+	l.Series = a.series()
+	a.bins = nil
+	a.inferSysctls()
 	return l
+}
+
+// notes names the listener-level patterns: a SYN flood, and a listener
+// closed with connections queued (a service restart).
+func (a *listenerAgg) notes() {
+	l := &a.l
+	if a.halfOpen >= minFloodHalfOpen && len(a.halfOpenSrc) >= minFloodSources {
+		src := fmt.Sprint(len(a.halfOpenSrc))
+		if len(a.halfOpenSrc) >= maxFloodSources {
+			src = "at least " + src
+		}
+		l.Notes = append(l.Notes, fmt.Sprintf("SYN flood: %d half-open connections (a SYN-ACK the client never acknowledged) from %s sources", a.halfOpen, src))
+	}
+	slices.Sort(a.resetTimes)
+	for i := 0; i < len(a.resetTimes); {
+		j := i + 1
+		for j < len(a.resetTimes) && a.resetTimes[j]-a.resetTimes[i] <= closeBurst {
+			j++
+		}
+		if j-i >= 2 {
+			l.Notes = append(l.Notes, fmt.Sprintf("listener closed (a restart?): at %s the server reset or forgot %d connections at once, as closing a listening socket resets what it has queued (inet_csk_listen_stop); requests it forgot then were not SYN-ACK retries running out", fmtClock(a.resetTimes[i]), j-i))
+		}
+		i = j
+	}
+}
+
+// inferSysctls says what the capture implies of the server's settings,
+// each with what it rests on; one place decides each, so every sentence
+// of every output agrees.
+func (a *listenerAgg) inferSysctls() {
+	l := &a.l
+	switch {
+	case a.ackIgnored > 0 && a.rstOverflow > 0:
+		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 and 1 both seen (the server ignored handshake ACKs in %d flows and reset %d on overflow: the setting changed during the capture, or several listening sockets share the port)", a.ackIgnored, a.rstOverflow)
+	case a.ackIgnored > 0:
+		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 (in %s the request timer resent the SYN-ACK after the handshake ACK reached the server: it ignored the ACK instead of resetting)", plural(a.ackIgnored, "flow"))
+	case a.rstOverflow > 0:
+		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("1 (the server answered %s with the kernel's overflow reset: a bare RST with the ACK's acknowledgment number, while the request was alive)", plural(a.rstOverflow, "handshake ACK"))
+	}
+	if a.maxExhausted > 0 {
+		l.InferredSysctls["net.ipv4.tcp_synack_retries"] = fmt.Sprintf(">= %d (a lower bound: the server forgot requests at the timer expiry after %s; the kernel retries fewer times when the SYN queue is crowded, and TCP_SYNCNT on the listener overrides the sysctl)", a.maxExhausted, plural(a.maxExhausted, "SYN-ACK retransmission"))
+	}
+	if a.cookies > 0 {
+		l.InferredSysctls["net.ipv4.tcp_syncookies"] = fmt.Sprintf("1 or 2 (%d flows got a SYN cookie: its timestamp or options, or a SYN-ACK never retransmitted while the client went unanswered)", a.cookies)
+	}
+	if a.deferAccept > 0 {
+		l.InferredSysctls["TCP_DEFER_ACCEPT"] = fmt.Sprintf("on (socket option; in %d flows the server held a bare handshake ACK, resent its SYN-ACK only late in the deferral and took the first data at once)", a.deferAccept)
+	}
+	if l.AcceptQueueCapacity > 0 {
+		l.InferredSysctls["listen_backlog"] = fmt.Sprintf("%d (min(listen() backlog, net.core.somaxconn): the accept queue held %d when full, an upper bound)", l.BacklogEstimate, l.AcceptQueueCapacity)
+	}
+}
+
+// plural writes a count and a noun, plural unless the count is one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func vantageWhy(v Vantage) string {
@@ -395,69 +461,6 @@ func vantageWhy(v Vantage) string {
 		return "a capture between client and server (both handshake legs take time)"
 	}
 	return "nothing"
-}
-
-// estimateCapacity reads the accept queue's capacity off the first
-// overflow: the connections the server had queued and still held, open
-// and not yet served, when it first ignored (or reset) a handshake ACK.
-// That count is the capacity only if the application was not accepting
-// meanwhile, so no estimate is given when a handshake completed after the
-// overflow began in the same episode.
-func (a *listenerAgg) estimateCapacity() {
-	l := &a.l
-	var first *queueRecord
-	a.records.each(func(r *queueRecord) {
-		if r.overflow != 0 && (first == nil || r.overflow < first.overflow) {
-			first = r
-		}
-	})
-	if first == nil {
-		l.CapacityEvidence = "no handshake ACK was ignored or reset, so " + queueNoneWording
-		return
-	}
-	t0 := first.overflow
-	episodeEnd := t0
-	for _, e := range l.Episodes {
-		if e.Start <= t0 && t0 <= e.End {
-			episodeEnd = e.End
-		}
-	}
-	var held []netip.AddrPort
-	acceptedLater := 0
-	a.records.each(func(r *queueRecord) {
-		if r.established == 0 {
-			return
-		}
-		if r.established < t0 && r.end >= t0 && (r.served == 0 || r.served > t0) {
-			held = append(held, r.addrPort())
-		}
-		if r.established > t0 && r.established <= episodeEnd {
-			acceptedLater++
-		}
-	})
-	at := fmtClock(t0)
-	switch {
-	case a.recordsDropped:
-		l.CapacityEvidence = "too many flows to keep the per-flow records the estimate needs, so " + queueNoneWording
-	case len(held) == 0:
-		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s, but no connection it had queued earlier is in the capture, so %s", at, first.addrPort(), queueNoneWording)
-	case acceptedLater > 0:
-		l.CapacityEvidence = fmt.Sprintf("the application was accepting during the overflow (%d handshakes completed after it began at %s), so the number the queue held at once is not visible", acceptedLater, at)
-	default:
-		sort.Slice(held, func(i, j int) bool { return held[i].Compare(held[j]) < 0 })
-		ex := make([]string, 0, maxHeldExamples)
-		for _, h := range held[:min(len(held), maxHeldExamples)] {
-			ex = append(ex, h.String())
-		}
-		more := ""
-		if len(held) > maxHeldExamples {
-			more = fmt.Sprintf(" and %d more", len(held)-maxHeldExamples)
-		}
-		l.AcceptQueueCapacity = len(held)
-		l.BacklogEstimate = len(held) - 1
-		l.CapacityEvidence = fmt.Sprintf("at %s the server ignored the handshake ACK of %s while %d earlier connections (%s%s) were queued, still open and not answered by the server, and no handshake completed after the overflow began: the queue held %d (listen backlog %d + 1), assuming the application had accepted none of them",
-			at, first.addrPort(), len(held), strings.Join(ex, ", "), more, len(held), len(held)-1)
-	}
 }
 
 // Percentiles of a distribution of durations, in nanoseconds.

@@ -293,7 +293,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			}
 			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
 				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
-			p.explain()
+			p.explain(agg.answered > 0)
 			if emitErr = emit(p); emitErr != nil {
 				stopAll()
 			}

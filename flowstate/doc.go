@@ -2,7 +2,9 @@
 // logic, no I/O and no packet library. It consumes Segment values, keeps
 // for every flow what the client believes and what the server believes,
 // inferred from the wire, and labels the patterns of a Linux listen-queue
-// overflow (see Label).
+// overflow and their look-alikes (see Label). Each label is decided by one
+// rule function in rules.go, named for it, which holds its evidence, the
+// look-alikes it refuses and the kernel code it mirrors.
 //
 // Some facts are only known in hindsight: that the server ignored the
 // client's handshake ACK is proved by the SYN-ACK it retransmits a second
@@ -32,7 +34,14 @@
 //     than that in softirq would look like one that ignored the data.
 //   - Per endpoint, at most 16 retransmission times are kept per kind, and
 //     at most 256 client segments per handshake; counts stay exact.
-//   - A SYN cookie is only suspected, from a single SYN-ACK that was never
-//     retransmitted while the client went unanswered; tcp_synack_retries=0
-//     looks the same.
+//   - A SYN cookie is recognised by its timestamp (it lags the server's
+//     clock, measured against the server's ACKs of the client's first data)
+//     or, without timestamps, by its missing options; about one cookie in
+//     sixteen has a lag too small to tell. A single SYN-ACK never
+//     retransmitted while the client went unanswered is weaker evidence
+//     (tcp_synack_retries=0 looks the same).
+//   - Where the capture was taken matters: at the server a missing reply
+//     was not sent; elsewhere it may have been lost. The flow judges its
+//     own vantage from its handshake's timing, which a queue in front of
+//     the server's link distorts (then it is more careful, not less).
 package flowstate

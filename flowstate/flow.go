@@ -94,9 +94,32 @@ type Flow struct {
 	// capture never saw sent (Wireshark's "ACKed unseen segment"): the
 	// capture itself lost packets, which can look like drops.
 	AckedUnseen int
-	Labels      Labels
-	Findings    []Finding
-	Packets     []Packet // only with Config.Record
+	// RepliesMissing is set when the client acknowledged a SYN-ACK the
+	// capture never held: the capture misses the server's direction of
+	// this flow (asymmetric routing, a one-direction filter).
+	RepliesMissing bool
+	// RequestForgotten is set when the server answered the client's
+	// segment with a bare RST while its request timer could not yet have
+	// run out: the request vanished (a listener closed with requests
+	// pending, a service restart), not by synack-retries-exhausted.
+	RequestForgotten bool
+	// RequestEnd is when the server's request for the connection left its
+	// SYN queue: the connection was queued, reset or forgotten, or its
+	// timer ran out; 0 without a request (no SYN-ACK, or a SYN cookie,
+	// which keeps none). A request still held when the flow ended ends
+	// then.
+	RequestEnd int64
+	// FirstDataPrompt is set when the server's first acknowledgment
+	// covered the client's first data, sent once, within an established
+	// server's prompt time: the data created the connection at once.
+	FirstDataPrompt bool
+	// Unacknowledged lists the packets (indexes) of client data or FINs
+	// that the server left unacknowledged while it held the request,
+	// without proof either way: its ACK was lost, or it ignored them.
+	Unacknowledged []int
+	Labels         Labels
+	Findings       []Finding
+	Packets        []Packet // only with Config.Record
 
 	// Handshake milestones, 0 when not seen.
 	SynTime             int64 // client's first SYN
@@ -157,16 +180,16 @@ func NewFlow(first *Segment, cfg Config) *Flow {
 // Reset makes f a new flow started by first, as NewFlow would, reusing
 // the memory of its slices: for callers that recycle finished flows.
 func (f *Flow) Reset(first *Segment, cfg Config) {
-	findings, packets, events := f.Findings[:0], f.Packets[:0], f.events[:0]
-	log, synAcks := f.hs.log[:0], f.hs.synAcks[:0]
+	findings, packets, events, unacked := f.Findings[:0], f.Packets[:0], f.events[:0], f.Unacknowledged[:0]
+	log, syns, synAcks := f.hs.log[:0], f.hs.syns[:0], f.hs.synAcks[:0]
 	var times [2][3][]int64
 	for i := range f.EP {
 		e := &f.EP[i]
 		times[i] = [3][]int64{e.SYNTimes[:0], e.DataRetransmitTimes[:0], e.FINTimes[:0]}
 	}
 	*f = Flow{}
-	f.Findings, f.Packets, f.events = findings, packets, events
-	f.hs.log, f.hs.synAcks = log, synAcks
+	f.Findings, f.Packets, f.events, f.Unacknowledged = findings, packets, events, unacked
+	f.hs.log, f.hs.syns, f.hs.synAcks = log, syns, synAcks
 	for i := range f.EP {
 		e := &f.EP[i]
 		e.SYNTimes, e.DataRetransmitTimes, e.FINTimes = times[i][0], times[i][1], times[i][2]
@@ -272,6 +295,12 @@ func (f *Flow) Process(seg *Segment) []Event {
 		f.onSegment(seg, from, idx)
 	}
 	f.setStates(idx, before)
+	if from == Client {
+		f.hs.lastClientTime, f.hs.lastClientData = seg.Time, 0
+		if seg.Len > 0 {
+			f.hs.lastClientData = seg.SeqEnd()
+		}
+	}
 	return f.events
 }
 
@@ -438,8 +467,8 @@ func (f *Flow) onSYN(seg *Segment, from Side, idx int, retrans bool) {
 		f.SynTime = seg.Time
 	}
 	hs := &f.hs
-	if retrans && !hs.synAckSinceSyn && !hs.rstSinceSyn && hs.lastSynIdx >= 0 {
-		f.addLabel(idx, LabelSynDropped, seg.Time)
+	if len(hs.syns) < maxTimes && (len(hs.syns) == 0 || retrans) {
+		hs.syns = append(hs.syns, synCopy{pkt: int32(idx), t: seg.Time, tsVal: seg.Opt.TSVal})
 	}
 	switch {
 	case e.State == StateClosed || e.State == StateUnknown || e.State == StateSynSent:
@@ -484,6 +513,9 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 		hs.firstSynAckIdx = idx
 		hs.pending = true
 		hs.rttSyn = hs.lastSynTime
+		hs.saTSVal, hs.saHasTS = seg.Opt.TSVal, seg.Opt.HasTS
+		hs.saWScale, hs.saSACK = seg.Opt.WScale >= 0, seg.Opt.SACKPermitted
+		f.ruleSynDropped(seg)
 		s.State = StateSynReceived
 		// The SYN this answers reached the server: it left LISTEN then,
 		// and every packet since shows it in SYN-RECEIVED.
@@ -497,11 +529,14 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 		// caught mid-stream, or closed): a straggler, it changes nothing.
 		f.SynAckTime = seg.Time
 	case retrans:
-		f.addLabel(idx, LabelSynAckRetransmit, seg.Time)
-		if hs.pending && len(hs.log) > 0 {
-			// The client's ACK of this SYN-ACK was seen, yet the server
-			// sends it again: the server ignored the ACK.
-			f.addLabel(idx, LabelSynAckAfterAck, seg.Time)
+		f.ruleSynAckRetransmit(idx, seg.Time)
+		if hs.pending {
+			hs.addSynAck(idx, seg.Time, f.afterRoundTrip())
+		}
+		if n := len(hs.synAcks) - 1; hs.pending && len(hs.log) > 0 && f.isTimerSynAck(n) && hs.synAcks[n].t-hs.log[0].t >= f.afterRoundTrip() {
+			// The client's ACK of this SYN-ACK reached the server, yet its
+			// request timer sends it again: the server kept the request
+			// after the ACK (the rules decide why).
 			hs.ignoredUpTo = len(hs.log) - 1
 			if s.State == StateSynReceived {
 				s.State = StateSynReceivedAckIgnored
@@ -513,7 +548,9 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 		}
 	}
 	if hs.pending {
-		hs.synAcks = appendTime(hs.synAcks, seg.Time)
+		if len(hs.synAcks) == 0 {
+			hs.addSynAck(idx, seg.Time, 0)
+		}
 		hs.lastSynAckTime = seg.Time
 	}
 	if !hs.synAckSinceSyn {
@@ -534,13 +571,14 @@ func (f *Flow) onRST(seg *Segment, from Side, idx int) {
 	}
 	if from == Server {
 		f.hs.rstSinceSyn = true
+		f.hs.appReset = f.ruleAppReset(idx, seg)
 	}
 	if f.hs.pending {
 		kind := resolveRST
 		if from == Client {
 			kind = resolveClientRST
 		}
-		f.resolve(idx, seg.Time, kind)
+		f.resolve(idx, seg.Time, kind, seg)
 	}
 	f.EP[Client].State = StateClosed
 	f.EP[Server].State = StateClosed
@@ -558,6 +596,12 @@ func (f *Flow) onSegment(seg *Segment, from Side, idx int) {
 			e.State = StateCloseWait
 		}
 	}
+	if from == Client && f.SynTime != 0 && f.SynAckTime == 0 && seg.Flags&ACK != 0 {
+		f.RepliesMissing = true
+	}
+	if from == Server && f.SynAckTime != 0 {
+		f.noteServerSegment(seg)
+	}
 
 	if from == Client && hs.pending && seg.Flags&ACK != 0 && f.EP[Server].HaveISS &&
 		f.EP[Server].ISS.Add(1).LessThanEq(seg.Ack) {
@@ -568,7 +612,7 @@ func (f *Flow) onSegment(seg *Segment, from Side, idx int) {
 		hs.addEntry(idx, seg)
 	}
 	if from == Server && hs.pending && seg.Flags&ACK != 0 {
-		f.resolve(idx, seg.Time, resolveServerSegment)
+		f.resolve(idx, seg.Time, resolveServerSegment, seg)
 	}
 
 	// The ACK first: it may complete the peer's close.
@@ -618,12 +662,11 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 	f.Finished = true
 	f.EndReason = reason
 	f.FinishTime = now
-	if f.SynTime != 0 && f.SynAckTime == 0 && f.hs.lastSynIdx >= 0 && !f.EP[Server].SentRST {
-		f.addLabel(f.hs.lastSynIdx, LabelSynUnanswered, f.hs.lastSynTime)
-	}
+	f.ruleSynUnanswered()
 	if f.hs.pending {
-		f.resolve(f.NPackets-1, now, resolveFinish)
+		f.resolve(f.NPackets-1, now, resolveFinish, nil)
 	}
+	f.ruleSynCookieSuspected()
 	// A duplicate frame changed nothing: it shows the states of the packet
 	// before it, as revised since.
 	for i := 1; i < len(f.Packets); i++ {
@@ -632,6 +675,31 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 		}
 	}
 	return f.events
+}
+
+// DroppedSYNs returns the times of the client's SYN copies that got no
+// SYN-ACK (the copies before the one the server answered, or every copy
+// when none was answered and none refused), at most 16, and how many
+// there were in all.
+func (f *Flow) DroppedSYNs() (times []int64, n int) {
+	hs := &f.hs
+	c := &f.EP[Client]
+	switch {
+	case f.SynTime == 0 || f.MidStream:
+		return nil, 0
+	case f.SynAckTime != 0:
+		k := max(hs.reqSyn, 0)
+		for _, s := range hs.syns[:min(k, len(hs.syns))] {
+			times = append(times, s.t)
+		}
+		return times, k
+	case f.EP[Server].SentRST || f.RepliesMissing:
+		return nil, 0
+	}
+	for _, s := range hs.syns {
+		times = append(times, s.t)
+	}
+	return times, c.SYNs
 }
 
 // ConnectTime is the time from the client's first SYN to its handshake
@@ -663,6 +731,12 @@ func (f *Flow) HandshakeLegs() (synToSynAck, synAckToAck int64, ok bool) {
 	return f.SynAckTime - f.hs.rttSyn, f.HandshakeAckTime - f.hs.saBeforeAck, true
 }
 
-// SynAckSchedule returns the server's SYN-ACK times (the first and its
-// retransmissions), at most 16.
-func (f *Flow) SynAckSchedule() []int64 { return f.hs.synAcks }
+// SynAckSchedule returns the server's SYN-ACK times while it held the
+// request (the first and its retransmissions), at most 16.
+func (f *Flow) SynAckSchedule() []int64 {
+	out := make([]int64, len(f.hs.synAcks))
+	for i, c := range f.hs.synAcks {
+		out[i] = c.t
+	}
+	return out
+}

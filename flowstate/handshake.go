@@ -5,9 +5,10 @@ package flowstate
 // request (from its first SYN-ACK until it acknowledges something), the
 // client's ACK-bearing segments are logged; when the server finally shows
 // its hand (its first ACK-bearing segment other than a SYN-ACK, a RST, or
-// the end of the flow), the log is resolved: which segments the server
-// ignored, which one got the connection queued, and the labels that
-// follow.
+// the end of the flow), the log is resolved into an outcome: which
+// segments the server is proven to have ignored, which one got the
+// connection queued, and the server's states. The labels that follow from
+// an outcome are decided by the rules in rules.go, one function per label.
 
 // maxHandshakeLog bounds the logged client segments of one handshake. A
 // client that is never answered stops sending long before that.
@@ -19,12 +20,37 @@ type hsEntry struct {
 	pkt       int32
 	t         int64
 	seq, end  Seq
+	ack       Seq    // its acknowledgment number
 	tsVal     uint32 // its timestamp option, 0 without one
 	data, fin bool
 }
 
+// synCopy is one copy of the client's SYN.
+type synCopy struct {
+	pkt   int32
+	t     int64
+	tsVal uint32 // 0 without the timestamp option
+}
+
+// synAckCopy is one copy of the server's SYN-ACK sent while it held the
+// request (the first one included).
+type synAckCopy struct {
+	pkt int32
+	t   int64
+	// answer: the copy came right after a retransmitted client SYN: it is
+	// tcp_check_req's answer to that SYN (inet_rtx_syn_ack), which does
+	// not advance the request timer's backoff, not a timer retransmission.
+	answer bool
+}
+
 type handshake struct {
 	pending bool // the server sent a SYN-ACK and has not shown its hand
+
+	syns    []synCopy    // the client's SYN copies, at most maxTimes
+	synAcks []synAckCopy // the server's SYN-ACK copies while opening, at most maxTimes
+	// reqSyn indexes syns: the SYN the first SYN-ACK answered, which
+	// created the request and started its timer; -1 before a SYN-ACK.
+	reqSyn int
 
 	lastSynIdx     int
 	lastSynTime    int64
@@ -41,14 +67,35 @@ type handshake struct {
 	lastSynAckTime      int64
 	rttSyn              int64 // the SYN the first SYN-ACK answered
 	saBeforeAck         int64 // the SYN-ACK the client's first ACK answered
-	synAcks             []int64
+
+	// The first SYN-ACK's options, for the SYN-cookie fingerprint.
+	saTSVal  uint32
+	saHasTS  bool
+	saWScale bool
+	saSACK   bool
+	// cookieLag is the least upper bound found on how far the first
+	// SYN-ACK's TSval lags behind the server clock implied by its later
+	// segments, in TSval ticks; lagSamples counts the bounds taken.
+	cookieLag  int64
+	lagSamples int
+	// lastClientTime is the time of the client's latest segment, and
+	// lastClientData the sequence number just past it when it carried
+	// data (0 otherwise): the data a server ACK may be answering at once.
+	lastClientTime int64
+	lastClientData Seq
 
 	log         []hsEntry
 	ignoredUpTo int // index in log of the last entry proved ignored, or -1
+	// appReset: the RST being resolved is an application's (ruleAppReset).
+	appReset bool
+	// heldUntil: when resolved with client segments proved ignored, the
+	// latest time the server is known to have still held the request
+	// (the resolution's time, or the last ignored segment's); 0 otherwise.
+	heldUntil int64
 }
 
 func (h *handshake) init() {
-	h.lastSynIdx, h.firstSynAckIdx, h.lastSynAckIdx, h.ignoredUpTo = -1, -1, -1, -1
+	h.lastSynIdx, h.firstSynAckIdx, h.lastSynAckIdx, h.ignoredUpTo, h.reqSyn = -1, -1, -1, -1, -1
 }
 
 func (h *handshake) addEntry(idx int, seg *Segment) {
@@ -59,9 +106,35 @@ func (h *handshake) addEntry(idx int, seg *Segment) {
 		return
 	}
 	h.log = append(h.log, hsEntry{
-		pkt: int32(idx), t: seg.Time, seq: seg.Seq, end: seg.SeqEnd(), tsVal: seg.Opt.TSVal,
+		pkt: int32(idx), t: seg.Time, seq: seg.Seq, end: seg.SeqEnd(), ack: seg.Ack, tsVal: seg.Opt.TSVal,
 		data: seg.Len > 0, fin: seg.Flags&FIN != 0,
 	})
+}
+
+// addSynAck records a SYN-ACK copy sent while the server held the
+// request. A copy that follows a retransmitted client SYN within window
+// (or 5 ms, whichever is more) is the answer to that SYN.
+func (h *handshake) addSynAck(idx int, t, window int64) {
+	if len(h.synAcks) >= maxTimes {
+		return
+	}
+	window = max(2*window, 5e6)
+	answer := false
+	for _, s := range h.syns[min(1, len(h.syns)):] {
+		if d := t - s.t; d >= 0 && d <= window {
+			answer = true
+		}
+	}
+	h.synAcks = append(h.synAcks, synAckCopy{pkt: int32(idx), t: t, answer: answer && len(h.synAcks) > 0})
+}
+
+// reqSynTime is when the SYN that created the request passed the capture
+// point (0 when unknown).
+func (h *handshake) reqSynTime() int64 {
+	if h.reqSyn < 0 || h.reqSyn >= len(h.syns) {
+		return h.rttSyn
+	}
+	return h.syns[h.reqSyn].t
 }
 
 type resolveKind uint8
@@ -71,6 +144,20 @@ const (
 	resolveRST                              // the server sent a RST
 	resolveClientRST                        // the client sent a RST
 	resolveFinish                           // the flow ended first
+)
+
+// Timer facts of the Linux request socket (net/ipv4/inet_connection_sock.c,
+// reqsk_timer_handler; include/net/tcp.h): the request timer starts at
+// TCP_TIMEOUT_INIT (1 s) when the SYN creates the request and doubles at
+// each expiry. Old kernels (2.6.x, seed 002) started at 3 s.
+const (
+	// minSynAckTimer: no timer retransmission of a SYN-ACK comes sooner
+	// than this after the SYN that created the request (1 s less jiffy
+	// granularity and clock slack).
+	minSynAckTimer = 900e6
+	// minRoundTrip: the least time a server segment can follow a client
+	// segment it reacts to, wherever the capture was taken.
+	minRoundTrip = 1e6
 )
 
 // promptAck is how long an established server may take to acknowledge
@@ -86,6 +173,108 @@ func (f *Flow) promptAck() int64 {
 		rtt = 3e9
 	}
 	return 250e6 + 2*rtt
+}
+
+// serverRTT is the round trip between the capture point and the server:
+// the time from the SYN that created the request to the first SYN-ACK (at
+// the server it is the kernel's processing time, at the client the whole
+// round trip). A queue in front of the server's link makes it longer,
+// which only makes the rules that use it more cautious.
+func (f *Flow) serverRTT() int64 {
+	hs := &f.hs
+	if f.SynAckTime == 0 || hs.rttSyn == 0 || f.SynAckTime < hs.rttSyn {
+		return 0
+	}
+	return f.SynAckTime - hs.rttSyn
+}
+
+// afterRoundTrip is the least time after a client segment passed the
+// capture point that a server segment reacting to it can pass there.
+func (f *Flow) afterRoundTrip() int64 { return max(f.serverRTT(), minRoundTrip) }
+
+// capturedAtServer reports whether the capture point sees the server's
+// packets leave at once, so that a server packet the capture does not
+// hold was not sent: SYN to SYN-ACK takes no time there (or both
+// handshake legs take none: client and server on one host).
+func (f *Flow) capturedAtServer() bool {
+	d1, d2, ok := f.HandshakeLegs()
+	if !ok || d1 < 0 || d2 < 0 {
+		return false
+	}
+	return d1 < 200e3 && d2 < 200e3 || d1 < 1e6 && d1*4 <= d2
+}
+
+// isTimerSynAck reports whether SYN-ACK copy c is a retransmission by the
+// request timer: not the first copy, not an answer to a retransmitted SYN,
+// and no sooner than the timer's first expiry after the SYN that created
+// the request.
+func (f *Flow) isTimerSynAck(i int) bool {
+	hs := &f.hs
+	if i <= 0 || i >= len(hs.synAcks) || hs.synAcks[i].answer {
+		return false
+	}
+	req := hs.reqSynTime()
+	return req != 0 && hs.synAcks[i].t-req >= minSynAckTimer
+}
+
+// timerSynAcks returns the indexes (into hs.synAcks) of the timer
+// retransmissions.
+func (f *Flow) timerSynAcks() []int {
+	var out []int
+	for i := range f.hs.synAcks {
+		if f.isTimerSynAck(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// synAckFollows reports whether a timer retransmission of the SYN-ACK
+// passed the capture point at least a round trip after t: the server
+// still held the request after a segment sent at t reached it.
+func (f *Flow) synAckFollows(t int64) (int, bool) {
+	rtt := f.afterRoundTrip()
+	for i := range f.hs.synAcks {
+		if f.isTimerSynAck(i) && f.hs.synAcks[i].t-t >= rtt {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// outcome is what resolving a handshake found: the facts the label rules
+// (rules.go) read.
+type outcome struct {
+	kind resolveKind
+	idx  int   // the packet that resolved it
+	now  int64 // its time (the finish time for resolveFinish)
+	seg  *Segment
+	log  []hsEntry
+	// ignored is the index in log of the last entry proved ignored (-1:
+	// none); held the last entry the server is believed to have ignored
+	// (proved, or unproven after a proved one); accepted the index of the
+	// entry that got the connection queued (len(log): none did, or it is
+	// not known).
+	ignored, held, accepted int
+	// unproven lists entries (data or FIN) that went unacknowledged
+	// without proof that the server ignored them: a lost ACK looks the
+	// same.
+	unproven []int
+	firstFin int // index in log of the client's first FIN, -1
+	// afterAck lists the SYN-ACK copies (indexes into hs.synAcks) that the
+	// request timer sent at least a round trip after the client's first
+	// handshake ACK: the ACK reached a server that kept the request.
+	afterAck []int
+	// deferAccept is set by ruleDeferAccept: the server held a bare ACK on
+	// purpose (TCP_DEFER_ACCEPT).
+	deferAccept bool
+	// exhausted is set by ruleSynAckRetriesExhausted, overflowReset by
+	// ruleRstOnOverflow, appReset by ruleAppReset, forgotten when the
+	// server forgot the request before its timer could have run out.
+	exhausted, overflowReset, appReset, forgotten bool
+	// trigger is the log entry the server's reset answered (-1).
+	trigger int
+	tl      serverTimeline
 }
 
 // serverTimeline says which state the server was in after each packet of
@@ -111,45 +300,143 @@ func (t serverTimeline) at(i int) State {
 }
 
 // resolve settles the handshake at packet idx (time now): the server's
-// first ACK-bearing segment, its RST, or the flow's end.
-func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
+// first ACK-bearing segment or its RST (seg), the client's RST, or the
+// flow's end (seg nil).
+func (f *Flow) resolve(idx int, now int64, kind resolveKind, seg *Segment) {
 	hs := &f.hs
 	hs.pending = false
 	f.ServerResolved = true
-	log := hs.log
-	prompt := f.promptAck()
+	o := &outcome{kind: kind, idx: idx, now: now, seg: seg, log: hs.log, firstFin: -1, trigger: -1, appReset: hs.appReset,
+		tl: serverTimeline{ignoredFrom: -1, established: -1, fin: -1, closed: -1}}
+	for i, e := range o.log {
+		if e.fin {
+			o.firstFin = i
+			break
+		}
+	}
+	f.findAfterAck(o)
+	f.findIgnored(o)
+	// What the server is believed to have held: once it is proved to have
+	// ignored the client, segments it left unacknowledged without proof
+	// are taken as held too (the state columns show the belief; only
+	// proof gives labels).
+	o.held = o.ignored
+	if o.ignored >= 0 {
+		for _, i := range o.unproven {
+			o.held = max(o.held, i)
+		}
+	}
+	o.accepted = o.held + 1
+	_, f.FirstDataPrompt = f.firstDataPrompt(o)
 
-	// Which client segments did the server ignore? A segment was ignored
-	// if a SYN-ACK followed it (the request was still there), if the
-	// client had to send its data or FIN again, or if the data or FIN went
-	// unacknowledged for longer than an established server takes. If the
-	// server was not established at a segment, it was not at any earlier
-	// one either.
-	ignored := hs.ignoredUpTo
+	// The rules, in the order their conclusions depend on each other:
+	// whether the server held a bare ACK on purpose decides what a SYN-ACK
+	// after the ACK means; how a reset is read decides which entries
+	// count as ignored before it.
+	f.ruleDeferAccept(o)
+	f.ruleSynAckAfterAck(o)
+	switch kind {
+	case resolveRST:
+		f.ruleRstOnOverflow(o)
+		f.ruleSynAckRetriesExhausted(o)
+	case resolveFinish:
+		f.ruleSynAckRetriesExhausted(o)
+	}
+	f.ruleDataWhileSynRecv(o)
+	f.ruleFinBeforeQueued(o)
+	f.ruleGhostConnection(o)
+	if o.ignored >= 0 && len(o.log) > 0 {
+		hs.heldUntil = max(o.log[min(o.ignored, len(o.log)-1)].t, now)
+	}
+	f.RequestForgotten = o.forgotten
+
+	f.serverTimelineOf(o)
+	f.RequestEnd = f.requestEnd(o)
+	if hs.firstSynAckIdx >= 0 {
+		for i := hs.firstSynAckIdx; i <= idx; i++ {
+			f.reviseState(i, Server, o.tl.at(i))
+		}
+	}
+	f.EP[Server].State = o.tl.at(idx)
+	if o.tl.established >= 0 {
+		f.ServerEstablishPacket = o.tl.established
+	}
+	if kind == resolveFinish && o.exhausted {
+		f.EP[Server].State = StateClosed
+	}
+}
+
+// findAfterAck finds the SYN-ACK copies the request timer sent a round
+// trip or more after the client's first handshake ACK.
+func (f *Flow) findAfterAck(o *outcome) {
+	if len(o.log) == 0 {
+		return
+	}
+	rtt := f.afterRoundTrip()
+	first := o.log[0].t
+	for i := range f.hs.synAcks {
+		if f.isTimerSynAck(i) && f.hs.synAcks[i].t-first >= rtt {
+			o.afterAck = append(o.afterAck, i)
+		}
+	}
+}
+
+// findIgnored decides which logged client segments the server is proved
+// to have ignored. Proof is one of:
+//   - a SYN-ACK from the request timer passed the capture point at least
+//     a round trip after the segment: the request still existed after the
+//     segment reached the server (any vantage point);
+//   - at a capture on the server, data or a FIN that the server did not
+//     acknowledge before the client sent it again, or for longer than an
+//     established server takes: the capture would hold the ACK;
+//   - for a cookie connection (no request, so no SYN-ACK retransmission to
+//     go by), data the client sent again whose first acknowledgment
+//     carries no D-SACK: the server never received the earlier copy, or
+//     dropped it (cookie_v4_check -> tcp_get_cookie_sock on a full queue).
+//
+// Disproof: the server's acknowledgment echoes the timestamp of the
+// segment (RFC 7323 TS.Recent: it took that segment), or carries a D-SACK
+// (RFC 2883: it had the earlier copy already, so its ACK was lost).
+// Data or a FIN left unacknowledged without proof is listed as unproven.
+// If the server was not established at a segment, it was not at any
+// earlier one either.
+func (f *Flow) findIgnored(o *outcome) {
+	hs := &f.hs
+	log := o.log
+	o.ignored = min(hs.ignoredUpTo, len(log)-1)
+	prompt := f.promptAck()
+	atServer := f.capturedAtServer()
+	cookie := f.cookieLikely(o.now)
+
 	// The server's answer echoes the timestamp of the newest segment it
-	// processed (RFC 7323 TS.Recent): that segment, and all after it, were
-	// not ignored, however late the answer left (a queue in front of the
-	// server's link can hold it while the client retransmits).
+	// processed: that segment, and all after it, were not ignored, however
+	// late the answer left (a queue in front of the server's link can hold
+	// it while the client retransmits).
 	limit := len(log)
-	if kind == resolveServerSegment && f.last.rest.tsEcr != 0 {
-		for i, e := range log {
-			if e.tsVal == f.last.rest.tsEcr && (e.data || e.fin) {
-				limit = i
-				break
+	dsack := false
+	var ackTo Seq
+	if o.kind == resolveServerSegment && o.seg != nil {
+		dsack, ackTo = o.seg.Opt.DSACK, o.seg.Ack
+		if tsEcr := o.seg.Opt.TSEcr; tsEcr != 0 && o.seg.Opt.HasTS {
+			for i, e := range log {
+				if e.tsVal == tsEcr && (e.data || e.fin) {
+					limit = i
+					break
+				}
 			}
 		}
 	}
-	ignored = min(ignored, limit-1)
-	for i := ignored + 1; i < limit; i++ {
+	o.ignored = min(o.ignored, limit-1)
+	for i := o.ignored + 1; i < limit; i++ {
 		e := log[i]
-		if e.t < hs.lastSynAckTime {
-			ignored = i
+		if _, ok := f.synAckFollows(e.t); ok {
+			o.ignored = i
 			continue
 		}
 		if !e.data && !e.fin {
 			continue
 		}
-		if (kind == resolveRST || kind == resolveClientRST) && i == len(log)-1 {
+		if (o.kind == resolveRST || o.kind == resolveClientRST) && i == len(log)-1 {
 			continue // answered, by the reset
 		}
 		resent := false
@@ -159,188 +446,217 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind) {
 				break
 			}
 		}
-		if resent || now-e.t > prompt {
-			ignored = i
+		late := o.now-e.t > prompt
+		if !resent && !late {
+			continue
+		}
+		covered := o.kind == resolveServerSegment && e.end.LessThanEq(ackTo)
+		switch {
+		case resent && covered && dsack:
+			// The earlier copy had arrived: the server's ACK of it was lost.
+		case atServer:
+			o.ignored = i
+		case cookie && resent && covered:
+			o.ignored = i
+		default:
+			o.unproven = append(o.unproven, i)
 		}
 	}
-	accepted := ignored + 1 // index in log of the segment that got the connection queued
+	// Entries before a proven one were ignored too: drop them from the
+	// unproven list.
+	n := 0
+	for _, i := range o.unproven {
+		if i > o.ignored {
+			o.unproven[n] = i
+			n++
+		}
+	}
+	o.unproven = o.unproven[:n]
+}
 
-	firstFin := -1
-	for i, e := range log {
-		if e.fin {
-			firstFin = i
+// firstDataPrompt finds the client's first data (its index in the log)
+// when the resolving server segment acknowledges it within an
+// established server's prompt time and the client sent it only once:
+// the data got the connection created at once.
+func (f *Flow) firstDataPrompt(o *outcome) (int, bool) {
+	if o.kind != resolveServerSegment || o.seg == nil {
+		return -1, false
+	}
+	d := -1
+	for i, e := range o.log {
+		if e.data {
+			d = i
 			break
 		}
 	}
-	tl := serverTimeline{ignoredFrom: -1, established: -1, fin: -1, closed: -1}
-	if ignored >= 0 {
-		tl.ignoredFrom = int(log[0].pkt)
+	if d < 0 || !o.log[d].end.LessThanEq(o.seg.Ack) || o.now-o.log[d].t > f.promptAck() {
+		return -1, false
 	}
-	labelIgnoredData := func(upTo int) {
-		for _, e := range log[:upTo] {
-			if e.data {
-				f.addLabel(int(e.pkt), LabelDataWhileSynRecv, e.t)
-			}
+	for _, e := range o.log[d+1:] {
+		if e.data && e.seq.LessThan(o.log[d].end) {
+			return -1, false // sent again: not acknowledged at once
 		}
 	}
+	return d, true
+}
 
-	switch kind {
-	case resolveServerSegment:
-		if accepted < len(log) {
-			tl.established = int(log[accepted].pkt)
-			f.ServerEstablishTime = log[accepted].t
-		} else {
-			tl.established = idx
-			f.ServerEstablishTime = now
-		}
-		labelIgnoredData(min(accepted, len(log)))
-		if firstFin >= 0 && firstFin <= accepted {
-			for _, e := range log[:min(accepted+1, len(log))] {
-				if e.fin {
-					f.addLabel(int(e.pkt), LabelFinBeforeQueued, e.t)
-				}
-			}
-			// Queued only by (or after) the client's FIN: the application
-			// will accept a connection whose peer has already gone.
-			f.addLabel(idx, LabelGhostConnection, now)
-			tl.fin = tl.established
-		} else if firstFin >= 0 {
-			tl.fin = int(log[firstFin].pkt)
-		}
-		f.checkSynCookie(ignored, log, now)
-
-	case resolveRST:
-		after := len(log)
-		for i, e := range log {
-			if e.t > hs.lastSynAckTime {
-				after = i
-				break
-			}
-		}
-		switch {
-		case after == len(log):
-			// Reset with no client segment since the last SYN-ACK: not an
-			// answer to the handshake.
-			tl.closed = idx
-		case now-log[after].t <= prompt && !f.synAcksStopped(now):
-			// The first client segment after the (last) SYN-ACK was
-			// answered with a reset while the request was still alive:
-			// tcp_abort_on_overflow=1.
-			f.addLabel(idx, LabelRstOnOverflow, now)
-			tl.closed = idx
-		default:
-			// Earlier segments went unanswered; this one met a server that
-			// had forgotten the request.
-			trigger := log[len(log)-1]
-			f.addLabel(int(trigger.pkt), LabelSynAckRetriesExhausted, trigger.t)
-			labelIgnoredData(len(log) - 1)
+// serverTimelineOf fills o.tl from the outcome the rules settled.
+func (f *Flow) serverTimelineOf(o *outcome) {
+	log := o.log
+	tl := &o.tl
+	if o.ignored >= 0 || o.deferAccept {
+		if len(log) > 0 {
 			tl.ignoredFrom = int(log[0].pkt)
-			tl.closed = int(trigger.pkt)
 		}
-		for _, e := range log {
-			if e.fin && (tl.closed < 0 || int(e.pkt) < tl.closed) {
-				f.addLabel(int(e.pkt), LabelFinBeforeQueued, e.t)
-			}
+	}
+	establish := func(i int) {
+		if i < len(log) {
+			tl.established = int(log[i].pkt)
+			f.ServerEstablishTime = log[i].t
 		}
-
-	case resolveClientRST:
-		// The client gave up with a reset: the request is dropped
-		// (tcp_check_req -> embryonic reset), and nothing is queued later.
-		labelIgnoredData(len(log))
-		for _, e := range log {
-			if e.fin {
-				f.addLabel(int(e.pkt), LabelFinBeforeQueued, e.t)
-			}
-		}
-		tl.closed = idx
-
-	case resolveFinish:
-		// Without a server segment, a connection is taken as queued only
-		// when nothing showed the server ignoring the client: once it has
-		// ignored an ACK, a later bare ACK proves nothing.
-		if ignored >= 0 {
-			accepted = len(log)
-		}
-		if ignored >= 0 && f.synAcksStopped(now) {
-			// The server stopped retransmitting: it dropped the request
-			// after tcp_synack_retries while the client was established.
-			deadline := f.nextSynAckDeadline()
-			at, atTime := hs.lastSynAckIdx, hs.lastSynAckTime
-			for i, e := range log {
-				if e.t > deadline {
-					at, atTime = int(e.pkt), e.t
-					tl.closed = at
-					accepted = i
-					break
-				}
-			}
-			f.addLabel(at, LabelSynAckRetriesExhausted, atTime)
-			labelIgnoredData(accepted)
-			accepted = len(log)
+	}
+	switch o.kind {
+	case resolveServerSegment:
+		if o.accepted < len(log) {
+			establish(o.accepted)
 		} else {
-			if accepted < len(log) {
-				tl.established = int(log[accepted].pkt)
-				f.ServerEstablishTime = log[accepted].t
-				if firstFin >= accepted {
-					tl.fin = int(log[firstFin].pkt)
-				}
+			tl.established = o.idx
+			f.ServerEstablishTime = o.now
+		}
+		if o.firstFin >= 0 && o.firstFin <= o.accepted {
+			tl.fin = tl.established
+		} else if o.firstFin >= 0 {
+			tl.fin = int(log[o.firstFin].pkt)
+		}
+	case resolveRST:
+		switch {
+		case o.appReset:
+			// The ACK was taken and the application reset the connection.
+			establish(o.accepted)
+			if o.firstFin >= o.accepted && tl.established >= 0 {
+				tl.fin = int(log[o.firstFin].pkt)
 			}
-			labelIgnoredData(min(accepted, len(log)))
+			tl.closed = o.idx
+		case o.exhausted || o.forgotten:
+			if o.trigger >= 0 {
+				tl.closed = int(log[o.trigger].pkt)
+			} else {
+				tl.closed = o.idx
+			}
+		default:
+			tl.closed = o.idx
 		}
-		for _, e := range log[:min(accepted+1, len(log))] {
-			if e.fin && (tl.closed < 0 || int(e.pkt) < tl.closed) {
-				f.addLabel(int(e.pkt), LabelFinBeforeQueued, e.t)
+	case resolveClientRST:
+		tl.closed = o.idx
+	case resolveFinish:
+		switch {
+		case o.exhausted:
+			if o.trigger >= 0 {
+				tl.closed = int(log[o.trigger].pkt)
+			}
+		case o.ignored < 0 && o.accepted < len(log):
+			// Without a server segment, a connection is taken as queued only
+			// when nothing showed the server ignoring the client: once it has
+			// ignored an ACK, a later bare ACK proves nothing.
+			establish(o.accepted)
+			if o.firstFin >= o.accepted {
+				tl.fin = int(log[o.firstFin].pkt)
 			}
 		}
-		f.checkSynCookie(ignored, log, now)
-	}
-
-	if hs.firstSynAckIdx >= 0 {
-		for i := hs.firstSynAckIdx; i <= idx; i++ {
-			f.reviseState(i, Server, tl.at(i))
-		}
-	}
-	f.EP[Server].State = tl.at(idx)
-	if tl.established >= 0 {
-		f.ServerEstablishPacket = tl.established
-	}
-	if kind == resolveFinish && f.Labels.Has(LabelSynAckRetriesExhausted) {
-		f.EP[Server].State = StateClosed
 	}
 }
 
-// nextSynAckDeadline is when the server's next SYN-ACK retransmission was
-// due at the latest: the request timer doubles its interval each time
-// (reqsk_timer_handler), starting from 1 s (TCP_TIMEOUT_INIT); half an
-// interval and 200 ms of slack absorb timer granularity.
-func (f *Flow) nextSynAckDeadline() int64 {
-	sa := f.hs.synAcks
-	next := int64(1e9)
-	if n := len(sa); n >= 2 {
-		next = 2 * (sa[n-1] - sa[n-2])
+// requestEnd is when the request left the SYN queue, by the outcome.
+func (f *Flow) requestEnd(o *outcome) int64 {
+	switch {
+	case f.hs.firstSynAckIdx < 0 || f.cookieLikely(o.now) && len(f.timerSynAcks()) == 0 && f.cookieFingerprint() != "":
+		return 0 // no request: a cookie keeps none
+	case o.tl.established >= 0:
+		return f.ServerEstablishTime
+	case o.trigger >= 0 && (o.exhausted || o.forgotten):
+		return o.log[o.trigger].t
+	case o.kind != resolveFinish:
+		return o.now
+	case o.exhausted || f.synAcksStopped(o.now):
+		return min(f.timerDeadline(), o.now)
 	}
-	return f.hs.lastSynAckTime + next + next/2 + 200e6
+	return o.now
+}
+
+// timerDeadline is when the request timer's next expiry was due at the
+// latest after its last retransmission: the interval doubles at each
+// expiry (reqsk_timer_handler), starting from 1 s (TCP_TIMEOUT_INIT) after
+// the SYN that created the request; half an interval and 200 ms of slack
+// absorb timer granularity and queues in front of the link.
+func (f *Flow) timerDeadline() int64 {
+	hs := &f.hs
+	req := hs.reqSynTime()
+	last, prev := req, int64(0)
+	for i := range hs.synAcks {
+		if f.isTimerSynAck(i) {
+			prev, last = last, hs.synAcks[i].t
+		}
+	}
+	next := int64(1e9)
+	if prev != 0 && last > prev {
+		next = 2 * (last - prev)
+	}
+	if last == 0 {
+		last = hs.lastSynAckTime
+	}
+	return last + next + next/2 + 200e6
+}
+
+// timerEarliest is the earliest the request timer's next expiry could
+// come after its last retransmission: the doubled interval, less slack.
+func (f *Flow) timerEarliest() int64 {
+	hs := &f.hs
+	req := hs.reqSynTime()
+	last, prev := req, int64(0)
+	for i := range hs.synAcks {
+		if f.isTimerSynAck(i) {
+			prev, last = last, hs.synAcks[i].t
+		}
+	}
+	next := int64(minSynAckTimer)
+	if prev != 0 && last > prev {
+		next = 2 * (last - prev) * 9 / 10
+	}
+	return last + next
 }
 
 // synAcksStopped reports whether the capture went on past the time the
 // next SYN-ACK retransmission was due without one.
 func (f *Flow) synAcksStopped(now int64) bool {
-	return now > f.nextSynAckDeadline()
+	return now > f.timerDeadline()
 }
 
-// checkSynCookie labels a handshake whose single SYN-ACK was never
-// retransmitted although the client's ACK or data was ignored for longer
-// than the first SYN-ACK timer: the mark of a cookie SYN-ACK.
-func (f *Flow) checkSynCookie(ignored int, log []hsEntry, now int64) {
+// noteServerSegment records, for the SYN-cookie fingerprint, a bound on
+// the first SYN-ACK's timestamp lag from a later server segment that
+// acknowledges the client's latest segment, its data: the server sent it
+// no sooner than that data arrived, so the server clock at the SYN's
+// arrival was at most its TSval less the time between the data and the
+// SYN (both taken at the capture point, where one-way delays cancel out).
+// Only such ACKs are used: Linux acknowledges a connection's first data
+// at once (tcp_event_data_recv enters quick-ack mode), while its other
+// segments may leave a delayed-ACK timer or an application later, which
+// would loosen the bound. The server segment's own capture time is never
+// used: a queue on its way out stamps it late.
+func (f *Flow) noteServerSegment(seg *Segment) {
 	hs := &f.hs
-	if len(hs.synAcks) != 1 || ignored < 0 || len(log) == 0 {
+	if !hs.saHasTS || !seg.Opt.HasTS || seg.Flags&(SYN|ACK) != ACK || hs.lagSamples >= 16 ||
+		hs.lastClientData == 0 || seg.Ack != hs.lastClientData {
 		return
 	}
-	last := log[min(ignored, len(log)-1)].t
-	if now > last {
-		last = now
+	req := hs.reqSynTime()
+	if req == 0 || hs.lastClientTime < req {
+		return
 	}
-	if last-hs.lastSynAckTime > 1500e6 {
-		f.addLabel(hs.firstSynAckIdx, LabelSynCookieSuspected, hs.lastSynAckTime)
+	ticks := int64(int32(seg.Opt.TSVal - hs.saTSVal))
+	elapsed := (hs.lastClientTime - req) / 1e6 // ms: Linux's TSval clock (TCP_TS_HZ, since 4.13)
+	bound := ticks - elapsed
+	if hs.lagSamples == 0 || bound < hs.cookieLag {
+		hs.cookieLag = bound
 	}
+	hs.lagSamples++
 }

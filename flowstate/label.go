@@ -13,45 +13,67 @@ type Label uint8
 
 const (
 	// LabelSynDropped ("syn-dropped"): the client retransmitted its SYN
-	// and no SYN-ACK was seen for the earlier copy. On each retransmitted
-	// SYN. Kernel: tcp_conn_request drops a SYN when the accept queue is
-	// full (sk_acceptq_is_full; before about 4.x only while a young request
-	// sat in the SYN queue, inet_csk_reqsk_queue_young) and, with
-	// syncookies off, when the SYN queue is full
-	// (inet_csk_reqsk_queue_is_full, TCPReqQFullDrop). False positives: a
-	// SYN lost on the path (seen at the client), a firewall, or a capture
-	// that dropped packets; the wording says which the vantage allows.
+	// because the earlier copy got no SYN-ACK, and the server answered a
+	// later copy: connect() stalled for the retransmission timeout. On each
+	// retransmitted SYN up to the one answered (ruleSynDropped says how
+	// that copy is found). Kernel: tcp_conn_request drops a SYN when the
+	// accept queue is full (sk_acceptq_is_full; before about 4.x only
+	// while a young request sat in the SYN queue,
+	// inet_csk_reqsk_queue_young) and, with syncookies off, when the SYN
+	// queue is full (inet_csk_reqsk_queue_is_full, TCPReqQFullDrop).
+	// Look-alikes refused: a server that never answers (down, filtered,
+	// replies not captured) is syn-unanswered instead; a refused SYN; a
+	// SYN-ACK answering the first copy late. Not refused by one capture: a
+	// SYN lost on the path (a capture away from the server), a firewall
+	// that rate-limits SYNs, or a capture that dropped packets; the wording
+	// says which the vantage allows.
 	LabelSynDropped Label = iota
 	// LabelSynUnanswered ("syn-unanswered"): no SYN-ACK was ever seen for
 	// the flow's SYNs: connect() timed out, or the capture ended first. On
-	// the last SYN. False positives: a capture that missed the replies
-	// (asymmetric routing, one direction filtered).
+	// the last SYN. Look-alikes refused: a refused connection (RST); a
+	// client that acknowledged a SYN-ACK the capture never held (the
+	// capture misses the server's direction). Not told apart: a server
+	// down or filtered, every SYN dropped on a full listen queue, replies
+	// lost after the capture point; the listener's verdict says which the
+	// capture supports.
 	LabelSynUnanswered
 	// LabelSynAckRetransmit ("synack-retransmit"): the server sent its
 	// SYN-ACK again (same ISN). Kernel: reqsk_timer_handler re-sends from
 	// the request timer with backoff (1 s, 2 s, 4 s, ...) up to
 	// tcp_synack_retries; tcp_check_req also re-sends on a retransmitted
-	// SYN. Harmless on its own when the SYN-ACK or ACK was lost.
+	// SYN (inet_rtx_syn_ack). Harmless on its own when the SYN-ACK or ACK
+	// was lost: it is a wire fact, not an overflow claim.
 	LabelSynAckRetransmit
-	// LabelSynAckAfterAck ("synack-after-ack"): the server retransmitted
-	// its SYN-ACK after the client's ACK of it was seen: it ignored the
-	// ACK. Kernel: tcp_check_req -> syn_recv_sock (tcp_v4_syn_recv_sock)
-	// finds sk_acceptq_is_full, counts ListenOverflows and, with
-	// tcp_abort_on_overflow=0, sets inet_rsk(req)->acked and drops the ACK;
-	// the request timer keeps re-sending the SYN-ACK. False positives: the
-	// ACK lost between the capture point and the server (capture at the
-	// client or between), which the vantage wording states.
+	// LabelSynAckAfterAck ("synack-after-ack"): the request timer
+	// retransmitted the SYN-ACK at least a round trip after the client's
+	// ACK of it passed the capture point: the ACK reached a server that
+	// kept the request, ignoring it. Kernel: tcp_check_req ->
+	// syn_recv_sock (tcp_v4_syn_recv_sock) finds sk_acceptq_is_full,
+	// counts ListenOverflows and, with tcp_abort_on_overflow=0, sets
+	// inet_rsk(req)->acked and drops the ACK. Look-alikes refused: a lost
+	// SYN-ACK seen from the client (copies that follow the ACK by less
+	// than a round trip, or answer a retransmitted SYN); TCP_DEFER_ACCEPT
+	// when the deferral shows (defer-accept). Not refused by one capture:
+	// the ACK lost between a capture away from the server and the server;
+	// a 1 s TCP_DEFER_ACCEPT, whose timer looks like an overflowing one.
 	LabelSynAckAfterAck
 	// LabelDataWhileSynRecv ("data-while-syn-recv"): the client sent or
-	// retransmitted data that the server did not acknowledge while it was
-	// still in SYN-RECEIVED: the segment took the same path as the ignored
-	// ACK (tcp_check_req -> syn_recv_sock overflow). On each such segment.
+	// retransmitted data that the server is proved to have ignored while
+	// still in SYN-RECEIVED: a later timer SYN-ACK, a capture at the server
+	// that holds no ACK for it before the client sent it again, or a
+	// cookie connection whose first ACK of the resent data has no D-SACK.
+	// The segment took the same path as the ignored ACK (tcp_check_req ->
+	// syn_recv_sock overflow). On each such segment. Look-alike refused:
+	// data resent because the server's ACK was lost (a D-SACK or an echoed
+	// timestamp proves the server had it; without proof either way the
+	// note says "unacknowledged" and no label is given).
 	LabelDataWhileSynRecv
 	// LabelFinBeforeQueued ("fin-before-queued"): the client sent FIN while
 	// the server still held the connection as a request in SYN-RECEIVED:
 	// the client gave up before the server's application could accept it.
 	// tcp_check_req looks only at SYN, ACK and RST, so the FIN's ACK may
-	// still complete the handshake later.
+	// still complete the handshake later. Look-alikes refused: a client
+	// RST (no FIN); a FIN after the server acknowledged anything.
 	LabelFinBeforeQueued
 	// LabelGhostConnection ("ghost-connection"): the server left
 	// SYN-RECEIVED only after the client's FIN: its first segment other
@@ -60,37 +82,72 @@ const (
 	// FIN's retransmission completed the handshake (tcp_check_req ->
 	// inet_csk_complete_hashdance) and the application will accept a
 	// connection whose peer has gone, then block in read() (seed 000's
-	// nginx/FastCGI case). On the server's segment and the flow. False
-	// positives: none known when the handshake was captured; on a flow
+	// nginx/FastCGI case). On the server's segment and the flow.
+	// Look-alikes: none known when the handshake was captured; on a flow
 	// seen from the middle it is not reported.
 	LabelGhostConnection
 	// LabelSynAckRetriesExhausted ("synack-retries-exhausted"): the
-	// server's SYN-ACK retransmissions stopped and it forgot the request
+	// request timer had retransmitted the SYN-ACK at least once, then
+	// stopped, and the server forgot the request at a timer expiry
 	// (reqsk_timer_handler -> inet_csk_reqsk_queue_drop after
-	// tcp_synack_retries, fewer when the queue is over half full of old
-	// requests) while the client stays ESTABLISHED: its later segments get
-	// a RST (the listener answers an unknown ACK with a reset) or nothing
-	// (syncookies recently used: cookie_v4_check drops it). On the client
-	// segment the server no longer knew. False positives: replies lost
-	// after the capture point.
+	// tcp_synack_retries, fewer when the queue is crowded, never below
+	// min(tcp_synack_retries, 2)) while the client stays ESTABLISHED: its
+	// next segment gets a RST (the listener answers an unknown ACK with a
+	// reset) or nothing. On the client segment the server no longer knew.
+	// Look-alikes refused: a SYN cookie connection (no request: nothing
+	// can run out); a request that vanished between timer expiries (a
+	// listener closed with requests pending: Flow.RequestForgotten); an
+	// overflow reset. Not refused by one capture: replies lost after the
+	// capture point.
 	LabelSynAckRetriesExhausted
 	// LabelRstOnOverflow ("rst-on-overflow"): the server answered the
-	// handshake-completing ACK (or the client's first data) with RST
-	// without ever acknowledging anything. Kernel: tcp_check_req with
-	// tcp_abort_on_overflow=1 -> embryonic_reset sends the reset when
-	// syn_recv_sock fails on a full accept queue. False positives: a
-	// server that resets on purpose right after the handshake (a firewall
-	// or load balancer rejecting the client).
+	// handshake-completing ACK (or the client's first data) with a bare
+	// RST (no ACK flag, sequence number = the ACK's acknowledgment number)
+	// while the request was alive, having acknowledged nothing. Kernel:
+	// tcp_check_req with tcp_abort_on_overflow=1 -> embryonic_reset ->
+	// tcp_v4_send_reset when syn_recv_sock fails on a full accept queue.
+	// Look-alikes refused: an application's reset after accept() (RST with
+	// ACK: app-reset); a bare RST after the SYN-ACKs stopped (the request
+	// was forgotten); a reset after an ignored ACK. Not refused: a firewall
+	// or load balancer forging such a reset right after the handshake.
 	LabelRstOnOverflow
 	// LabelSynCookieSuspected ("syncookie-suspected"): the server answered
-	// with one SYN-ACK that it never retransmitted although the client's
-	// ACK or data went unanswered for longer than the first SYN-ACK timer
-	// (1 s). A cookie SYN-ACK keeps no request (tcp_conn_request with
-	// want_cookie, cookie_v4_init_sequence), so nothing retransmits it; the
-	// cookie ACK is then dropped by cookie_v4_check -> tcp_get_cookie_sock
-	// when the accept queue is full. Evidence, not proof:
-	// tcp_synack_retries=0 looks the same.
+	// with a SYN cookie, keeping no request (tcp_conn_request with
+	// want_cookie, cookie_v4_init_sequence): its SYN queue was full, or
+	// tcp_syncookies=2. Evidence (ruleSynCookieSuspected): the cookie's
+	// timestamp lag, or its missing options without timestamps, or a
+	// single SYN-ACK never retransmitted although the client's ACK or data
+	// went unanswered past the timer's first expiry. The cookie ACK that
+	// meets a full accept queue is dropped by cookie_v4_check ->
+	// tcp_get_cookie_sock. Look-alikes: tcp_synack_retries=0 (no
+	// retransmission), a server with window scaling and SACK off (no
+	// options), a server whose later segments all left late (loose
+	// timestamp bound); a SYN-ACK the timer retransmitted is never called
+	// a cookie.
 	LabelSynCookieSuspected
+	// LabelDeferAccept ("defer-accept"): the server held the client's bare
+	// handshake ACK on purpose: the listener has TCP_DEFER_ACCEPT. The
+	// request timer resent the SYN-ACK after the bare ACK only late in
+	// the deferral (it skipped the timer's first expiry), and the server
+	// acknowledged the client's first data at once. Kernel: tcp_check_req
+	// drops a bare ACK while req->num_timeout < rskq_defer_accept
+	// (TCPDeferAcceptDrop, not ListenOverflows); syn_ack_recalc resends
+	// only near the deferral's end. On the SYN-ACKs after the ACK, instead
+	// of synack-after-ack. Look-alike refused: an accept queue full at the
+	// ACK that freed a slot before the data (it resends at the first
+	// expiry). Not told apart: a 1 s deferral (it resends at the first
+	// expiry too), which stays synack-after-ack with the alternative
+	// named.
+	LabelDeferAccept
+	// LabelAppReset ("app-reset"): the server reset a connection it had
+	// accepted: a RST carrying ACK after the handshake, as
+	// tcp_send_active_reset sends it (close with SO_LINGER {1,0} or with
+	// unread data, the process exiting, the listener closing with the
+	// connection queued). Look-alike refused: the overflow reset (a bare
+	// RST answering the ACK: rst-on-overflow); a RST|ACK answering a SYN
+	// (nothing listening: refused). No tcp_abort_on_overflow is inferred
+	// from it.
+	LabelAppReset
 	numLabels
 )
 
@@ -105,6 +162,8 @@ var labelIDs = [numLabels]string{
 	LabelSynAckRetriesExhausted: "synack-retries-exhausted",
 	LabelRstOnOverflow:          "rst-on-overflow",
 	LabelSynCookieSuspected:     "syncookie-suspected",
+	LabelDeferAccept:            "defer-accept",
+	LabelAppReset:               "app-reset",
 }
 
 // String returns the label's stable ID, e.g. "synack-after-ack".

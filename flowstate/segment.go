@@ -75,6 +75,10 @@ type Options struct {
 	SACKPermitted bool
 	HasTS         bool
 	NSACK         uint8 // number of SACK blocks (their edges are not kept)
+	// DSACK: the first SACK block reports data already acknowledged (RFC
+	// 2883: it lies below the cumulative ACK, or inside the second block):
+	// the receiver got a segment twice.
+	DSACK bool
 }
 
 // Segment is one TCP segment as the wire showed it: what the state

@@ -77,7 +77,11 @@ type JSONListener struct {
 	Type                     string            `json:"type,omitempty"`
 	Server                   string            `json:"server"`
 	Flows                    int               `json:"flows"`
+	Verdict                  string            `json:"verdict"`
+	VerdictEvidence          []string          `json:"verdict_evidence"`
+	Notes                    []string          `json:"notes"`
 	AcceptQueueCapacity      int               `json:"accept_queue_capacity,omitempty"`
+	AcceptQueueCapacityRange []int             `json:"accept_queue_capacity_range,omitempty"`
 	BacklogEstimate          *int              `json:"backlog_estimate,omitempty"`
 	CapacityEvidence         string            `json:"capacity_evidence"`
 	LabelFlows               map[string]int    `json:"label_flows"`
@@ -89,13 +93,18 @@ type JSONListener struct {
 	VantageEvidence          string            `json:"vantage_evidence"`
 	ConnectTime              *JSONPercentiles  `json:"connect_time,omitempty"`
 	CaptureLossFlows         int               `json:"capture_loss_flows"`
+	RepliesMissingFlows      int               `json:"replies_missing_flows"`
 }
 
-// JSONEpisode is an overflow episode.
+// JSONEpisode is an overflow episode of one queue.
 type JSONEpisode struct {
-	Start    string `json:"start"`
-	End      string `json:"end"`
-	Evidence int    `json:"evidence"`
+	Start        string         `json:"start"`
+	End          string         `json:"end"`
+	Evidence     int            `json:"evidence"`
+	Queue        string         `json:"queue"`
+	Confidence   string         `json:"confidence"`
+	Alternatives []string       `json:"alternatives"`
+	Causes       map[string]int `json:"causes"`
 }
 
 // JSONPercentiles is a distribution of durations in seconds.
@@ -164,14 +173,31 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
 		InferredSysctls:          l.InferredSysctls, Vantage: string(l.Vantage), VantageEvidence: l.VantageEvidence,
-		CaptureLossFlows: l.CaptureLossFlows,
+		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows,
+		Verdict: string(l.Verdict), VerdictEvidence: make([]string, 0, len(l.VerdictEvidence)), Notes: make([]string, 0, len(l.Notes)),
+	}
+	for _, v := range l.VerdictEvidence {
+		out.VerdictEvidence = append(out.VerdictEvidence, an.Text(v))
+	}
+	for _, n := range l.Notes {
+		out.Notes = append(out.Notes, an.Text(n))
+	}
+	if r := l.AcceptQueueCapacityRange; r[1] > r[0] {
+		out.AcceptQueueCapacityRange = []int{r[0], r[1]}
 	}
 	if l.AcceptQueueCapacity > 0 {
 		b := l.BacklogEstimate
 		out.BacklogEstimate = &b
 	}
 	for _, e := range l.Episodes {
-		out.Episodes = append(out.Episodes, JSONEpisode{Start: absTime(e.Start), End: absTime(e.End), Evidence: e.Evidence})
+		causes := make(map[string]int)
+		for k, n := range e.Causes {
+			if n > 0 {
+				causes[analyze.CauseNames[k]] = n
+			}
+		}
+		out.Episodes = append(out.Episodes, JSONEpisode{Start: absTime(e.Start), End: absTime(e.End), Evidence: e.Evidence,
+			Queue: string(e.Queue), Confidence: string(e.Confidence), Alternatives: e.Alternatives, Causes: causes})
 	}
 	if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 		out.ConnectTime = &JSONPercentiles{Count: len(l.ConnectTimes), P50: secs(q.P50), P90: secs(q.P90), P99: secs(q.P99), Max: secs(q.Max)}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -70,11 +71,15 @@ func (r *Report) build(opts ReportOptions) []block {
 	add("h2", "What happened")
 	overflowed := false
 	for _, l := range s.Listeners {
-		if len(l.Episodes) == 0 {
-			continue
+		switch l.Verdict {
+		case analyze.VerdictOverflowing:
+			overflowed = true
+			add("p", r.story(l, an))
+		case analyze.VerdictSilent:
+			add("p", fmt.Sprintf("The server %s answered none of the connections that tried it (%s): it was down, blackholed or filtered, or the capture misses its direction. Nothing here points at a listen queue.", an.AddrPort(l.Server), many(l.Flows, "flow")))
+		case analyze.VerdictRefused:
+			add("p", fmt.Sprintf("The server %s refused the connections that tried it (it answered their SYNs with RST): nothing was listening on that port.", an.AddrPort(l.Server)))
 		}
-		overflowed = true
-		add("p", r.story(l, an))
 	}
 	if !overflowed {
 		add("p", "No listen-queue overflow shows in this capture: no SYN was dropped, no handshake ACK ignored or reset, and no connection queued only after its client left.")
@@ -110,8 +115,19 @@ func (r *Report) build(opts ReportOptions) []block {
 		}
 		var items []string
 		items = append(items, fmt.Sprintf("%d flows; capture vantage point: %s (%s).", l.Flows, l.Vantage, l.VantageEvidence))
+		items = append(items, fmt.Sprintf("Verdict: **%s**. %s.", l.Verdict, an.Text(strings.Join(l.VerdictEvidence, "; "))))
 		for i, e := range l.Episodes {
-			items = append(items, fmt.Sprintf("Overflow episode %d: %s to %s (%s, %d pieces of evidence).", i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence))
+			item := fmt.Sprintf("%s-queue overflow %d: %s to %s (%s), %s: %s.", strings.ToUpper(string(e.Queue[:1]))+string(e.Queue[1:]), i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Confidence, causeCounts(e.Causes))
+			if len(e.Alternatives) > 0 {
+				item += " The capture cannot rule out " + strings.Join(e.Alternatives, "; ") + "."
+			}
+			items = append(items, item)
+		}
+		for _, n := range l.Notes {
+			items = append(items, an.Text(n)+".")
+		}
+		if l.RepliesMissingFlows > 0 {
+			items = append(items, fmt.Sprintf("One-sided: in %s the client acknowledged a SYN-ACK the capture never saw: the capture misses the server's direction, so nothing is concluded from its silence.", many(l.RepliesMissingFlows, "flow")))
 		}
 		if len(l.SynRetransmitSchedule) > 0 {
 			items = append(items, "Clients retransmitted SYNs at "+schedule(l.SynRetransmitSchedule)+" after their first SYN.")
@@ -123,7 +139,7 @@ func (r *Report) build(opts ReportOptions) []block {
 			items = append(items, fmt.Sprintf("connect() time, first SYN to handshake ACK, over %d connections: p50 %s, p90 %s, p99 %s, max %s.", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max)))
 		}
 		if l.AcceptQueueCapacity > 0 {
-			items = append(items, fmt.Sprintf("Accept queue capacity: %d connections, so the listen backlog in force was %d. Evidence: %s.", l.AcceptQueueCapacity, l.BacklogEstimate, an.Text(l.CapacityEvidence)))
+			items = append(items, fmt.Sprintf("Accept queue capacity: at most %d connections, so the listen backlog in force was at most %d. Evidence: %s.", l.AcceptQueueCapacity, l.BacklogEstimate, an.Text(l.CapacityEvidence)))
 		} else {
 			items = append(items, "Accept queue capacity: not shown by the capture: "+an.Text(l.CapacityEvidence)+".")
 		}
@@ -168,7 +184,7 @@ func (r *Report) build(opts ReportOptions) []block {
 }
 
 var labelMeaning = map[flowstate.Label]string{
-	flowstate.LabelSynDropped:             "a SYN got no SYN-ACK and was retransmitted: connect() waited seconds",
+	flowstate.LabelSynDropped:             "a SYN got no SYN-ACK and was retransmitted before a later copy was answered: connect() waited seconds",
 	flowstate.LabelSynUnanswered:          "no SYN-ACK ever came: connect() timed out (or the capture ended)",
 	flowstate.LabelSynAckRetransmit:       "the server sent its SYN-ACK again",
 	flowstate.LabelSynAckAfterAck:         "the server ignored the client's handshake ACK (accept queue full) and retransmitted its SYN-ACK",
@@ -177,7 +193,9 @@ var labelMeaning = map[flowstate.Label]string{
 	flowstate.LabelGhostConnection:        "the connection was queued only after its client left: the application accepts a ghost and blocks reading it",
 	flowstate.LabelSynAckRetriesExhausted: "the server gave up on the request while the client believed it was connected",
 	flowstate.LabelRstOnOverflow:          "the server reset the connection at the handshake (tcp_abort_on_overflow=1)",
-	flowstate.LabelSynCookieSuspected:     "a SYN cookie answered the SYN and the cookie ACK was dropped",
+	flowstate.LabelSynCookieSuspected:     "a SYN cookie answered the SYN: the SYN queue was full (or tcp_syncookies=2)",
+	flowstate.LabelDeferAccept:            "the listener held a bare handshake ACK on purpose (TCP_DEFER_ACCEPT), not an overflow",
+	flowstate.LabelAppReset:               "the server reset a connection it had accepted (RST with ACK): the application's doing, not an overflow",
 }
 
 // many writes a count and a noun, plural unless the count is one.
@@ -190,12 +208,24 @@ func many(n int, noun string) string {
 
 // story tells one listener's overflow in plain words.
 func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
-	first, last := l.Episodes[0].Start, l.Episodes[len(l.Episodes)-1].End
+	first, last := l.Episodes[0].Start, l.Episodes[0].End
+	for _, e := range l.Episodes {
+		first, last = min(first, e.Start), max(last, e.End)
+	}
 	var parts []string
 	n := func(lb flowstate.Label) int { return l.LabelFlows[lb] }
 	if k := n(flowstate.LabelSynAckAfterAck) + n(flowstate.LabelRstOnOverflow) + n(flowstate.LabelDataWhileSynRecv); k > 0 {
 		parts = append(parts, "its accept queue was full: connections had completed the handshake but the application did not accept() them fast enough")
 	}
+	var queues []string
+	for _, e := range l.Episodes {
+		q := fmt.Sprintf("its %s queue (%s", e.Queue, e.Confidence)
+		if len(e.Alternatives) > 0 {
+			q += "; the capture cannot rule out " + strings.Join(e.Alternatives, "; ")
+		}
+		queues = append(queues, q+")")
+	}
+	parts = append(parts, "what overflowed: "+strings.Join(slices.Compact(queues), " and "))
 	if n(flowstate.LabelSynAckAfterAck) > 0 {
 		parts = append(parts, fmt.Sprintf("the server ignored the final handshake ACK of %s and kept retransmitting its SYN-ACK, while those clients believed they were connected", many(n(flowstate.LabelSynAckAfterAck), "connection")))
 	}
@@ -220,7 +250,10 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 		parts = append(parts, fmt.Sprintf("in %s the server gave up on the request after its SYN-ACK retries while the client still believed it was connected", many(n(flowstate.LabelSynAckRetriesExhausted), "connection")))
 	}
 	if n(flowstate.LabelSynCookieSuspected) > 0 {
-		parts = append(parts, fmt.Sprintf("%s look answered by SYN cookies (the SYN queue overflowed as well)", many(n(flowstate.LabelSynCookieSuspected), "handshake")))
+		parts = append(parts, fmt.Sprintf("%s were answered by SYN cookies (the SYN queue was full, or tcp_syncookies=2)", many(n(flowstate.LabelSynCookieSuspected), "handshake")))
+	}
+	for _, note := range l.Notes {
+		parts = append(parts, an.Text(note))
 	}
 	text := fmt.Sprintf("From %s to %s (%s) the listener %s overflowed.", absTime(first), absTime(last), dur(last-first), an.AddrPort(l.Server))
 	for _, p := range parts {

@@ -154,18 +154,32 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		if opts.Anomalies && len(l.LabelFlows) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s  %d flows; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, l.Vantage, l.VantageEvidence)
+		fmt.Fprintf(w, "%s  %d flows; %s; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, verdictText(pal, l.Verdict), l.Vantage, l.VantageEvidence)
+		fmt.Fprintf(w, "  verdict: %s\n", strings.Join(l.VerdictEvidence, "; "))
 		if len(l.LabelFlows) > 0 {
 			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
 		}
 		if l.CaptureLossFlows > 0 {
 			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("capture loss: in %d flows a side acknowledged data the capture never saw; the capture dropped packets, so drop labels are less certain", l.CaptureLossFlows))
 		}
+		if l.RepliesMissingFlows > 0 {
+			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("one-sided: in %d flows the client acknowledged a SYN-ACK the capture never saw: the capture misses the server's direction, so nothing is concluded from its silence", l.RepliesMissingFlows))
+		}
 		for i, e := range l.Episodes {
-			fmt.Fprintf(w, "  overflow episode %d: %s .. %s (%s, %d pieces of evidence)\n", i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence)
+			fmt.Fprintf(w, "  %s\n", episodeText(i, e))
+			if len(e.Alternatives) > 0 {
+				fmt.Fprintf(w, "    cannot rule out: %s\n", strings.Join(e.Alternatives, "; "))
+			}
+		}
+		for _, n := range l.Notes {
+			fmt.Fprintf(w, "  %s\n", pal.warn.Sprint(an.Text(n)))
 		}
 		if l.AcceptQueueCapacity > 0 {
-			fmt.Fprintf(w, "  accept queue capacity: %d (listen backlog %d): %s\n", l.AcceptQueueCapacity, l.BacklogEstimate, an.Text(l.CapacityEvidence))
+			rng := ""
+			if r := l.AcceptQueueCapacityRange; r[1] > r[0] {
+				rng = fmt.Sprintf(", %d..%d seen", r[0], r[1])
+			}
+			fmt.Fprintf(w, "  accept queue capacity: at most %d (listen backlog %d%s): %s\n", l.AcceptQueueCapacity, l.BacklogEstimate, rng, an.Text(l.CapacityEvidence))
 		} else {
 			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", an.Text(l.CapacityEvidence))
 		}
@@ -207,6 +221,31 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 	if s.Interrupted {
 		fmt.Fprintln(w, pal.warn.Sprint("interrupted: the report covers the packets read until then"))
 	}
+}
+
+// verdictText gives a listener's verdict, coloured by meaning.
+func verdictText(pal palette, v analyze.Verdict) string {
+	if v == analyze.VerdictServing {
+		return "verdict " + string(v)
+	}
+	return pal.warn.Sprintf("verdict %s", v)
+}
+
+// episodeText describes one overflow episode on a line.
+func episodeText(i int, e analyze.Episode) string {
+	return fmt.Sprintf("%s-queue overflow %d: %s .. %s (%s, %s: %s)", e.Queue, i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Confidence, causeCounts(e.Causes))
+}
+
+// causeCounts lists an episode's evidence by kind.
+func causeCounts(c [analyze.NumCauses]int) string {
+	words := [analyze.NumCauses]string{"SYN dropped", "handshake ACK ignored", "data segment ignored", "overflow reset", "ghost connection", "SYN cookie"}
+	var parts []string
+	for k, n := range c {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s x%d", words[k], n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func gz(b bool) string {

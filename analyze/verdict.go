@@ -1,0 +1,511 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// This file decides what kind of endpoint a listener was and whether, and
+// which of, its queues overflowed: each verdict, episode and capacity
+// rests on evidence that rules out the look-alikes (field notes, section
+// 5), and says what it rests on and what one capture cannot rule out.
+
+// Verdict is what kind of endpoint a listener was, judged from the whole
+// capture.
+type Verdict string
+
+// The verdicts, in the order they win when several apply.
+const (
+	// VerdictOverflowing: positive evidence that a listen queue overflowed
+	// (Listener.Episodes).
+	VerdictOverflowing Verdict = "overflowing"
+	// VerdictServing: handshakes completed, no overflow evidence.
+	VerdictServing Verdict = "serving"
+	// VerdictRefused: SYNs answered by RST: nothing listening.
+	VerdictRefused Verdict = "refused"
+	// VerdictSilent: SYNs and no SYN-ACK to anyone, ever: the server is
+	// down, blackholed or filtered, or the capture misses its direction.
+	VerdictSilent Verdict = "silent"
+)
+
+// Queue names a listen queue.
+type Queue string
+
+// The two listen queues of a Linux listener.
+const (
+	QueueAccept Queue = "accept" // established connections waiting for accept()
+	QueueSYN    Queue = "syn"    // half-open requests in SYN-RECEIVED
+)
+
+// Confidence says how far an episode's evidence goes.
+type Confidence string
+
+// Confidences.
+const (
+	// ConfidenceProven: the capture shows the server itself doing it (a
+	// capture at the server, or a reset in the kernel's overflow format).
+	ConfidenceProven Confidence = "proven"
+	// ConfidenceLikely: the evidence fits an overflow best, and the
+	// episode's Alternatives say what else the capture cannot rule out.
+	ConfidenceLikely Confidence = "likely"
+)
+
+// Cause is one kind of overflow evidence, named after what the kernel does
+// (and counts: see the comment of each).
+type Cause uint8
+
+// The causes.
+const (
+	// CauseSynDropped: a SYN got no SYN-ACK (tcp_conn_request: a full
+	// accept queue counts ListenOverflows and ListenDrops; a full SYN queue
+	// with cookies off, TCPReqQFullDrop and ListenDrops).
+	CauseSynDropped Cause = iota
+	// CauseAckIgnored: a handshake ACK (or a cookie ACK) met a full accept
+	// queue and was dropped (tcp_check_req -> syn_recv_sock: ListenOverflows).
+	CauseAckIgnored
+	// CauseDataIgnored: data that met a full accept queue (ListenOverflows).
+	CauseDataIgnored
+	// CauseOverflowReset: the overflow reset of tcp_abort_on_overflow=1
+	// (embryonic_reset, EmbryonicRsts).
+	CauseOverflowReset
+	// CauseGhost: a connection queued only by the client's FIN.
+	CauseGhost
+	// CauseCookie: a SYN cookie was sent (SyncookiesSent).
+	CauseCookie
+	NumCauses
+)
+
+// CauseNames are the causes' stable IDs, in Cause order.
+var CauseNames = [NumCauses]string{"syn-dropped", "ack-ignored", "data-ignored", "overflow-reset", "ghost-connection", "syn-cookie"}
+
+// Episode is one stretch of overflow evidence for one queue.
+type Episode struct {
+	Start, End int64 // nanoseconds since the Unix epoch
+	Evidence   int   // pieces of evidence in it
+	Queue      Queue
+	Confidence Confidence
+	// Alternatives are what the capture cannot rule out, in words.
+	Alternatives []string
+	// Causes counts the evidence by kind.
+	Causes [NumCauses]int
+}
+
+// EpisodeGap separates overflow episodes.
+const EpisodeGap = 10e9
+
+// alternative is one thing a piece of evidence cannot rule out.
+type alternative uint8
+
+const (
+	altAckLost alternative = 1 << iota
+	altSynLost
+	altDefer1s
+	altCookiesForced
+	altForgedReset
+	altPreQueued
+	altSynQueueFirst
+)
+
+var alternativeText = []struct {
+	a    alternative
+	text string
+}{
+	{altAckLost, "the client's ACKs or data lost between the capture point and the server (a capture away from the server cannot see them arrive)"},
+	{altSynLost, "SYNs lost on the path before the server"},
+	{altDefer1s, "a listener with a 1 s TCP_DEFER_ACCEPT (the server acknowledged the first data at once)"},
+	{altCookiesForced, "tcp_syncookies=2 (every SYN-ACK a cookie, whether the SYN queue was full or not)"},
+	{altForgedReset, "a middlebox or firewall forging resets right after the handshake"},
+	{altPreQueued, "a full accept queue holding connections queued before the capture began"},
+	{altSynQueueFirst, "a SYN queue at its bound as well: Linux 4.4 and later bound it by the backlog and check it first (TCPReqQFullDrop with syncookies off), older kernels hold at least 8 requests"},
+}
+
+// evidence is one piece of overflow evidence.
+type evidence struct {
+	t      int64
+	queue  Queue
+	cause  Cause
+	proven bool
+	// atServer: the flow's own timing places the capture at the server
+	// (or on the same host); unknown flows take the listener's vantage.
+	vantage Vantage
+	alts    alternative
+}
+
+// evidenceOf lists what one finished flow shows.
+func evidenceOf(f *flowstate.Flow, v Vantage) []evidence {
+	var out []evidence
+	add := func(t int64, q Queue, c Cause, proven bool, alts alternative) {
+		if t != 0 {
+			out = append(out, evidence{t: t, queue: q, cause: c, proven: proven, vantage: v, alts: alts})
+		}
+	}
+	ackAlts := altAckLost
+	if f.FirstDataPrompt {
+		ackAlts |= altDefer1s
+	}
+	cookie := f.Labels.Has(flowstate.LabelSynCookieSuspected)
+	if f.Labels.Has(flowstate.LabelSynAckAfterAck) || cookie && f.Labels.Has(flowstate.LabelDataWhileSynRecv) {
+		add(f.HandshakeAckTime, QueueAccept, CauseAckIgnored, false, ackAlts)
+	}
+	for _, fd := range f.Findings {
+		switch fd.Label {
+		case flowstate.LabelDataWhileSynRecv:
+			add(fd.Time, QueueAccept, CauseDataIgnored, false, altAckLost)
+		case flowstate.LabelGhostConnection:
+			add(fd.Time, QueueAccept, CauseGhost, false, altAckLost)
+		case flowstate.LabelRstOnOverflow:
+			// The kernel's overflow reset has its own format (no ACK flag,
+			// seq = the ACK's ack number) and came while the request lived.
+			add(fd.Time, QueueAccept, CauseOverflowReset, true, altForgedReset)
+		case flowstate.LabelSynCookieSuspected:
+			// A cookie: the SYN queue was full, unless cookies are forced.
+			add(fd.Time, QueueSYN, CauseCookie, f.CookieEvidence() != "", altCookiesForced)
+		}
+	}
+	return out
+}
+
+// dropInstant is a SYN that got no SYN-ACK.
+type dropInstant struct {
+	t int64
+}
+
+// queueCounts are the occupancies the wire implies at one instant.
+type queueCounts struct {
+	pending int // requests in SYN-RECEIVED (SYN-ACK sent, not yet queued)
+	held    int // connections queued and not shown accepted
+}
+
+// occupancy answers pending and held counts at many instants with one
+// sweep over the records' intervals.
+type occupancy struct {
+	pendStart, pendEnd, heldStart, heldEnd []int64
+}
+
+func newOccupancy(records *chunked[queueRecord]) *occupancy {
+	o := &occupancy{}
+	records.each(func(r *queueRecord) {
+		if r.synAck != 0 && !r.cookie {
+			o.pendStart = append(o.pendStart, r.synAck)
+			o.pendEnd = append(o.pendEnd, r.reqEnd)
+		}
+		if end := r.heldUntil(); r.established != 0 && end > r.established {
+			o.heldStart = append(o.heldStart, r.established)
+			o.heldEnd = append(o.heldEnd, end)
+		}
+	})
+	for _, s := range [][]int64{o.pendStart, o.pendEnd, o.heldStart, o.heldEnd} {
+		slices.Sort(s)
+	}
+	return o
+}
+
+// at returns the counts just before time t: intervals [start, end) that
+// contain t.
+func (o *occupancy) at(t int64) queueCounts {
+	count := func(starts, ends []int64) int {
+		s, _ := slices.BinarySearch(starts, t) // starts < t
+		e, _ := slices.BinarySearch(ends, t+1) // ends <= t
+		return s - e
+	}
+	return queueCounts{pending: count(o.pendStart, o.pendEnd), held: count(o.heldStart, o.heldEnd)}
+}
+
+// heldUntil is when the connection stopped counting as queued: the
+// application showed it accepted it (it sent data or closed), or the
+// connection closed.
+func (r *queueRecord) heldUntil() int64 {
+	end := r.end
+	if r.served != 0 && r.served < end {
+		end = r.served
+	}
+	return end
+}
+
+// atServer reports whether the vantage point sees the server's own
+// packets as they leave: a capture at the server or on the same host.
+func atServer(v Vantage) bool { return v == VantageServer || v == VantageSameHost }
+
+// decide sets the listener's verdict, episodes and capacity from
+// everything the aggregate gathered. It runs once, at the end.
+func (a *listenerAgg) decide() {
+	l := &a.l
+	occ := newOccupancy(&a.records)
+	ev := a.evidence
+	for i := range ev {
+		if ev[i].vantage == VantageUnknown {
+			ev[i].vantage = l.Vantage
+		}
+		if atServer(ev[i].vantage) && ev[i].cause != CauseCookie {
+			ev[i].proven, ev[i].alts = true, ev[i].alts&^(altAckLost|altSynLost)
+		}
+	}
+	accept := make([]int64, 0, len(ev))
+	for _, e := range ev {
+		if e.queue == QueueAccept {
+			accept = append(accept, e.t)
+		}
+	}
+	slices.Sort(accept)
+	near := func(t int64) bool { // other accept-queue evidence within an episode gap
+		i, _ := slices.BinarySearch(accept, t-EpisodeGap)
+		return i < len(accept) && accept[i] <= t+EpisodeGap
+	}
+
+	// Moments the accept queue was certainly full: a handshake ACK ignored
+	// or reset with connections queued, and, at a capture on the server, a
+	// SYN dropped while fewer requests were pending than connections
+	// queued (so the SYN queue, bounded by the backlog = capacity - 1, had
+	// room).
+	server := atServer(l.Vantage)
+	var capInstants []capInstant
+	a.records.each(func(r *queueRecord) {
+		if r.overflow == 0 {
+			return
+		}
+		if c := occ.at(r.overflow); c.held > 0 {
+			verb := "ignored"
+			if r.reset {
+				verb = "reset"
+			}
+			capInstants = append(capInstants, capInstant{t: r.overflow, held: c.held, why: "the server " + verb + " the handshake ACK of " + r.addrPort().String()})
+		}
+	})
+	if a.answered > 0 && server {
+		for _, d := range a.drops {
+			if c := occ.at(d.t); c.held >= 1 && c.pending < c.held {
+				capInstants = append(capInstants, capInstant{t: d.t, held: c.held, why: "a SYN was dropped"})
+			}
+		}
+	}
+	capacity := 0
+	for _, c := range capInstants {
+		if capacity == 0 || c.held < capacity {
+			capacity = c.held
+		}
+	}
+	// Dropped SYNs: evidence only from a listener that answered others,
+	// and only with the queue state that explains the drop
+	// (tcp_conn_request checks the SYN queue, then the accept queue).
+	if a.answered > 0 {
+		for _, d := range a.drops {
+			c := occ.at(d.t)
+			switch {
+			case !server:
+				if near(d.t) {
+					ev = append(ev, evidence{t: d.t, queue: QueueAccept, cause: CauseSynDropped, vantage: l.Vantage, alts: altSynLost})
+				}
+			case capacity > 0 && c.held >= capacity:
+				var alts alternative
+				if c.pending >= capacity-1 {
+					alts = altSynQueueFirst
+				}
+				ev = append(ev, evidence{t: d.t, queue: QueueAccept, cause: CauseSynDropped, proven: alts == 0, vantage: l.Vantage, alts: alts})
+			case capacity == 0 && c.held >= 1 && c.pending < c.held:
+				ev = append(ev, evidence{t: d.t, queue: QueueAccept, cause: CauseSynDropped, proven: true, vantage: l.Vantage})
+			case c.pending >= 1 && c.pending >= capacity-1:
+				ev = append(ev, evidence{t: d.t, queue: QueueSYN, cause: CauseSynDropped, vantage: l.Vantage, alts: altPreQueued})
+			}
+		}
+	}
+	a.evidence = ev
+	l.Episodes = episodesOf(ev)
+	a.estimateCapacity(capInstants)
+	a.verdict()
+}
+
+// episodesOf groups evidence into episodes, per queue: pieces less than
+// EpisodeGap apart belong together.
+func episodesOf(ev []evidence) []Episode {
+	sort.Slice(ev, func(i, j int) bool {
+		if ev[i].queue != ev[j].queue {
+			return ev[i].queue < ev[j].queue
+		}
+		return ev[i].t < ev[j].t
+	})
+	var out []Episode
+	var alts []alternative
+	for _, e := range ev {
+		n := len(out)
+		if n == 0 || out[n-1].Queue != e.queue || e.t-out[n-1].End >= EpisodeGap {
+			out = append(out, Episode{Start: e.t, End: e.t, Queue: e.queue, Confidence: ConfidenceLikely})
+			alts = append(alts, 0)
+			n++
+		}
+		ep := &out[n-1]
+		ep.End = e.t
+		ep.Evidence++
+		ep.Causes[e.cause]++
+		if e.proven {
+			ep.Confidence = ConfidenceProven
+		}
+		alts[n-1] |= e.alts
+	}
+	for i := range out {
+		if out[i].Confidence == ConfidenceProven {
+			// Proof at the server leaves only what no capture can see.
+			alts[i] &= altForgedReset | altCookiesForced | altDefer1s | altPreQueued | altSynQueueFirst
+		}
+		for _, at := range alternativeText {
+			if alts[i]&at.a != 0 {
+				out[i].Alternatives = append(out[i].Alternatives, at.text)
+			}
+		}
+		if out[i].Alternatives == nil {
+			out[i].Alternatives = []string{}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+// capInstant is a moment the accept queue was full, with the connections
+// the wire shows queued then.
+type capInstant struct {
+	t    int64
+	held int
+	why  string
+}
+
+// estimateCapacity reads the accept queue's capacity (backlog + 1:
+// sk_acceptq_is_full is sk_ack_backlog > sk_max_ack_backlog) off the
+// moments the queue was full: a SYN dropped on it while the SYN queue was
+// below its bound, or a handshake ACK ignored. At each, the connections
+// established at the server, still open and not shown accepted (the
+// application sent nothing and did not close) are counted; each count is
+// an upper bound (an application that accepted silently looks queued),
+// so the least is reported, with the spread when they differ.
+func (a *listenerAgg) estimateCapacity(inst []capInstant) {
+	l := &a.l
+	switch {
+	case a.recordsDropped:
+		l.CapacityEvidence = "too many flows to keep the per-flow records the estimate needs, so " + queueNoneWording
+		return
+	case len(inst) == 0:
+		l.CapacityEvidence = "no SYN was dropped on a full accept queue and no handshake ACK was ignored with connections queued, so " + queueNoneWording
+		return
+	}
+	best := inst[0]
+	hi := 0
+	for _, c := range inst {
+		if c.held < best.held || c.held == best.held && c.t < best.t {
+			best = c
+		}
+		hi = max(hi, c.held)
+	}
+	var held []netip.AddrPort
+	a.records.each(func(r *queueRecord) {
+		if r.established != 0 && r.established < best.t && best.t < r.heldUntil() {
+			held = append(held, r.addrPort())
+		}
+	})
+	sort.Slice(held, func(i, j int) bool { return held[i].Compare(held[j]) < 0 })
+	ex := make([]string, 0, maxHeldExamples)
+	for _, h := range held[:min(len(held), maxHeldExamples)] {
+		ex = append(ex, h.String())
+	}
+	more := ""
+	if len(held) > maxHeldExamples {
+		more = fmt.Sprintf(" and %d more", len(held)-maxHeldExamples)
+	}
+	l.AcceptQueueCapacity = best.held
+	l.BacklogEstimate = best.held - 1
+	spread := ""
+	if hi != best.held {
+		l.AcceptQueueCapacityRange = [2]int{best.held, hi}
+		spread = fmt.Sprintf("; at the other %d moments it was full the capture shows up to %d queued, which counts connections the application had already accepted silently", len(inst)-1, hi)
+	}
+	l.CapacityEvidence = fmt.Sprintf("at %s %s while %d connections (%s%s) were queued: established, still open, not answered by the application; the queue holds the listen backlog + 1, so at most %d (backlog %d), assuming none was queued before the capture began and the application had accepted none of them silently%s",
+		fmtClock(best.t), best.why, len(held), strings.Join(ex, ", "), more, best.held, best.held-1, spread)
+}
+
+// verdict decides what kind of endpoint the listener was. Every verdict
+// that applies is listed with its evidence; the first in the order
+// overflowing, serving, refused, silent wins.
+func (a *listenerAgg) verdict() {
+	l := &a.l
+	var ev []string
+	var win Verdict
+	pick := func(v Verdict, why string) {
+		if win == "" {
+			win = v
+		}
+		ev = append(ev, string(v)+": "+why)
+	}
+	if len(l.Episodes) > 0 {
+		var parts []string
+		for _, q := range []Queue{QueueAccept, QueueSYN} {
+			var n [NumCauses]int
+			eps := 0
+			for _, e := range l.Episodes {
+				if e.Queue == q {
+					eps++
+					for c := range n {
+						n[c] += e.Causes[c]
+					}
+				}
+			}
+			if eps > 0 {
+				parts = append(parts, fmt.Sprintf("%s queue (%s)", q, causeList(n)))
+			}
+		}
+		pick(VerdictOverflowing, strings.Join(parts, "; "))
+	}
+	if a.completed > 0 {
+		pick(VerdictServing, fmt.Sprintf("%d of %d connections completed the handshake", a.completed, l.Flows))
+	}
+	if a.refused > 0 {
+		pick(VerdictRefused, fmt.Sprintf("%d connections' SYNs were answered by RST (nothing listening)", a.refused))
+	}
+	if a.answered == 0 && a.syns > 0 && a.completed == 0 {
+		pick(VerdictSilent, fmt.Sprintf("%d connections sent SYNs and the server answered none with a SYN-ACK: it is down, blackholed or filtered, or the capture misses its direction", a.syns))
+	}
+	if win == "" {
+		win = VerdictServing
+		ev = append(ev, "serving: only connections caught mid-stream")
+	}
+	l.Verdict, l.VerdictEvidence = win, ev
+}
+
+// causeList says what an episode's evidence was, in words.
+func causeList(n [NumCauses]int) string {
+	words := [NumCauses][2]string{
+		{"SYN dropped", "SYNs dropped"},
+		{"handshake ACK ignored", "handshake ACKs ignored"},
+		{"data segment ignored", "data segments ignored"},
+		{"overflow reset", "overflow resets"},
+		{"ghost connection", "ghost connections"},
+		{"SYN cookie sent", "SYN cookies sent"},
+	}
+	var parts []string
+	for c, k := range n {
+		switch {
+		case k == 1:
+			parts = append(parts, "1 "+words[c][0])
+		case k > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", k, words[c][1]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// requestEnd is when a flow's request left the SYN queue, for the
+// occupancy: its end, or the flow's last packet when it was still held.
+func requestEnd(f *flowstate.Flow) int64 {
+	if f.RequestEnd != 0 {
+		return f.RequestEnd
+	}
+	if f.SynAckTime == 0 {
+		return 0
+	}
+	return f.LastTime
+}
+
+// noEnd marks an interval still open at the end of the capture.
+const noEnd = math.MaxInt64

@@ -46,6 +46,10 @@ type Summary struct {
 	// CaptureLossFlows counts flows in which a side acknowledged data the
 	// capture never saw.
 	CaptureLossFlows int
+	// RepliesMissingFlows counts flows whose client acknowledged a SYN-ACK
+	// the capture never held: the capture misses the server's direction
+	// of their traffic (asymmetric routing, a one-direction filter).
+	RepliesMissingFlows int
 	// MaxLive is the most flows live at once: with several flow tables,
 	// the sum of each table's most, an upper bound.
 	MaxLive int
@@ -281,6 +285,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		sum.Flows++
 		if f.AckedUnseen > 0 {
 			sum.CaptureLossFlows++
+		}
+		if f.RepliesMissing {
+			sum.RepliesMissingFlows++
 		}
 		for _, l := range f.Labels.List() {
 			sum.LabelFlows[l]++

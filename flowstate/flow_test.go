@@ -25,6 +25,12 @@ func newScript(t *testing.T, cISN, sISN Seq) *script {
 
 // seg sends one segment. rseq/rack are relative; rack is ignored without ACK.
 func (s *script) seg(ms float64, from Side, flags Flags, rseq, rack, length uint32) []Event {
+	return s.segWith(ms, from, flags, rseq, rack, length, nil)
+}
+
+// segWith sends one segment after opt has set what seg does not (options,
+// a D-SACK).
+func (s *script) segWith(ms float64, from Side, flags Flags, rseq, rack, length uint32, opt func(*Segment)) []Event {
 	g := Segment{Time: s.base + int64(ms*1e6), Flags: flags, Len: length, Window: 512}
 	g.Opt.WScale = -1
 	if from == Client {
@@ -36,6 +42,9 @@ func (s *script) seg(ms float64, from Side, flags Flags, rseq, rack, length uint
 	}
 	if flags&ACK == 0 {
 		g.Ack = 0
+	}
+	if opt != nil {
+		opt(&g)
 	}
 	if s.f == nil {
 		s.f = NewFlow(&g, Config{Record: true, Events: true})

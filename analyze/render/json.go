@@ -123,9 +123,12 @@ type JSONTotals struct {
 	Segments    int64          `json:"segments"`
 	LabelFlows  map[string]int `json:"label_flows"`
 	CaptureLoss int            `json:"capture_loss_flows"`
-	Start       string         `json:"start,omitempty"`
-	End         string         `json:"end,omitempty"`
-	Interrupted bool           `json:"interrupted,omitempty"`
+	// RepliesMissing counts flows whose client acknowledged a SYN-ACK the
+	// capture never held (one-sided capture).
+	RepliesMissing int    `json:"replies_missing_flows"`
+	Start          string `json:"start,omitempty"`
+	End            string `json:"end,omitempty"`
+	Interrupted    bool   `json:"interrupted,omitempty"`
 }
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }
@@ -207,7 +210,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
-	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows}
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows}
 	if s.Origin != 0 {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)
 	}

@@ -207,6 +207,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		fmt.Fprintf(w, "; flows per label: %s", pal.warn.Sprint(labelCounts(s.LabelFlows)))
 	}
 	fmt.Fprintln(w)
+	if s.RepliesMissingFlows > 0 {
+		fmt.Fprintln(w, pal.warn.Sprintf("one-sided capture: in %d flows the client acknowledged a SYN-ACK the capture never saw: it holds only one direction of their traffic, and no label that needs the server's replies is given to them", s.RepliesMissingFlows))
+	}
 	for _, c := range s.Captures {
 		fmt.Fprintf(w, "capture %d: %s (%s%s, %s): %d packets, %d TCP, %d non-TCP, %d undecodable",
 			c.Index, safe(c.Name), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)

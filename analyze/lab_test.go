@@ -1005,6 +1005,23 @@ func TestLabListeners(t *testing.T) {
 				if ov > 0 && l.AcceptQueueCapacity == 0 {
 					t.Errorf("ListenOverflows=%d, but the capacity is withheld: %s", ov, l.CapacityEvidence)
 				}
+				// The counters the capture reconciles, on the server's own
+				// capture (the client's may miss what the server dropped
+				// late): within 5% (or 1) of the kernel's.
+				if capture == "server.pcap" {
+					for c := Counter(0); c < NumCounters; c++ {
+						k, ok := tr.Nstat[c.String()]
+						if !ok {
+							continue
+						}
+						got := l.Counts[c]
+						if d := got - k; d > max(1, k/20) || -d > max(1, k/20) {
+							t.Errorf("%s: the capture shows %d, the kernel counted %d", c, got, k)
+						} else {
+							t.Logf("%s: capture %d, kernel %d", c, got, k)
+						}
+					}
+				}
 			})
 		}
 	}

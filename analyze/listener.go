@@ -68,6 +68,13 @@ type Listener struct {
 	// RepliesMissingFlows counts the flows whose client acknowledged a
 	// SYN-ACK the capture never held: it misses the server's direction.
 	RepliesMissingFlows int
+	// PeakSYNQueue and PeakAcceptQueue are the most each queue held at
+	// once as the wire shows it: requests pending in SYN-RECEIVED, and
+	// connections queued and not shown accepted (an upper bound).
+	PeakSYNQueue, PeakAcceptQueue Peak
+	// Counts is what the capture shows the kernel counted for this
+	// listener (ListenOverflows and the others, counters.go).
+	Counts WireCounts
 }
 
 // SeriesKind names one count of the per-second series.
@@ -236,9 +243,14 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	if len(a.evidence) < maxEvidence {
 		a.evidence = append(a.evidence, evidenceOf(f, v)...)
 	}
-	if times, _ := f.DroppedSYNs(); len(a.drops) < maxEvidence {
-		for _, t := range times {
-			a.drops = append(a.drops, dropInstant{t: t})
+	l.Counts.countFlow(f)
+	if times, n := f.DroppedSYNs(); len(a.drops) < maxEvidence {
+		for i, t := range times {
+			w := int32(1)
+			if i == len(times)-1 {
+				w = int32(n - len(times) + 1) // the copies past those timed count like the last
+			}
+			a.drops = append(a.drops, dropInstant{t: t, n: w})
 		}
 	}
 	if s := f.EP[flowstate.Server].RSTTime; s != 0 && f.SynAckTime != 0 && len(a.resetTimes) < maxEvidence &&

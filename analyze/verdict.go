@@ -171,9 +171,11 @@ func evidenceOf(f *flowstate.Flow, v Vantage) []evidence {
 	return out
 }
 
-// dropInstant is a SYN that got no SYN-ACK.
+// dropInstant is a SYN that got no SYN-ACK; n is how many copies it
+// stands for (those past the timed ones count like the last).
 type dropInstant struct {
 	t int64
+	n int32
 }
 
 // queueCounts are the occupancies the wire implies at one instant.
@@ -204,6 +206,34 @@ func newOccupancy(records *chunked[queueRecord]) *occupancy {
 		slices.Sort(s)
 	}
 	return o
+}
+
+// Peak is the most a queue held at once, and when it first did.
+type Peak struct {
+	N int
+	T int64 // nanoseconds since the Unix epoch; 0 when N is 0
+}
+
+// peaks finds each queue's peak occupancy: the SYN queue's pending
+// requests and the accept queue's connections queued and not shown
+// accepted (an upper bound: silent accepts look queued).
+func (o *occupancy) peaks() (syn, accept Peak) {
+	peak := func(starts, ends []int64) Peak {
+		var p Peak
+		n, j := 0, 0
+		for _, s := range starts {
+			for j < len(ends) && ends[j] <= s {
+				j++
+				n--
+			}
+			n++
+			if n > p.N {
+				p = Peak{N: n, T: s}
+			}
+		}
+		return p
+	}
+	return peak(o.pendStart, o.pendEnd), peak(o.heldStart, o.heldEnd)
 }
 
 // at returns the counts just before time t: intervals [start, end) that
@@ -293,29 +323,54 @@ func (a *listenerAgg) decide() {
 	// Dropped SYNs: evidence only from a listener that answered others,
 	// and only with the queue state that explains the drop
 	// (tcp_conn_request checks the SYN queue, then the accept queue).
+	synFull := 0 // the most requests pending at a SYN dropped on the SYN queue
 	if a.answered > 0 {
 		for _, d := range a.drops {
 			c := occ.at(d.t)
+			var e *evidence
 			switch {
 			case !server:
 				if near(d.t) {
-					ev = append(ev, evidence{t: d.t, queue: QueueAccept, cause: CauseSynDropped, vantage: l.Vantage, alts: altSynLost})
+					e = &evidence{queue: QueueAccept, alts: altSynLost}
 				}
 			case capacity > 0 && c.held >= capacity:
-				var alts alternative
+				e = &evidence{queue: QueueAccept, proven: true}
 				if c.pending >= capacity-1 {
-					alts = altSynQueueFirst
+					e.proven, e.alts = false, altSynQueueFirst
 				}
-				ev = append(ev, evidence{t: d.t, queue: QueueAccept, cause: CauseSynDropped, proven: alts == 0, vantage: l.Vantage, alts: alts})
 			case capacity == 0 && c.held >= 1 && c.pending < c.held:
-				ev = append(ev, evidence{t: d.t, queue: QueueAccept, cause: CauseSynDropped, proven: true, vantage: l.Vantage})
+				e = &evidence{queue: QueueAccept, proven: true}
 			case c.pending >= 1 && c.pending >= capacity-1:
-				ev = append(ev, evidence{t: d.t, queue: QueueSYN, cause: CauseSynDropped, vantage: l.Vantage, alts: altPreQueued})
+				e = &evidence{queue: QueueSYN, alts: altPreQueued}
 			}
+			if e == nil {
+				continue
+			}
+			e.t, e.cause, e.vantage = d.t, CauseSynDropped, l.Vantage
+			ev = append(ev, *e)
+			if e.queue == QueueAccept {
+				l.Counts[CounterListenOverflows] += int64(d.n)
+			} else {
+				l.Counts[CounterReqQFullDrop] += int64(d.n)
+				synFull = max(synFull, c.pending)
+			}
+		}
+	}
+	l.Counts[CounterListenDrops] = l.Counts[CounterListenOverflows] + l.Counts[CounterReqQFullDrop]
+	if synFull > 0 && capacity > 0 {
+		// inet_csk_reqsk_queue_is_full: the SYN queue is full when the
+		// pending requests exceed the backlog on Linux 6.x (">"), reach it
+		// on older kernels (">=").
+		switch synFull - (capacity - 1) {
+		case 1:
+			l.Notes = append(l.Notes, fmt.Sprintf("the SYN queue dropped SYNs with %d requests pending, one more than the backlog (%d): it fits Linux 6.x, where the queue is full above the backlog", synFull, capacity-1))
+		case 0:
+			l.Notes = append(l.Notes, fmt.Sprintf("the SYN queue dropped SYNs with %d requests pending, as many as the backlog: it fits a kernel whose queue is full at the backlog (before 6.x)", synFull))
 		}
 	}
 	a.evidence = ev
 	l.Episodes = episodesOf(ev)
+	l.PeakSYNQueue, l.PeakAcceptQueue = occ.peaks()
 	a.estimateCapacity(capInstants)
 	a.verdict()
 }

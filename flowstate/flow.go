@@ -113,6 +113,18 @@ type Flow struct {
 	// covered the client's first data, sent once, within an established
 	// server's prompt time: the data created the connection at once.
 	FirstDataPrompt bool
+	// IgnoredSegments counts the client's ACK-bearing segments the server
+	// is believed to have dropped on a full accept queue while it held the
+	// request (each counts ListenOverflows: tcp_v4_syn_recv_sock's
+	// exit_overflow, or the cookie path's tcp_get_cookie_sock), the one an
+	// overflow reset answered included; DeferDrops those it held on
+	// purpose under TCP_DEFER_ACCEPT (TCPDeferAcceptDrop). At most the
+	// first 256 client segments of a handshake are judged.
+	IgnoredSegments, DeferDrops int
+	// RequestReset is set when a reset ended the request: the server's
+	// overflow reset or the client's RST (tcp_check_req ->
+	// embryonic_reset counts EmbryonicRsts).
+	RequestReset bool
 	// Unacknowledged lists the packets (indexes) of client data or FINs
 	// that the server left unacknowledged while it held the request,
 	// without proof either way: its ACK was lost, or it ignored them.

@@ -325,6 +325,20 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind, seg *Segment) {
 		for _, i := range o.unproven {
 			o.held = max(o.held, i)
 		}
+		// The server, proved to be ignoring the client, is believed to have
+		// gone on until the segment its first acknowledgment answers: the
+		// first one since that the acknowledgment covers, sent within an
+		// established server's prompt time of it. (A bare ACK in between
+		// draws no answer from an established server either way.)
+		if kind == resolveServerSegment && seg != nil {
+			prompt := f.promptAck()
+			for i := o.held + 1; i < len(o.log); i++ {
+				if e := o.log[i]; now-e.t <= prompt && e.end.LessThanEq(seg.Ack) {
+					o.held = i - 1
+					break
+				}
+			}
+		}
 	}
 	o.accepted = o.held + 1
 	_, f.FirstDataPrompt = f.firstDataPrompt(o)
@@ -352,6 +366,7 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind, seg *Segment) {
 
 	f.serverTimelineOf(o)
 	f.RequestEnd = f.requestEnd(o)
+	f.countDrops(o)
 	if hs.firstSynAckIdx >= 0 {
 		for i := hs.firstSynAckIdx; i <= idx; i++ {
 			f.reviseState(i, Server, o.tl.at(i))
@@ -564,6 +579,34 @@ func (f *Flow) serverTimelineOf(o *outcome) {
 			}
 		}
 	}
+}
+
+// countDrops counts the client segments the outcome says the server
+// dropped while it held the request, as the kernel's counters would:
+// every ACK-bearing segment that met the request before the one that got
+// the connection queued, or before the one that met a forgotten request;
+// when the request never became a connection after the server was shown
+// ignoring the client, every one.
+func (f *Flow) countDrops(o *outcome) {
+	n := 0
+	switch {
+	case o.kind == resolveServerSegment || o.kind == resolveRST && o.appReset:
+		n = o.accepted
+	case o.trigger >= 0 && (o.exhausted || o.forgotten || o.overflowReset):
+		n = o.trigger
+		if o.overflowReset {
+			n++ // the segment the reset answered met the full queue too
+		}
+	case o.ignored >= 0:
+		n = len(o.log)
+	}
+	n = min(n, len(o.log))
+	if o.deferAccept {
+		f.DeferDrops = n
+	} else {
+		f.IgnoredSegments = n
+	}
+	f.RequestReset = o.overflowReset || o.kind == resolveClientRST
 }
 
 // requestEnd is when the request left the SYN queue, by the outcome.

@@ -278,9 +278,11 @@ func (f *Flow) ruleRstOnOverflow(o *outcome) {
 	if o.appReset || o.seg == nil || o.seg.Flags&ACK != 0 || len(o.log) == 0 || len(o.afterAck) > 0 {
 		return
 	}
+	// The first client segment it can answer: later ones met no request
+	// (the reset dropped it) and get the listener's own resets.
 	trig := -1
-	for i := len(o.log) - 1; i >= 0; i-- {
-		if o.log[i].ack == o.seg.Seq {
+	for i, e := range o.log {
+		if e.ack == o.seg.Seq {
 			trig = i
 			break
 		}

@@ -94,6 +94,26 @@ type JSONListener struct {
 	ConnectTime              *JSONPercentiles  `json:"connect_time,omitempty"`
 	CaptureLossFlows         int               `json:"capture_loss_flows"`
 	RepliesMissingFlows      int               `json:"replies_missing_flows"`
+	// Counters is what the capture shows the kernel counted for this
+	// listener, by nstat name; PeakSYNQueue and PeakAcceptQueue are the
+	// queues at their fullest.
+	Counters        map[string]int64 `json:"counters"`
+	PeakSYNQueue    JSONPeak         `json:"peak_syn_queue"`
+	PeakAcceptQueue JSONPeak         `json:"peak_accept_queue"`
+}
+
+// JSONPeak is a queue's peak occupancy.
+type JSONPeak struct {
+	N    int    `json:"n"`
+	Time string `json:"time,omitempty"`
+}
+
+func peakObject(p analyze.Peak) JSONPeak {
+	j := JSONPeak{N: p.N}
+	if p.N > 0 {
+		j.Time = absTime(p.T)
+	}
+	return j
 }
 
 // JSONEpisode is an overflow episode of one queue.
@@ -179,6 +199,11 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows,
 		Verdict: string(l.Verdict), VerdictEvidence: make([]string, 0, len(l.VerdictEvidence)), Notes: make([]string, 0, len(l.Notes)),
 	}
+	out.Counters = make(map[string]int64, analyze.NumCounters)
+	for c := analyze.Counter(0); c < analyze.NumCounters; c++ {
+		out.Counters[c.String()] = l.Counts[c]
+	}
+	out.PeakSYNQueue, out.PeakAcceptQueue = peakObject(l.PeakSYNQueue), peakObject(l.PeakAcceptQueue)
 	for _, v := range l.VerdictEvidence {
 		out.VerdictEvidence = append(out.VerdictEvidence, an.Text(v))
 	}

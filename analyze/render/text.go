@@ -183,6 +183,12 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		} else {
 			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", an.Text(l.CapacityEvidence))
 		}
+		if p, q := l.PeakSYNQueue, l.PeakAcceptQueue; p.N > 0 || q.N > 0 {
+			fmt.Fprintf(w, "  queues at their fullest: SYN queue %s, accept queue %s (as the wire shows them: accepts the application made silently look queued)\n", peakText(p, "request"), peakText(q, "connection"))
+		}
+		if c := countersText(&l.Counts); c != "" {
+			fmt.Fprintf(w, "  kernel counters this capture accounts for: %s\n", c)
+		}
 		if len(l.SynRetransmitSchedule) > 0 {
 			fmt.Fprintf(w, "  SYN retransmissions at %s after the first SYN\n", schedule(l.SynRetransmitSchedule))
 		}
@@ -225,6 +231,33 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		fmt.Fprintln(w, pal.warn.Sprint("interrupted: the report covers the packets read until then"))
 	}
 }
+
+// peakText describes a queue's peak occupancy.
+func peakText(p analyze.Peak, noun string) string {
+	if p.N == 0 {
+		return "empty"
+	}
+	s := noun + "s"
+	if p.N == 1 {
+		s = noun
+	}
+	return fmt.Sprintf("%d %s at %s", p.N, s, fmtClockUTC(p.T))
+}
+
+// countersText lists the non-zero counters a listener's packets account for.
+func countersText(w *analyze.WireCounts) string {
+	var parts []string
+	for c := analyze.Counter(0); c < analyze.NumCounters; c++ {
+		if w[c] != 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", c, w[c]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fmtClockUTC formats a capture time as a UTC time of day with
+// microseconds.
+func fmtClockUTC(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000000") }
 
 // verdictText gives a listener's verdict, coloured by meaning.
 func verdictText(pal palette, v analyze.Verdict) string {

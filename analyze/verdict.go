@@ -359,13 +359,13 @@ func (a *listenerAgg) decide() {
 	l.Counts[CounterListenDrops] = l.Counts[CounterListenOverflows] + l.Counts[CounterReqQFullDrop]
 	if synFull > 0 && capacity > 0 {
 		// inet_csk_reqsk_queue_is_full: the SYN queue is full when the
-		// pending requests exceed the backlog on Linux 6.x (">"), reach it
+		// pending requests exceed the backlog on Linux 6.18 (">"), reach it
 		// on older kernels (">=").
 		switch synFull - (capacity - 1) {
 		case 1:
-			l.Notes = append(l.Notes, fmt.Sprintf("the SYN queue dropped SYNs with %d requests pending, one more than the backlog (%d): it fits Linux 6.x, where the queue is full above the backlog", synFull, capacity-1))
+			l.Notes = append(l.Notes, fmt.Sprintf("the SYN queue dropped SYNs with %d requests pending, one more than the backlog (%d): it fits a current kernel (Linux 6.18 counts the queue full above the backlog)", synFull, capacity-1))
 		case 0:
-			l.Notes = append(l.Notes, fmt.Sprintf("the SYN queue dropped SYNs with %d requests pending, as many as the backlog: it fits a kernel whose queue is full at the backlog (before 6.x)", synFull))
+			l.Notes = append(l.Notes, fmt.Sprintf("the SYN queue dropped SYNs with %d requests pending, as many as the backlog: it fits an older kernel, full at the backlog", synFull))
 		}
 	}
 	a.evidence = ev

@@ -69,8 +69,9 @@ type Capture struct {
 	Packets    int64    `json:"packets"`     // records read, TCP or not
 	TCPPackets int64    `json:"tcp_packets"` // TCP segments returned by Next
 	NonTCP     int64    `json:"non_tcp"`     // well-formed packets carrying no TCP
-	// Undecodable counts records whose headers were malformed, cut by the
-	// snaplen before the TCP header ended, or of an unsupported link type.
+	// Undecodable counts records whose headers were malformed (an IP
+	// version nibble that does not match among them), cut by the snaplen
+	// before the TCP header ended, or of an unsupported link type.
 	Undecodable int64 `json:"undecodable"`
 	// TruncatedTCP counts the undecodable records whose TCP header was
 	// cut short by the snaplen, or whose data offset was below 5 or

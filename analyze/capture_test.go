@@ -795,6 +795,43 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }
 
+// BenchmarkDecodeEncapsulations decodes every record of the fixtures of
+// each encapsulation (testdata/formats), one sub-benchmark per file.
+func BenchmarkDecodeEncapsulations(b *testing.B) {
+	for _, name := range []string{
+		"vlan.pcap", "vxlan.pcap", "mpls.pcap", "mpls-pw-cw.pcap", "pppoe-qinq.pcap", "gtpu.pcap", "erspan3.pcap",
+		"nflog.pcap", "llc-snap.pcap", "teredo.pcap", "gre-pptp.pcap", "ip-fragments.pcap",
+	} {
+		b.Run(name, func(b *testing.B) {
+			f, err := os.Open(formats + name)
+			if err != nil {
+				b.Skip(err)
+			}
+			defer f.Close()
+			r, err := pcapgo.NewReader(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var pkts [][]byte
+			for {
+				data, _, err := r.ReadPacketData()
+				if err != nil {
+					break
+				}
+				pkts = append(pkts, data)
+			}
+			d := newDecoder()
+			var seg flowstate.Segment
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				d.now = int64(i) * 1000
+				d.decode(pkts[i%len(pkts)], r.LinkType(), &seg)
+			}
+		})
+	}
+}
+
 // benchFile is a large capture to read, named by TCPTIMELINE_BENCH_PCAP,
 // for instance one written by ../shared/tools/pcapgen.
 func benchFile(b *testing.B) string {

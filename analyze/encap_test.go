@@ -207,6 +207,9 @@ func TestDecodeEncapsulations(t *testing.T) {
 		// IPv6 tunnels over UDP.
 		{"AYIYA IPv6", 1, ayiya(41, ip6), true},
 		{"AYIYA IPv4", 1, ayiya(4, ip4), false},
+		// Zeek's ayiya-large-identity trace: the identity length nibble 8
+		// is 256 bytes, which once wrapped to 0 in a uint8.
+		{"AYIYA with a 256-byte identity", 1, udp4(40000, 5072, cat([]byte{8<<4 | 1, 5<<4 | 2, 1<<4 | 1, 41}, be32(0), make([]byte, 256+20), ip6)), true},
 		{"Teredo", 1, udp4(3544, 40001, ip6), true},
 		{"Teredo from the client", 1, udp4(40001, 3544, ip6), true},
 		{"Teredo with origin indication", 1, udp4(3544, 40001, cat(teredoOrigin, ip6)), true},
@@ -217,6 +220,7 @@ func TestDecodeEncapsulations(t *testing.T) {
 		{"NFLOG big-endian", linkTypeNFLOG, nflog(binary.BigEndian, 2, 0, ip4), false},
 		{"NFLOG IPv6", linkTypeNFLOG, nflog(binary.LittleEndian, 10, 0, ip6), true},
 		{"NFLOG, NLA flags in the types", linkTypeNFLOG, nflog(binary.LittleEndian, 2, 0x4000, ip4), false},
+		{"NFLOG big-endian, NLA flags in the types", linkTypeNFLOG, nflog(binary.BigEndian, 2, 0x4000, ip4), false},
 
 		// Others.
 		{"Geneve with options", 1, udp4(49152, 6081, cat(geneveOpts, eth)), false},

@@ -204,7 +204,6 @@ const (
 	sllProtoLLC   = 0x0004 // an 802.2 LLC header follows
 	arphrdFRAD    = 770
 	arphrdNetlink = 824
-	arphrdIEEE802 = 6
 	arphrdRadiotp = 803
 )
 
@@ -786,8 +785,12 @@ func (n *nflogLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) err
 		return errMalformed
 	}
 	var order binary.ByteOrder = binary.LittleEndian
-	if len(data) >= 8 && data[6] == 0 && data[7] != 0 {
-		order = binary.BigEndian
+	if len(data) >= 8 {
+		le := binary.LittleEndian.Uint16(data[6:]) & nlaTypeMask
+		be := binary.BigEndian.Uint16(data[6:]) & nlaTypeMask
+		if be > 0 && be < 0x100 && (le == 0 || le >= 0x100) {
+			order = binary.BigEndian
+		}
 	}
 	for off := 4; off+4 <= len(data); {
 		l, typ := int(order.Uint16(data[off:])), order.Uint16(data[off+2:])&nlaTypeMask

@@ -230,6 +230,16 @@ func (e *fragEntry) add(lo, hi int32) bool {
 	return true
 }
 
+// mark records that bytes [lo, hi) of the prefix were captured.
+func (e *fragEntry) mark(lo, hi int) {
+	for lo < hi {
+		w, b := lo/64, lo%64
+		n := min(64-b, hi-lo)
+		e.have[w] |= (^uint64(0) >> (64 - n)) << b
+		lo += n
+	}
+}
+
 // captured is how many bytes from the start of the prefix were captured
 // without a gap.
 func (e *fragEntry) captured() int {
@@ -290,9 +300,7 @@ func (d *decoder) fragment(seg *flowstate.Segment, k fragKey, off, declared int,
 	if off < fragPrefix {
 		c := data[:min(len(data), fragPrefix-off)]
 		copy(e.prefix[off:], c)
-		for i := off; i < off+len(c); i++ {
-			e.have[i/64] |= 1 << (i % 64)
-		}
+		e.mark(off, off+len(c))
 	}
 	if len(data) < declared {
 		e.cut = true

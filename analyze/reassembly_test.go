@@ -367,3 +367,27 @@ func FuzzReassembly(f *testing.F) {
 		}
 	})
 }
+
+func TestFragEntryMarkCaptured(t *testing.T) {
+	for _, tc := range []struct {
+		marks [][2]int
+		want  int
+	}{
+		{nil, 0},
+		{[][2]int{{0, 64}}, 64},
+		{[][2]int{{0, 63}}, 63},
+		{[][2]int{{0, 60}, {60, 70}}, 70},
+		{[][2]int{{0, 16}, {24, 40}}, 16},
+		{[][2]int{{24, 40}, {0, 24}}, 40},
+		{[][2]int{{128, 256}, {0, 128}}, 256},
+		{[][2]int{{1, 256}}, 0},
+	} {
+		var e fragEntry
+		for _, m := range tc.marks {
+			e.mark(m[0], m[1])
+		}
+		if got := e.captured(); got != tc.want {
+			t.Errorf("marks %v: captured %d, want %d", tc.marks, got, tc.want)
+		}
+	}
+}

@@ -722,7 +722,8 @@ func FuzzCaptureReader(f *testing.F) {
 		}
 		info := c.Info()
 		n := int64(len(segs))
-		if info.TCPPackets != n || info.TCPPackets+info.NonTCP+info.Undecodable != info.Packets || info.CutBySnaplen > n {
+		if info.TCPPackets != n || info.TCPPackets+info.NonTCP+info.Undecodable+info.IPFragments != info.Packets || info.CutBySnaplen > n ||
+			info.TruncatedTCP+info.BadIPVersion > info.Undecodable || info.Reassembled > n || info.FragmentsIncomplete > info.IPFragments {
 			t.Fatalf("counts do not add up: %+v (segments %d)", info, n)
 		}
 		for _, s := range segs {

@@ -93,7 +93,8 @@ func startAfterIP(proto uint8) (start, bool) {
 }
 
 // maxTunnelDepth bounds how many times decoding re-enters a parser for a
-// packet carried inside another (after IPv6 extension headers).
+// packet carried inside another (after IPv6 extension headers, or in a
+// reassembled datagram).
 const maxTunnelDepth = 4
 
 // IP protocol numbers walked by hand (IANA "Assigned Internet Protocol

@@ -95,12 +95,14 @@
 //     front of a link (a shaper, a busy NIC) makes a capture at a server
 //     look like one at the client.
 //   - Reassembly keeps no payload: a datagram whose TCP header ends past
-//     its first 256 bytes (behind deep tunnels) is undecodable, and
-//     fragments are matched within one file, not across the files of a
-//     ring. Unlike Wireshark, a datagram whose fragments the snaplen cut
-//     is still reassembled (its headers are in the first fragment).
-//     Overlapping fragments are accepted, the first copy of each byte
-//     kept; Linux drops such datagrams.
+//     its first 256 bytes (behind deep tunnels) is counted as a truncated
+//     TCP header, and fragments are matched within one file, not across
+//     the files of a ring. Unlike Wireshark, a datagram whose fragments
+//     the snaplen cut is still reassembled (its headers are in the first
+//     fragment). Overlapping fragments are accepted, a later copy of a
+//     header byte replacing an earlier one; Linux drops such datagrams.
+//   - The table of datagrams in reassembly (about 250 KiB) is allocated
+//     by each file's reader at its first fragment.
 //   - The UDP tunnels are recognised by their standard ports only (the
 //     lower port first, as Wireshark), not heuristically: Teredo between
 //     two clients on other ports, or GRE in UDP on another port, is not

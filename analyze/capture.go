@@ -79,13 +79,13 @@ type Capture struct {
 	// version nibble did not match the type announced before it (an
 	// EtherType, a link type, a tunnel's protocol field).
 	TruncatedTCP int64 `json:"truncated_tcp_header"`
-	BadIPVersion int64 `json:"ip_version_mismatch"`
+	BadIPVersion int64 `json:"ip_version_mismatch"` // among Undecodable, as TruncatedTCP
 	// IPFragments counts records that are IP fragments, except those that
 	// completed a datagram carrying a TCP segment (counted in TCPPackets,
 	// and in Reassembled) or an undecodable one. Packets is TCPPackets +
 	// NonTCP + Undecodable + IPFragments.
 	IPFragments int64 `json:"ip_fragments"`
-	Reassembled int64 `json:"reassembled"`
+	Reassembled int64 `json:"reassembled"` // TCP segments rebuilt from IP fragments
 	// FragmentsIncomplete counts fragmented datagrams never completed: a
 	// fragment missing, the reassembly timeout (30 s for IPv4, 60 s for
 	// IPv6, as Linux) passed, or the table of datagrams in reassembly

@@ -69,9 +69,28 @@ type Capture struct {
 	Packets    int64    `json:"packets"`     // records read, TCP or not
 	TCPPackets int64    `json:"tcp_packets"` // TCP segments returned by Next
 	NonTCP     int64    `json:"non_tcp"`     // well-formed packets carrying no TCP
-	// Undecodable counts records whose headers were malformed, cut by the
-	// snaplen before the TCP header ended, or of an unsupported link type.
+	// Undecodable counts records whose headers were malformed (an IP
+	// version nibble that does not match among them), cut by the snaplen
+	// before the TCP header ended, or of an unsupported link type.
 	Undecodable int64 `json:"undecodable"`
+	// TruncatedTCP counts the undecodable records whose TCP header was
+	// cut short by the snaplen, or whose data offset was below 5 or
+	// reached past the packet; BadIPVersion those whose IP header's
+	// version nibble did not match the type announced before it (an
+	// EtherType, a link type, a tunnel's protocol field).
+	TruncatedTCP int64 `json:"truncated_tcp_header"`
+	BadIPVersion int64 `json:"ip_version_mismatch"` // among Undecodable, as TruncatedTCP
+	// IPFragments counts records that are IP fragments, except those that
+	// completed a datagram carrying a TCP segment (counted in TCPPackets,
+	// and in Reassembled) or an undecodable one. Packets is TCPPackets +
+	// NonTCP + Undecodable + IPFragments.
+	IPFragments int64 `json:"ip_fragments"`
+	Reassembled int64 `json:"reassembled"` // TCP segments rebuilt from IP fragments
+	// FragmentsIncomplete counts fragmented datagrams never completed: a
+	// fragment missing, the reassembly timeout (30 s for IPv4, 60 s for
+	// IPv6, as Linux) passed, or the table of datagrams in reassembly
+	// full. A TCP segment among them is missing from the analysis.
+	FragmentsIncomplete int64 `json:"fragments_incomplete"`
 	// CutBySnaplen counts TCP segments whose payload the snaplen cut; their
 	// Len is still the true length.
 	CutBySnaplen  int64 `json:"cut_by_snaplen"`
@@ -398,6 +417,7 @@ func (c *CaptureReader) Next(seg *flowstate.Segment) error {
 
 		c.info.Packets++
 		c.clock(ts)
+		c.dec.now = ts
 		res, cut := c.dec.decode(data, lt, seg)
 		switch res {
 		case resTCP:
@@ -405,12 +425,23 @@ func (c *CaptureReader) Next(seg *flowstate.Segment) error {
 			if cut {
 				c.info.CutBySnaplen++
 			}
+			if c.dec.fragState == fragReassembled {
+				c.info.Reassembled++
+			}
 			seg.Time = ts
 			seg.File = int32(c.info.Index)
 			seg.Frame = c.info.Packets
 			return nil
 		case resNonTCP:
 			c.info.NonTCP++
+		case resFragment:
+			c.info.IPFragments++
+		case resTruncatedTCP:
+			c.info.TruncatedTCP++
+			c.info.Undecodable++
+		case resBadIPVersion:
+			c.info.BadIPVersion++
+			c.info.Undecodable++
 		case resUnsupported:
 			if iface >= 0 {
 				c.info.Interfaces[iface].Unsupported = true
@@ -730,6 +761,13 @@ func (c *CaptureReader) finish() {
 	if c.info.InterfaceDrops > 0 {
 		c.warn("the capturing interfaces dropped %d packets (pcapng interface statistics): the capture misses packets", c.info.InterfaceDrops)
 	}
+	c.info.FragmentsIncomplete = c.dec.fragmentsIncomplete()
+	switch n := c.info.FragmentsIncomplete; {
+	case n == 1:
+		c.warn("1 fragmented IP datagram was never completed (a fragment missing, or not all within the reassembly timeout): a TCP segment in it would be missing")
+	case n > 1:
+		c.warn("%d fragmented IP datagrams were never completed (a fragment missing, or not all within the reassembly timeout): TCP segments in them would be missing", n)
+	}
 }
 
 // linkTypeName gives a link type's name as tcpdump prints it
@@ -784,6 +822,8 @@ func linkTypeName(lt layers.LinkType) string {
 		return "IPV4"
 	case 229:
 		return "IPV6"
+	case 239:
+		return "NFLOG"
 	case 249:
 		return "NETLINK"
 	case 276:

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/binary"
+	"strconv"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -13,11 +14,26 @@ import (
 type result uint8
 
 const (
-	resTCP         result = iota // a TCP segment, written to the Segment
-	resNonTCP                    // a well-formed packet that carries no TCP
-	resUndecodable               // headers malformed, or cut before the TCP header ended
-	resUnsupported               // the record's link type is not one we decode
+	resTCP          result = iota // a TCP segment, written to the Segment
+	resNonTCP                     // a well-formed packet that carries no TCP
+	resUndecodable                // headers malformed, or cut before the TCP header
+	resTruncatedTCP               // a TCP header cut short, or its data offset below 5 or past the packet
+	resBadIPVersion               // an IP header whose version nibble is not its type's
+	resFragment                   // an IP fragment, held for reassembly or of a datagram without TCP
+	resUnsupported                // the record's link type is not one we decode
 )
+
+var resultNames = [...]string{
+	resTCP: "TCP", resNonTCP: "non-TCP", resUndecodable: "undecodable", resTruncatedTCP: "truncated TCP header",
+	resBadIPVersion: "IP version mismatch", resFragment: "IP fragment", resUnsupported: "unsupported link type",
+}
+
+func (r result) String() string {
+	if int(r) < len(resultNames) {
+		return resultNames[r]
+	}
+	return "result(" + strconv.Itoa(int(r)) + ")"
+}
 
 // start is the first layer a parser decodes.
 type start uint8
@@ -30,6 +46,12 @@ const (
 	startIPv6
 	startUDP
 	startGRE
+	startMPLS
+	startEtherIP
+	startNFLOG
+	startPPP
+	startPPPoE
+	startCHDLC
 	nStarts
 )
 
@@ -41,10 +63,38 @@ var startLayer = [nStarts]gopacket.LayerType{
 	startIPv6:     layers.LayerTypeIPv6,
 	startUDP:      layers.LayerTypeUDP,
 	startGRE:      layers.LayerTypeGRE,
+	startMPLS:     layers.LayerTypeMPLS,
+	startEtherIP:  layers.LayerTypeEtherIP,
+	startNFLOG:    layerTypeNFLOG,
+	startPPP:      layers.LayerTypePPP,
+	startPPPoE:    layers.LayerTypePPPoE,
+	startCHDLC:    layerTypeCHDLC,
+}
+
+// startAfterIP gives the parser for what an IP header's protocol field
+// announces, for the packets reached by hand (after IPv6 extension
+// headers, or reassembled): the tunnels ipNext lists.
+func startAfterIP(proto uint8) (start, bool) {
+	switch ipNext(proto) {
+	case layers.LayerTypeIPv4:
+		return startIPv4, true
+	case layers.LayerTypeIPv6:
+		return startIPv6, true
+	case layers.LayerTypeUDP:
+		return startUDP, true
+	case layers.LayerTypeGRE:
+		return startGRE, true
+	case layers.LayerTypeMPLS:
+		return startMPLS, true
+	case layers.LayerTypeEtherIP:
+		return startEtherIP, true
+	}
+	return 0, false
 }
 
 // maxTunnelDepth bounds how many times decoding re-enters a parser for a
-// packet carried inside another (after IPv6 extension headers).
+// packet carried inside another (after IPv6 extension headers, or in a
+// reassembled datagram).
 const maxTunnelDepth = 4
 
 // IP protocol numbers walked by hand (IANA "Assigned Internet Protocol
@@ -70,32 +120,55 @@ const (
 
 // decoder turns one record into a flowstate.Segment. It owns preallocated
 // layers shared by one DecodingLayerParser per first layer, so decoding a
-// packet allocates nothing. Tunnels (VXLAN, Geneve, GRE, IP in IP) are
-// decoded by the same parser: an inner IPv4 header overwrites the outer
-// one in d.ip4, which is what we want, since only the innermost IP header
-// and its TCP header matter.
+// packet allocates nothing. Tunnels are decoded by the same parser: an
+// inner IPv4 header overwrites the outer one in d.ip4, which is what we
+// want, since only the innermost IP header and its TCP header matter.
+// IP fragments are held in frags until their datagram is whole (see
+// reassembly.go); now is the time of the record being decoded, which
+// their timeouts count in.
 type decoder struct {
-	eth    layers.Ethernet
-	dot1q  layers.Dot1Q
-	sll    layers.LinuxSLL
-	sll2   layers.LinuxSLL2
-	ip4    layers.IPv4
-	ip6    layers.IPv6
-	udp    layers.UDP
+	eth    ethernetLayer
+	dot1q  dot1qLayer
+	sll    sllLayer
+	sll2   sll2Layer
+	ip4    ipv4Layer
+	ip6    ipv6Layer
+	udp    udpLayer
 	vxlan  layers.VXLAN
-	geneve layers.Geneve
-	gre    layers.GRE
+	geneve geneveLayer
+	gre    greLayer
+	erspan erspanLayer
+	mpls   mplsLayer
+	pppoe  pppoeLayer
+	ppp    pppLayer
+	chdlc  chdlcLayer
+	llc    llcLayer
+	pbb    pbbLayer
+	fp     fabricPathLayer
+	gtpu   gtpuLayer
+	ayiya  ayiyaLayer
+	teredo teredoLayer
+	nflog  nflogLayer
+	eip    layers.EtherIP
 
 	parsers [nStarts]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
+
+	now   int64
+	frags *fragTable
+	// fragState says what the record being decoded did to frags;
+	// reassembling is set while a reassembled datagram is decoded.
+	fragState    fragState
+	reassembling bool
 }
 
 func newDecoder() *decoder {
 	d := &decoder{decoded: make([]gopacket.LayerType, 0, 32)}
 	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
 	for _, l := range []gopacket.DecodingLayer{
-		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.ip4, &d.ip6,
-		&d.udp, &d.vxlan, &d.geneve, &d.gre,
+		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.ip4, &d.ip6, &d.udp, &d.vxlan, &d.geneve,
+		&d.gre, &d.erspan, &d.mpls, &d.pppoe, &d.ppp, &d.chdlc, &d.llc, &d.pbb, &d.fp,
+		&d.gtpu, &d.ayiya, &d.teredo, &d.nflog, &d.eip,
 	} {
 		dlc = dlc.Put(l)
 	}
@@ -111,13 +184,21 @@ func newDecoder() *decoder {
 	return d
 }
 
+// Link types decoded besides those gopacket names (libpcap
+// pcap-linktype(7)).
+const (
+	linkTypeNFLOG layers.LinkType = 239
+)
+
 // supportedLinkType reports whether records of link type lt are decoded.
 func supportedLinkType(lt layers.LinkType) bool {
 	switch lt {
 	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
 		layers.LinkTypeNull, layers.LinkTypeLoop,
 		layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14,
-		layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		layers.LinkTypeIPv4, layers.LinkTypeIPv6,
+		linkTypeNFLOG, layers.LinkTypePPP, layers.LinkTypePPP_HDLC, layers.LinkTypePPPEthernet,
+		layers.LinkTypeC_HDLC:
 		return true
 	}
 	return false
@@ -133,8 +214,11 @@ const (
 // decode decodes one record of link type lt. For resTCP it fills seg's
 // addresses, ports, TTL, sequence numbers, flags, window, Len and options
 // (not Time, File or Frame), and cut reports whether the captured payload
-// is shorter than Len.
+// is shorter than Len. Set d.now to the record's time first: IP fragments
+// are held across calls, and the record that completes a datagram returns
+// its segment.
 func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment) (res result, cut bool) {
+	d.fragState = fragNone
 	switch lt {
 	case layers.LinkTypeEthernet:
 		return d.parse(startEthernet, data, seg, 0)
@@ -158,6 +242,21 @@ func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment
 		return d.parse(startIPv4, data, seg, 0)
 	case layers.LinkTypeIPv6:
 		return d.parse(startIPv6, data, seg, 0)
+	case linkTypeNFLOG:
+		return d.parse(startNFLOG, data, seg, 0)
+	case layers.LinkTypePPP:
+		return d.parse(startPPP, data, seg, 0)
+	case layers.LinkTypePPP_HDLC:
+		// PPP in HDLC-like framing, or Cisco PPP with HDLC framing,
+		// whose first byte is 0x0F or 0x8F (pcap-linktype(7)).
+		if len(data) > 0 && data[0]&0x7f == 0x0f {
+			return d.parse(startCHDLC, data, seg, 0)
+		}
+		return d.parse(startPPP, data, seg, 0)
+	case layers.LinkTypePPPEthernet:
+		return d.parse(startPPPoE, data, seg, 0)
+	case layers.LinkTypeC_HDLC:
+		return d.parse(startCHDLC, data, seg, 0)
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		// A 4-byte address family: in the writer's byte order for NULL,
 		// in network order for LOOP. The family is small, so a NULL
@@ -187,24 +286,39 @@ func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment
 func (d *decoder) parse(st start, data []byte, seg *flowstate.Segment, depth int) (result, bool) {
 	err := d.parsers[st].DecodeLayers(data, &d.decoded)
 	n := len(d.decoded)
+	if err == errIPVersion {
+		return resBadIPVersion, false
+	}
 	if err != nil || n == 0 {
 		return resUndecodable, false
 	}
 	switch d.decoded[n-1] {
 	case layers.LayerTypeIPv4:
-		ip := &d.ip4
-		// Only the first fragment carries the TCP header (RFC 791).
-		if ip.FragOffset != 0 || ip.Protocol != layers.IPProtocolTCP {
-			return resNonTCP, false
-		}
-		// ip.Length is the total length (layers.IPv4 already replaced a
-		// zero left by TCP segmentation offload with the captured length).
-		declared := int(ip.Length) - int(ip.IHL)*4
-		return d.tcp(seg, flowstate.AddrFrom4([4]byte(ip.SrcIP)), flowstate.AddrFrom4([4]byte(ip.DstIP)), ip.TTL, ip.Payload, declared)
+		return d.ipv4(seg, depth)
 	case layers.LayerTypeIPv6:
 		return d.ipv6(seg, depth)
 	}
 	return resNonTCP, false
+}
+
+// ipv4 reads what follows d.ip4 when the parser stopped there: TCP, a
+// fragment, or anything else.
+func (d *decoder) ipv4(seg *flowstate.Segment, depth int) (result, bool) {
+	ip := &d.ip4
+	src, dst := flowstate.AddrFrom4([4]byte(ip.SrcIP)), flowstate.AddrFrom4([4]byte(ip.DstIP))
+	// ip.Length is the total length (layers.IPv4 already replaced a
+	// zero left by TCP segmentation offload with the captured length).
+	declared := int(ip.Length) - int(ip.IHL)*4
+	if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+		// RFC 791 3.2: fragments are matched by source, destination,
+		// protocol and identification.
+		k := fragKey{src: src, dst: dst, id: uint32(ip.Id), proto: uint8(ip.Protocol)}
+		return d.fragment(seg, k, int(ip.FragOffset)*8, declared, ip.Flags&layers.IPv4MoreFragments != 0, ip.Payload, ip.TTL, depth)
+	}
+	if ip.Protocol != layers.IPProtocolTCP {
+		return resNonTCP, false
+	}
+	return d.tcp(seg, src, dst, ip.TTL, ip.Payload, declared)
 }
 
 // ipv6 walks the IPv6 extension-header chain (RFC 8200 section 4) from the
@@ -222,7 +336,13 @@ func (d *decoder) ipv6(seg *flowstate.Segment, depth int) (result, bool) {
 	if ip.Length == 0 { // jumbogram: layers.IPv6 bounded the payload by the jumbo length
 		declared = len(payload)
 	}
-	src, dst, ttl := flowstate.Addr(ip.SrcIP), flowstate.Addr(ip.DstIP), ip.HopLimit
+	return d.walk6(seg, flowstate.Addr(ip.SrcIP), flowstate.Addr(ip.DstIP), ip.HopLimit, proto, payload, declared, depth)
+}
+
+// walk6 follows IPv6 extension headers from proto, the type of the header
+// at payload, to TCP or a tunnel; declared is what the IPv6 header says
+// payload's length is.
+func (d *decoder) walk6(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, proto uint8, payload []byte, declared, depth int) (result, bool) {
 	for range 32 {
 		var hl int
 		switch proto {
@@ -242,28 +362,22 @@ func (d *decoder) ipv6(seg *flowstate.Segment, depth int) (result, bool) {
 			if len(payload) < 8 {
 				return resUndecodable, false
 			}
-			// Only the fragment at offset 0 carries the TCP header.
-			if binary.BigEndian.Uint16(payload[2:4])>>3 != 0 {
-				return resNonTCP, false
+			offM := binary.BigEndian.Uint16(payload[2:4])
+			if offM&0xfff9 != 0 { // an offset, or M: a real fragment (RFC 8200 4.5)
+				// Matched by source, destination and identification.
+				k := fragKey{src: src, dst: dst, id: binary.BigEndian.Uint32(payload[4:8]), proto: payload[0], v6: true}
+				return d.fragment(seg, k, int(offM>>3)*8, declared-8, offM&1 != 0, payload[8:], ttl, depth)
 			}
-			hl = 8
-		case protoUDP, protoGRE, protoIPIP, protoIPv6:
+			hl = 8 // an atomic fragment (RFC 6946): the packet is whole
+		default:
 			// A tunnel after extension headers: decode the inner packet.
-			if depth >= maxTunnelDepth {
-				return resNonTCP, false
+			if st, ok := startAfterIP(proto); ok {
+				if depth >= maxTunnelDepth {
+					return resNonTCP, false
+				}
+				return d.parse(st, payload, seg, depth+1)
 			}
-			st := startUDP
-			switch proto {
-			case protoGRE:
-				st = startGRE
-			case protoIPIP:
-				st = startIPv4
-			case protoIPv6:
-				st = startIPv6
-			}
-			return d.parse(st, payload, seg, depth+1)
-		default: // ICMPv6, No Next Header (59), anything else
-			return resNonTCP, false
+			return resNonTCP, false // ICMPv6, No Next Header (59), anything else
 		}
 		if len(payload) < hl {
 			return resUndecodable, false
@@ -281,11 +395,11 @@ func (d *decoder) ipv6(seg *flowstate.Segment, depth int) (result, bool) {
 // verified: offload makes them wrong in many captures.
 func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, b []byte, declared int) (result, bool) {
 	if len(b) < 20 {
-		return resUndecodable, false
+		return resTruncatedTCP, false
 	}
 	hl := int(b[12]>>4) * 4
 	if hl < 20 || hl > len(b) || hl > declared {
-		return resUndecodable, false
+		return resTruncatedTCP, false
 	}
 	seg.Src, seg.Dst = src, dst
 	seg.SrcPort = binary.BigEndian.Uint16(b[0:2])

@@ -47,13 +47,40 @@
 //
 // # Decoding
 //
-// Link types: Ethernet (with 802.1Q and 802.1ad tags), LINUX_SLL,
-// LINUX_SLL2, RAW (101, and 12 or 14 as some systems write it), IPV4,
-// IPV6, NULL and LOOP. Inside them IPv4 (with options) and IPv6 (with its
-// extension-header chain), and the tunnels seen on mirrored traffic:
-// VXLAN (UDP 4789), Geneve (UDP 6081), GRE (IP or Ethernet inside) and IP
-// in IP; the innermost TCP header is the one returned. Segment.Len comes
-// from the IP header, so a packet cut by the snaplen keeps its true length
+// Link types: Ethernet, LINUX_SLL, LINUX_SLL2, RAW (101, and 12 or 14 as
+// some systems write it), IPV4, IPV6, NULL, LOOP, NFLOG, PPP, PPP_HDLC,
+// PPP_ETHER and C_HDLC. Inside them, as deep as they nest: 802.1Q and
+// 802.1ad tags, 802.3 frames with 802.2 LLC/SNAP, PBB (802.1ah) I-TAGs,
+// Cisco FabricPath, MPLS label stacks (and Ethernet pseudowires with or
+// without a control word), PPPoE sessions and PPP, IPv4 (with options) and
+// IPv6 (with its extension-header chain), and the tunnels: IP in IP (4in4,
+// 6in4, 4in6, 6in6), GRE (key, sequence number, checksum, source routes,
+// PPTP's enhanced GRE, NVGRE, over IPv6 and in UDP on port 4754) with IP,
+// Ethernet, MPLS or PPP inside, ERSPAN types I, II and III, EtherIP, MPLS
+// in IP and in UDP (6635), VXLAN (4789), Geneve (6081), GTP-U (2152),
+// AYIYA (5072) and Teredo (3544); the innermost TCP header is the one
+// returned. layers.go lists the layers and, in one place each, the
+// EtherTypes, IP protocols and UDP ports followed. MPLS does not say what
+// it carries: the first nibble after the stack is read as Wireshark does
+// (4 IPv4, 6 IPv6, 0 an Ethernet pseudowire, with the control word unless
+// the bytes read better without it).
+//
+// An IPv4 header must say version 4 and an IPv6 header 6, whatever
+// announced it; one that does not is undecodable and counted in
+// Capture.BadIPVersion. A TCP header cut short, or whose data offset is
+// below 5 or reaches past the packet, is undecodable too, counted in
+// Capture.TruncatedTCP.
+//
+// IP fragments (IPv4, and IPv6 Fragment headers) are reassembled, headers
+// only: which bytes arrived, and the first 256 bytes of the datagram's
+// payload, where the TCP header (and any tunnel's headers) lie. The
+// segment comes out at the fragment that completes the datagram, with its
+// whole length, as Wireshark shows it; the other fragments are counted in
+// Capture.IPFragments. At most 512 datagrams are reassembled at once (the
+// oldest is given up when more come), each within Linux's timeout (30 s
+// for IPv4, 60 s for IPv6); datagrams never completed are counted in
+// Capture.FragmentsIncomplete with a warning. Segment.Len comes from the
+// IP header, so a packet cut by the snaplen keeps its true length
 // (Capture.CutBySnaplen counts them). Checksums are not verified: offload
 // makes them wrong in many captures.
 //
@@ -71,10 +98,24 @@
 //   - The vantage point is judged from handshake timing only; a queue in
 //     front of a link (a shaper, a busy NIC) makes a capture at a server
 //     look like one at the client.
-//   - No IP reassembly: the first fragment of a fragmented TCP segment is
-//     returned with the length of that fragment only; later fragments count
-//     as non-TCP.
-//   - VXLAN and Geneve are recognised by their standard UDP ports only.
+//   - Reassembly keeps no payload: a datagram whose TCP header ends past
+//     its first 256 bytes (behind deep tunnels) is counted as a truncated
+//     TCP header, and fragments are matched within one file, not across
+//     the files of a ring. Unlike Wireshark, a datagram whose fragments
+//     the snaplen cut is still reassembled (its headers are in the first
+//     fragment). Overlapping fragments are accepted, a later copy of a
+//     header byte replacing an earlier one; Linux drops such datagrams.
+//   - The table of datagrams in reassembly (about 250 KiB) is allocated
+//     by each file's reader at its first fragment.
+//   - The UDP tunnels are recognised by their standard ports only (the
+//     lower port first, as Wireshark), not heuristically: Teredo between
+//     two clients on other ports, or GRE in UDP on another port, is not
+//     decoded (tshark needs "Decode As" for them too).
+//   - MPLS's payload is guessed from its first nibble, without
+//     Wireshark's vendor table: an Ethernet pseudowire whose destination
+//     MAC starts with 4 or 6 is taken for IP.
+//   - Aruba's GRE (802.11 frames inside), VXLAN-GPE, Juniper and ERF link
+//     types, 802.11 and other link types are not decoded.
 //   - In pcapng, a packet of an interface whose link type number is 256 or
 //     more (LINUX_SLL2) costs one small allocation inside pcapgo, which
 //     boxes the link type for every packet; IPv6 packets with a Hop-by-Hop

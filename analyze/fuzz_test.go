@@ -37,7 +37,9 @@ func fuzzSeedFiles() []string {
 //
 //   - no panic, no hang (runTimeout); an input that does not open is an
 //     ErrNotCapture error;
-//   - Run returns no error, and every capture's counts add up;
+//   - Run returns no error, and every capture's counts add up (truncated
+//     TCP headers and IP version mismatches are among the undecodable,
+//     reassembled segments among the TCP ones);
 //   - the JSON document decodes, has schema "tcptimeline/v1", one entry
 //     per emitted flow, one packet per segment of each flow, and totals
 //     equal to the Summary;
@@ -89,7 +91,8 @@ func FuzzRun(f *testing.F) {
 			t.Fatalf("%d captures in the summary", len(sum.Captures))
 		}
 		info := sum.Captures[0]
-		if info.TCPPackets+info.NonTCP+info.Undecodable != info.Packets {
+		if info.TCPPackets+info.NonTCP+info.Undecodable+info.IPFragments != info.Packets ||
+			info.TruncatedTCP+info.BadIPVersion > info.Undecodable || info.Reassembled > info.TCPPackets {
 			t.Fatalf("counts do not add up: %+v", info)
 		}
 

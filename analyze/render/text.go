@@ -219,6 +219,15 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 	for _, c := range s.Captures {
 		fmt.Fprintf(w, "capture %d: %s (%s%s, %s): %d packets, %d TCP, %d non-TCP, %d undecodable",
 			c.Index, safe(c.Name), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)
+		if why := undecodableWhy(c); why != "" {
+			fmt.Fprintf(w, " (%s)", why)
+		}
+		if c.IPFragments > 0 || c.Reassembled > 0 {
+			fmt.Fprintf(w, ", %d IP fragments (%d TCP segments reassembled)", c.IPFragments, c.Reassembled)
+		}
+		if c.FragmentsIncomplete > 0 {
+			fmt.Fprintf(w, ", %s", pal.warn.Sprintf("%d fragmented datagrams never completed", c.FragmentsIncomplete))
+		}
 		if c.CutBySnaplen > 0 {
 			fmt.Fprintf(w, ", %d cut by the snaplen", c.CutBySnaplen)
 		}
@@ -282,6 +291,26 @@ func causeCounts(c [analyze.NumCauses]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// undecodableWhy names the reasons counted among a capture's undecodable
+// packets, or "" when none is.
+func undecodableWhy(c *analyze.Capture) string {
+	var why []string
+	if c.TruncatedTCP > 0 {
+		why = append(why, fmt.Sprintf("%d truncated TCP %s", c.TruncatedTCP, plural(c.TruncatedTCP, "header", "headers")))
+	}
+	if c.BadIPVersion > 0 {
+		why = append(why, fmt.Sprintf("%d IP version %s", c.BadIPVersion, plural(c.BadIPVersion, "mismatch", "mismatches")))
+	}
+	return strings.Join(why, ", ")
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func gz(b bool) string {

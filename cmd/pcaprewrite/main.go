@@ -1,8 +1,11 @@
 // Command pcaprewrite derives test fixtures from a classic pcap file of
 // Ethernet frames (testdata/formats/eth.pcap). It makes the link types and
 // encapsulations this kernel cannot record (VLAN, QinQ, NULL, LOOP, RAW,
-// VXLAN, GRE, Geneve), IP header variants (IPv4 options, IPv6 extension
-// headers), a big-endian file, and deliberately damaged files.
+// NFLOG, VXLAN, GRE and its variants, Geneve, MPLS, PPPoE, GTP-U, ERSPAN,
+// LLC/SNAP, PBB, FabricPath, AYIYA, Teredo, EtherIP: encap.go), IP header
+// variants (IPv4 options, IPv6 extension headers, fragments), a big-endian
+// file, and deliberately damaged files (bad IP versions, TCP headers cut
+// short, broken records).
 //
 // Usage:
 //
@@ -85,7 +88,7 @@ func main() {
 		}
 		sort.Strings(names)
 		for _, m := range names {
-			fmt.Fprintf(flag.CommandLine.Output(), "  %-14s %s\n", m, modes[m])
+			fmt.Fprintf(flag.CommandLine.Output(), "  %-17s %s\n", m, modes[m])
 		}
 	}
 	flag.Parse()
@@ -186,6 +189,8 @@ func run(mode, inPath, outPath string, recNum int, linkType uint32, stdout io.Wr
 		a.ts, b.ts = b.ts, a.ts
 	case "truncate-last":
 		return truncateLast(c, outPath, stdout)
+	default:
+		encapModes[mode].do(c)
 	}
 	return os.WriteFile(outPath, c.bytes(), 0o644)
 }

@@ -32,6 +32,13 @@ func TestFixturesUpToDate(t *testing.T) {
 		{mode: "dup-tcp", out: "dup-frames"},
 		{mode: "swap-time", out: "backwards-time", record: 10},
 	}
+	for m := range encapModes {
+		cases = append(cases, struct {
+			mode, out string
+			record    int
+			linkType  uint32
+		}{mode: m})
+	}
 	for _, tc := range cases {
 		name := tc.out
 		if name == "" {
@@ -63,11 +70,21 @@ func TestFixturesUpToDate(t *testing.T) {
 // non-IP frames were dropped).
 func TestReadableByPcapgo(t *testing.T) {
 	want := countRecords(t, filepath.Join(formats, "eth.pcap"))
-	for _, name := range []string{"vlan", "qinq", "null", "loop", "raw", "be", "vxlan", "gre", "geneve", "ipv4-options", "ipv6-ext", "backwards-time"} {
+	names := []string{"vlan", "qinq", "null", "loop", "raw", "be", "vxlan", "gre", "geneve", "ipv4-options", "ipv6-ext", "backwards-time"}
+	for m := range encapModes {
+		if m != "ip-fragments" {
+			names = append(names, m)
+		}
+	}
+	for _, name := range names {
 		n := countRecords(t, filepath.Join(formats, name+".pcap"))
 		if n > want || n < want-2 {
 			t.Errorf("%s.pcap: %d records, want %d (or %d without ARP)", name, n, want, want-2)
 		}
+	}
+	// Fragments: 44 TCP and 2 UDP packets in 2 or 3 pieces each, 11 others.
+	if n := countRecords(t, filepath.Join(formats, "ip-fragments.pcap")); n != 127 {
+		t.Errorf("ip-fragments.pcap: %d records, want 127", n)
 	}
 }
 

@@ -129,7 +129,18 @@ func warnCaptures(io *IOStreams, sum *analyze.Summary) {
 			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s\n", w)
 		}
 		if c.Undecodable > 0 {
-			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s: %d packets could not be decoded and were skipped\n", c.Name, c.Undecodable)
+			var why []string
+			if c.TruncatedTCP > 0 {
+				why = append(why, fmt.Sprintf("%d with a truncated TCP header", c.TruncatedTCP))
+			}
+			if c.BadIPVersion > 0 {
+				why = append(why, fmt.Sprintf("%d with an IP version nibble that does not match the header type", c.BadIPVersion))
+			}
+			because := ""
+			if len(why) > 0 {
+				because = " (" + strings.Join(why, ", ") + ")"
+			}
+			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s: %d packets could not be decoded and were skipped%s\n", c.Name, c.Undecodable, because)
 		}
 	}
 }

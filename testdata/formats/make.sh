@@ -78,7 +78,10 @@ derive() {
 	gzip -n -9 -c eth.pcapng >eth.pcapng.gz
 
 	# Rewritten by cmd/pcaprewrite.
-	for mode in vlan qinq null loop raw be vxlan gre geneve ipv4-options ipv6-ext; do
+	for mode in vlan qinq null loop raw be vxlan gre geneve ipv4-options ipv6-ext \
+		mpls mpls-pw mpls-pw-cw pppoe pppoe-qinq gtpu erspan1 erspan2 erspan3 nflog \
+		llc-snap pbb fabricpath ayiya teredo gre-csum-key-seq nvgre gre-pptp gre-udp \
+		gre-mpls gre6 etherip; do
 		"$rw" -mode "$mode" -in eth.pcap -out "$mode.pcap"
 	done
 
@@ -91,6 +94,9 @@ derive() {
 	"$rw" -mode absurd-length -record 5 -in eth.pcap -out absurd-length.pcap
 	"$rw" -mode dup-tcp -in eth.pcap -out dup-frames.pcap
 	"$rw" -mode swap-time -record 10 -in eth.pcap -out backwards-time.pcap
+	for mode in ip-fragments ip-version tcp-truncated; do
+		"$rw" -mode "$mode" -in eth.pcap -out "$mode.pcap"
+	done
 	# Two interfaces: Ethernet (frames 1-20 of eth.pcap) and USER0 (the
 	# same frames relabelled with link type 147), merged by timestamp.
 	editcap -r eth.pcap .a.pcap 1-20
@@ -99,6 +105,7 @@ derive() {
 	rm -f .a.pcap .b.pcap "$rw"
 
 	counts >counts.tsv
+	conversations >conv.tsv
 }
 
 # counts prints counts.tsv: what tshark reports for every fixture. The last
@@ -128,6 +135,19 @@ counts() (
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$frames" "$tcp" "$conv" "$convframes" "$status"
 	done
 	rm -f .frames .err .conv
+)
+
+# conversations prints conv.tsv: every row of tshark's TCP conversation
+# table for every fixture tshark reads: the two endpoints as it prints
+# them and the conversation's total frames.
+conversations() (
+	set +e +o pipefail
+	printf 'file\ta\tb\tframes\n'
+	local f
+	for f in $(ls *.pcap *.pcapng *.gz | LC_ALL=C sort); do
+		tshark -r "$f" -q -z conv,tcp 2>/dev/null |
+			awk -v f="$f" '/<->/ {printf "%s\t%s\t%s\t%s\n", f, $1, $3, $10}'
+	done
 )
 
 if [ "${1:-}" != --derive ]; then

@@ -58,9 +58,13 @@ type Summary struct {
 // shard's flow table. Watermark is the time of the latest segment read so
 // far: the shard may sweep its table up to it even when the batch is empty.
 type batch struct {
-	segs      []flowstate.Segment
-	hashes    []uint64 // hashes[i] is the hash of segs[i]'s flow key
-	origin    int64    // the run's first segment time
+	segs   []flowstate.Segment
+	hashes []uint64 // hashes[i] is the hash of segs[i]'s flow key
+	// clock[i] is the run's clock when segs[i] was read: the latest segment
+	// time so far, which never goes backwards (see table).
+	clock     []int64
+	origin    int64 // the run's first segment time, when hasOrigin
+	hasOrigin bool
 	watermark int64
 	err       error // io.EOF at the end
 }
@@ -70,15 +74,16 @@ type batch struct {
 // finishes after Safe (strictly), so the merge can release flows that
 // finish before it.
 type flowBatch struct {
-	shard    int
-	flows    []finished
-	origin   int64 // the run's first segment time
-	last     int64 // the latest segment time the shard heard of
-	safe     int64
-	segments int64
-	maxLive  int
-	final    bool
-	err      error
+	shard     int
+	flows     []finished
+	origin    int64 // the run's first segment time, when hasOrigin
+	hasOrigin bool
+	last      int64 // the latest segment time the shard heard of
+	safe      int64
+	segments  int64
+	maxLive   int
+	final     bool
+	err       error
 }
 
 const (
@@ -128,15 +133,16 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	go func() {
 		defer close(readDone)
 		var origin, last int64
+		hasOrigin := false
 		cur := make([]*batch, shards)
 		age := make([]int, shards)
 		get := func(i int) *batch {
 			select {
 			case b := <-free[i]:
-				b.segs, b.hashes, b.err = b.segs[:0], b.hashes[:0], nil
+				b.segs, b.hashes, b.clock, b.err = b.segs[:0], b.hashes[:0], b.clock[:0], nil
 				return b
 			default:
-				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize)}
+				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize), clock: make([]int64, 0, batchSize)}
 			}
 		}
 		for i := range cur {
@@ -144,7 +150,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		}
 		send := func(i int, err error) bool {
 			b := cur[i]
-			b.origin, b.watermark, b.err = origin, last, err
+			b.origin, b.hasOrigin, b.watermark, b.err = origin, hasOrigin, last, err
 			select {
 			case in[i] <- b:
 			case <-stopTables:
@@ -178,8 +184,10 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			default:
 			}
 		}
+		jump := max(opts.Timeouts.withDefaults().Handshake, opts.Timeouts.withDefaults().Idle)
 		for _, r := range readers {
 			r.OnRead(onRead)
+			r.jump = jump
 		}
 		var seg flowstate.Segment
 		for order := int64(0); ; order++ {
@@ -196,8 +204,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				}
 				return
 			}
-			if origin == 0 {
-				origin = seg.Time
+			if !hasOrigin {
+				origin, last, hasOrigin = seg.Time, seg.Time, true
 			}
 			last = max(last, seg.Time)
 			if opts.Match != nil && !opts.Match(&seg) {
@@ -208,6 +216,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			i := shardOf(&k, shards)
 			cur[i].segs = append(cur[i].segs, seg)
 			cur[i].hashes = append(cur[i].hashes, h)
+			cur[i].clock = append(cur[i].clock, last)
 			if len(cur[i].segs) < batchSize {
 				continue
 			}
@@ -307,6 +316,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	}
 	m := newShardMerge(shards)
 	done := ctx.Done()
+	hasOrigin := false
 	for {
 		var fb *flowBatch
 		var ok bool
@@ -326,8 +336,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			emitErr = fb.err
 		}
 		sum.Segments += fb.segments
-		if sum.Origin == 0 {
-			sum.Origin = fb.origin
+		if !hasOrigin && fb.hasOrigin {
+			sum.Origin, hasOrigin = fb.origin, true
 		}
 		sum.End = max(sum.End, fb.last)
 		if fb.final {
@@ -367,9 +377,10 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 	var segments int64
 	maxLive := 0
 	var origin, last, safe int64
+	hasOrigin := false
 	send := func(final bool, err error) {
 		cur.final, cur.err, cur.segments, cur.safe = final, err, segments, safe
-		cur.maxLive, cur.origin, cur.last = maxLive, origin, last
+		cur.maxLive, cur.origin, cur.hasOrigin, cur.last = maxLive, origin, hasOrigin, last
 		out <- cur
 		segments = 0
 		select {
@@ -401,7 +412,7 @@ loop:
 				case b, ok := <-in:
 					if ok {
 						for i := range b.segs {
-							tbl.add(&b.segs[i], b.hashes[i])
+							tbl.add(&b.segs[i], b.hashes[i], b.clock[i])
 						}
 						segments += int64(len(b.segs))
 						last = max(last, b.watermark)
@@ -417,13 +428,13 @@ loop:
 				break loop
 			}
 			for i := range b.segs {
-				tbl.add(&b.segs[i], b.hashes[i])
+				tbl.add(&b.segs[i], b.hashes[i], b.clock[i])
 				maxLive = max(maxLive, tbl.liveFlows())
 			}
 			segments += int64(len(b.segs))
 			last = max(last, b.watermark)
-			if origin == 0 {
-				origin = b.origin
+			if !hasOrigin && b.hasOrigin {
+				origin, hasOrigin = b.origin, true
 			}
 			if b.err != nil {
 				if !errors.Is(b.err, io.EOF) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -121,7 +122,8 @@ type CaptureReader struct {
 	closer  io.Closer    // the file Open opened
 	gz      *gzip.Reader // when the file is gzip-compressed
 	cr      countingReader
-	br      *bufio.Reader // records are peeked at (and classic ones read) here; pcapgo reads from it too
+	br      *bufio.Reader // records are peeked at (and classic ones read) here; pcapgo reads the classic file header from it
+	raw     *bufio.Reader // under the gzip reader, or under br
 	dec     *decoder
 	done    bool // finished: Next returns io.EOF
 	stopped bool // a damaged record stopped reading
@@ -137,6 +139,8 @@ type CaptureReader struct {
 	badFrac   int64  // records whose fraction field was out of range
 	firstFrac int64  // the first of them
 	fracValue uint32 // its fraction field
+
+	later *later // set by OpenLater until the file is opened again
 
 	// pcapng
 	isNg     bool
@@ -189,21 +193,79 @@ func Open(path string, index int) (*CaptureReader, error) {
 	if path == "-" {
 		return NewCaptureReader("stdin", os.Stdin, index)
 	}
+	c := new(CaptureReader)
+	if err := c.openFile(path, index, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// openFile opens path into c, through wrap when not nil.
+func (c *CaptureReader) openFile(path string, index int, wrap func(io.Reader) io.Reader) error {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, &FileError{Name: path, Msg: "cannot open", Err: err}
+		return &FileError{Name: path, Msg: "cannot open", Err: err}
 	}
-	c, err := NewCaptureReader(path, f, index)
-	if err != nil {
+	var r io.Reader = f
+	if wrap != nil {
+		r = wrap(f)
+	}
+	if _, err := c.start(path, r, index); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	c.closer = f
+	return nil
+}
+
+// later is what a reader opened by OpenLater keeps until its turn.
+type later struct {
+	path  string
+	wrap  func(io.Reader) io.Reader
+	first int64 // the time of its first TCP segment
+}
+
+// OpenLater checks a capture file as Open does and reads it up to its
+// first TCP segment, then closes it: the returned reader holds no file
+// and no buffer until it is read. A Merger reads such readers' first
+// segment times to open each file only when the merge reaches it, so a
+// ring of thousands of files costs one or two open files and their
+// buffers at a time (files that overlap in time are open together). The
+// first call of Next opens the file again; wrap, when not nil, is put in
+// front of the file each time it is opened (to count bytes read). A file
+// without TCP is read whole now, and its reader is already at the end.
+func OpenLater(path string, index int, wrap func(io.Reader) io.Reader) (*CaptureReader, error) {
+	c := new(CaptureReader)
+	if err := c.openFile(path, index, wrap); err != nil {
+		return nil, err
+	}
+	var seg flowstate.Segment
+	if c.Next(&seg) == io.EOF {
+		return c, nil // finish released the file and the buffers
+	}
+	first := seg.Time
+	format, gz := c.info.Format, c.info.Gzip
+	c.Close()
+	*c = CaptureReader{info: Capture{Index: index, Name: path, Format: format, Gzip: gz, Warnings: []string{}},
+		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump}
 	return c, nil
+}
+
+// reopen opens a reader made by OpenLater again, for reading.
+func (c *CaptureReader) reopen() {
+	l, idle, jump := c.later, c.cr.idle, c.jump
+	if err := c.openFile(l.path, c.info.Index, l.wrap); err != nil {
+		// Gone or changed since it was first opened: a warning, no packets.
+		c.later = nil
+		c.info.Warnings = append(c.info.Warnings, fmt.Sprintf("%v (when it was opened again to be read)", err))
+		c.done = true
+		return
+	}
+	c.cr.idle, c.jump = idle, jump
 }
 
 // Capture file magic numbers as read little-endian (pcap-savefile(5),
@@ -223,16 +285,21 @@ const (
 // Segment.File and Capture.Index. The file header is read now: an error
 // here is a *FileError matching ErrNotCapture. Close does not close r.
 func NewCaptureReader(name string, r io.Reader, index int) (*CaptureReader, error) {
-	c := &CaptureReader{info: Capture{Index: index, Name: name, Warnings: []string{}}, dec: newDecoder(), jump: defaultJump}
+	return new(CaptureReader).start(name, r, index)
+}
+
+// start sets c up to read r (see NewCaptureReader).
+func (c *CaptureReader) start(name string, r io.Reader, index int) (*CaptureReader, error) {
+	*c = CaptureReader{info: Capture{Index: index, Name: name, Warnings: []string{}}, dec: newDecoder(), jump: defaultJump}
 	fail := func(msg string, err error) (*CaptureReader, error) {
-		if c.gz != nil {
-			c.gz.Close()
-		}
+		c.release()
 		return nil, &FileError{Name: name, Msg: msg, Err: err}
 	}
 	// A small buffer to look for the gzip magic; the big one, under
 	// pcapgo, is on top of the decompressed stream.
-	raw := bufio.NewReaderSize(r, 64<<10)
+	raw := rawBufs.Get().(*bufio.Reader)
+	raw.Reset(r)
+	c.raw = raw
 	head, err := raw.Peek(2)
 	if len(head) == 0 {
 		if err == io.EOF {
@@ -249,7 +316,8 @@ func NewCaptureReader(name string, r io.Reader, index int) (*CaptureReader, erro
 		c.info.Gzip = true
 		c.cr.r = c.gz
 	}
-	c.br = bufio.NewReaderSize(&c.cr, bufSize)
+	c.br = bigBufs.Get().(*bufio.Reader)
+	c.br.Reset(&c.cr)
 
 	head, err = c.br.Peek(4)
 	if len(head) < 4 {
@@ -358,9 +426,35 @@ func (c *CaptureReader) Info() *Capture { return &c.info }
 // moment to hand on what was read so far.
 func (c *CaptureReader) OnRead(f func()) { c.cr.idle = f }
 
+// The read buffers are reused from file to file: a ring of thousands of
+// files, each opened twice (OpenLater), would otherwise leave a megabyte
+// of garbage per opening.
+var (
+	bigBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
+	rawBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+)
+
+// release closes the file and gives back the buffers once the file is
+// read: a capture's Info outlives them. The file is not closed when
+// Open did not open it.
+func (c *CaptureReader) release() {
+	c.Close()
+	if c.br != nil {
+		c.br.Reset(nil)
+		bigBufs.Put(c.br)
+	}
+	if c.raw != nil {
+		c.raw.Reset(nil)
+		rawBufs.Put(c.raw)
+	}
+	c.br, c.raw, c.dec, c.pcap, c.cr.r = nil, nil, nil, nil, nil
+	c.ng.ifaces = nil
+}
+
 // Close releases the reader and closes the file Open opened.
 func (c *CaptureReader) Close() error {
 	c.done = true
+	c.later = nil
 	var err error
 	if c.gz != nil {
 		err = c.gz.Close()
@@ -404,6 +498,9 @@ const maxWarnings = 32
 // record that jumps that far is handed out only once the next one is
 // read, and the first record of a file once the second is.
 func (c *CaptureReader) Next(seg *flowstate.Segment) error {
+	if c.later != nil {
+		c.reopen()
+	}
 	for {
 		if c.ready > 0 {
 			e := &c.q[0]
@@ -673,6 +770,7 @@ func (c *CaptureReader) finish() {
 	if c.done {
 		return
 	}
+	defer c.release()
 	c.done = true
 	if c.isNg {
 		c.ngFinish()

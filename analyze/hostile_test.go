@@ -886,8 +886,8 @@ func TestHostileNameResolutionFlood(t *testing.T) {
 		t.Errorf("%d other blocks, %d flows, %d of %d packets TCP, warnings %q; want 4000 blocks, 100 flows, all TCP, none",
 			c.OtherBlocks, sum.Flows, c.TCPPackets, c.Packets, c.Warnings)
 	}
-	if peak > 48<<20 {
-		t.Errorf("peak heap %d MiB reading %d MB of name records, want under 48 MiB", peak>>20, 4000*64*1000/1000000)
+	if peak > 16<<20 {
+		t.Errorf("peak heap %d MiB reading %d MB of name records, want under 16 MiB", peak>>20, 4000*64*1000/1000000)
 	}
 }
 
@@ -917,8 +917,8 @@ func TestHostileInterfaceFlood(t *testing.T) {
 	if strings.Join(c.Warnings, "\n") != want {
 		t.Errorf("warnings %q, want %q", c.Warnings, want)
 	}
-	if peak > 48<<20 {
-		t.Errorf("peak heap %d MiB, want under 48 MiB", peak>>20)
+	if peak > 16<<20 {
+		t.Errorf("peak heap %d MiB, want under 16 MiB", peak>>20)
 	}
 }
 
@@ -982,5 +982,58 @@ func TestHostileTimeGap(t *testing.T) {
 	}
 	if len(flows) <= len(ref) {
 		t.Errorf("%d flows, want more than the %d without the gap: the flows open at the gap time out", len(flows), len(ref))
+	}
+}
+
+// TestHostileEpochZero: the ghost lab capture moved back to the Unix
+// epoch, its first packet at time 0 exactly (as a rewritten capture may
+// be), gives the same analysis: 0 is a time, not "not seen". The run's
+// origin is 0 and known.
+func TestHostileEpochZero(t *testing.T) {
+	b, err := os.ReadFile("../testdata/lab/ghost/server.pcap")
+	if err != nil {
+		t.Skip(err)
+	}
+	ref, refSum := analyse(t, "server.pcap", b)
+	hdr, recs := splitPcap(t, b)
+	sec0, us0 := binary.LittleEndian.Uint32(recs[0]), binary.LittleEndian.Uint32(recs[0][4:])
+	shift := int64(sec0)*1e9 + int64(us0)*1e3
+	for i, r := range recs {
+		r = slices.Clone(r)
+		ns := int64(binary.LittleEndian.Uint32(r))*1e9 + int64(binary.LittleEndian.Uint32(r[4:]))*1e3 - shift
+		binary.LittleEndian.PutUint32(r, uint32(ns/1e9))
+		binary.LittleEndian.PutUint32(r[4:], uint32(ns%1e9/1e3))
+		recs[i] = r
+	}
+	flows, sum := analyse(t, "epoch.pcap", joinPcap(hdr, recs))
+	if !sum.HasTime || sum.Origin != 0 || sum.End != refSum.End-shift {
+		t.Errorf("origin %d (known %v), end %d; want 0, known, %d", sum.Origin, sum.HasTime, sum.End, refSum.End-shift)
+	}
+	sameViews(t, "epoch.pcap", flows, ref)
+	for i, f := range flows {
+		r := ref[i]
+		if f.ID != r.ID || f.FirstTime != r.FirstTime-shift || f.FinishTime != r.FinishTime-shift {
+			t.Errorf("flow %d: first %d, finish %d; want %d, %d", f.ID, f.FirstTime, f.FinishTime, r.FirstTime-shift, r.FinishTime-shift)
+		}
+	}
+	if len(sum.Listeners) != len(refSum.Listeners) {
+		t.Fatalf("%d listeners, want %d", len(sum.Listeners), len(refSum.Listeners))
+	}
+	t.Run("flowstate milestones", func(t *testing.T) {
+		// flowstate keeps SynTime, SynAckTime, HandshakeAckTime and the
+		// handshake's RTT marks as 0 for "not seen", so the flow whose SYN
+		// is at time 0 loses its connect time; remove this skip once they
+		// carry a seen flag.
+		t.Skip("flowstate's milestone times use 0 for not seen (known, flowstate's to fix)")
+		testEpochZeroListeners(t, sum, refSum)
+	})
+}
+
+func testEpochZeroListeners(t *testing.T, sum, refSum *Summary) {
+	for i, l := range sum.Listeners {
+		rl := refSum.Listeners[i]
+		if !slices.Equal(l.ConnectTimes, rl.ConnectTimes) || len(l.Episodes) != len(rl.Episodes) || !slices.Equal(l.SynAckRetransmitSchedule, rl.SynAckRetransmitSchedule) {
+			t.Errorf("listener %v: connect time %+v, %d episodes; want %+v, %d", l.Server, l.ConnectTimes, len(l.Episodes), rl.ConnectTimes, len(rl.Episodes))
+		}
 	}
 }

@@ -37,8 +37,10 @@ type Summary struct {
 	Captures  []*Capture
 	Listeners []*Listener
 	// Origin and End are the times of the run's first and last TCP
-	// segments, in nanoseconds since the Unix epoch.
+	// segments, in nanoseconds since the Unix epoch, when HasTime (the
+	// run read a TCP segment; 0 is a time like any other).
 	Origin, End int64
+	HasTime     bool
 	Segments    int64 // TCP segments analysed (after Match)
 	Flows       int
 	// LabelFlows counts, per label, the flows that carry it.
@@ -316,7 +318,6 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	}
 	m := newShardMerge(shards)
 	done := ctx.Done()
-	hasOrigin := false
 	for {
 		var fb *flowBatch
 		var ok bool
@@ -336,10 +337,12 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			emitErr = fb.err
 		}
 		sum.Segments += fb.segments
-		if !hasOrigin && fb.hasOrigin {
-			sum.Origin, hasOrigin = fb.origin, true
+		if !sum.HasTime && fb.hasOrigin {
+			sum.Origin, sum.End, sum.HasTime = fb.origin, fb.last, true
 		}
-		sum.End = max(sum.End, fb.last)
+		if fb.hasOrigin {
+			sum.End = max(sum.End, fb.last)
+		}
 		if fb.final {
 			sum.MaxLive += fb.maxLive
 		}
@@ -415,6 +418,9 @@ loop:
 							tbl.add(&b.segs[i], b.hashes[i], b.clock[i])
 						}
 						segments += int64(len(b.segs))
+						if !hasOrigin && b.hasOrigin {
+							origin, last, hasOrigin = b.origin, b.watermark, true
+						}
 						last = max(last, b.watermark)
 						continue
 					}
@@ -432,10 +438,10 @@ loop:
 				maxLive = max(maxLive, tbl.liveFlows())
 			}
 			segments += int64(len(b.segs))
-			last = max(last, b.watermark)
 			if !hasOrigin && b.hasOrigin {
-				origin, hasOrigin = b.origin, true
+				origin, last, hasOrigin = b.origin, b.watermark, true
 			}
+			last = max(last, b.watermark)
 			if b.err != nil {
 				if !errors.Is(b.err, io.EOF) {
 					err = b.err

@@ -601,7 +601,9 @@ func TestNextDoesNotAllocate(t *testing.T) {
 // and what it reports must hold together: the counts add up; segments
 // name growing frames of this file within the records read, with times
 // within the capture's first and last timestamps; pcapng interfaces'
-// packets add up to the records; every warning names the file, and a
+// packets add up to the records (listed or not; at most 64 listed); the
+// warnings are bounded (32, a count of the rest, and the one that stopped
+// reading); every warning names the file, and a
 // byte offset within the input (uncompressed) and a packet number at most
 // one past the records read.
 func FuzzCaptureReader(f *testing.F) {
@@ -650,13 +652,16 @@ func FuzzCaptureReader(f *testing.F) {
 			}
 		}
 		if info.Format == "pcapng" {
-			sum := int64(0)
+			sum := info.MoreInterfacesPackets
 			for _, ifc := range info.Interfaces {
 				sum += ifc.Packets
 			}
-			if sum != info.Packets {
-				t.Fatalf("interfaces hold %d packets, %d records read", sum, info.Packets)
+			if sum != info.Packets || len(info.Interfaces) > maxInterfaces {
+				t.Fatalf("%d interfaces listed and %d more hold %d packets, %d records read", len(info.Interfaces), info.MoreInterfaces, sum, info.Packets)
 			}
+		}
+		if len(info.Warnings) > maxWarnings+2 || info.CorruptTimes > info.Packets {
+			t.Fatalf("%d warnings, %d corrupt times of %d records", len(info.Warnings), info.CorruptTimes, info.Packets)
 		}
 		// number returns the integer after the first occurrence of p in w.
 		number := func(w, p string) (int64, bool) {

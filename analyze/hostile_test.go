@@ -878,7 +878,7 @@ func runHostile(t *testing.T, name string, data []byte) (*Summary, uint64) {
 // ended: the 3 MB file took 2.9 GB.)
 func TestHostileNameResolutionFlood(t *testing.T) {
 	var gz bytes.Buffer
-	genNRBFlood(&gz, 4000)
+	genNRBFlood(&gz, 4000, 64, 1000)
 	sum, peak := runHostile(t, "nrb.pcapng.gz", gz.Bytes())
 	t.Logf("%d-byte file, peak heap %.1f MiB", gz.Len(), float64(peak)/(1<<20))
 	c := sum.Captures[0]

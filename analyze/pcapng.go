@@ -155,7 +155,7 @@ func (c *CaptureReader) ngNext(p *ngPacket, peekOnly bool) bool {
 		}
 		blen64 := int64(c.u32(b[4:]))
 		if blen64 < 12 || blen64%4 != 0 || typ == ngSHB && blen64 < 28 || (typ == ngEPB || typ == ngPB) && blen64 < 32 ||
-			(typ == ngIDB || typ == ngSPB) && blen64 < 16 || typ == ngISB && blen64 < 24 {
+			typ == ngIDB && blen64 < 20 || typ == ngSPB && blen64 < 16 || typ == ngISB && blen64 < 24 {
 			c.stop("corrupt pcapng block at byte offset %d%s (packet %d): block length %d", off, c.inStream(), c.info.Packets+1, blen64)
 			return false
 		}

@@ -236,11 +236,12 @@ type later struct {
 // ring of thousands of files costs one or two open files and their
 // buffers at a time (files that overlap in time are open together). The
 // first call of Next opens the file again; wrap, when not nil, is put in
-// front of the file each time it is opened (to count bytes read). A file
-// without TCP is read whole now, and its reader is already at the end.
+// front of the file then (to count the bytes read for the analysis). A
+// file without TCP is read whole now, and its reader is already at the
+// end.
 func OpenLater(path string, index int, wrap func(io.Reader) io.Reader) (*CaptureReader, error) {
 	c := new(CaptureReader)
-	if err := c.openFile(path, index, wrap); err != nil {
+	if err := c.openFile(path, index, nil); err != nil {
 		return nil, err
 	}
 	var seg flowstate.Segment

@@ -250,7 +250,7 @@ func OpenLater(path string, index int, wrap func(io.Reader) io.Reader) (*Capture
 	}
 	first := seg.Time
 	format, gz := c.info.Format, c.info.Gzip
-	c.Close()
+	c.release()
 	*c = CaptureReader{info: Capture{Index: index, Name: path, Format: format, Gzip: gz, Warnings: []string{}},
 		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump}
 	return c, nil
@@ -298,7 +298,7 @@ func (c *CaptureReader) start(name string, r io.Reader, index int) (*CaptureRead
 	}
 	// A small buffer to look for the gzip magic; the big one, under
 	// pcapgo, is on top of the decompressed stream.
-	raw := rawBufs.Get().(*bufio.Reader)
+	raw := buffers.get(&buffers.raw, 64<<10)
 	raw.Reset(r)
 	c.raw = raw
 	head, err := raw.Peek(2)
@@ -317,7 +317,7 @@ func (c *CaptureReader) start(name string, r io.Reader, index int) (*CaptureRead
 		c.info.Gzip = true
 		c.cr.r = c.gz
 	}
-	c.br = bigBufs.Get().(*bufio.Reader)
+	c.br = buffers.get(&buffers.big, bufSize)
 	c.br.Reset(&c.cr)
 
 	head, err = c.br.Peek(4)
@@ -427,13 +427,39 @@ func (c *CaptureReader) Info() *Capture { return &c.info }
 // moment to hand on what was read so far.
 func (c *CaptureReader) OnRead(f func()) { c.cr.idle = f }
 
-// The read buffers are reused from file to file: a ring of thousands of
-// files, each opened twice (OpenLater), would otherwise leave a megabyte
-// of garbage per opening.
-var (
-	bigBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
-	rawBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
-)
+// buffers keeps a few read buffers of files read to the end for the next
+// files: a ring of thousands of files, each opened twice (OpenLater),
+// would otherwise allocate (and clear) a megabyte per opening and keep the
+// garbage collector busy. (A sync.Pool is emptied by every collection.)
+var buffers bufferCache
+
+type bufferCache struct {
+	sync.Mutex
+	big, raw []*bufio.Reader
+}
+
+// keptBuffers is how many buffers of each size buffers keeps.
+const keptBuffers = 4
+
+func (b *bufferCache) get(list *[]*bufio.Reader, size int) *bufio.Reader {
+	b.Lock()
+	defer b.Unlock()
+	if n := len(*list); n > 0 {
+		r := (*list)[n-1]
+		*list = (*list)[:n-1]
+		return r
+	}
+	return bufio.NewReaderSize(nil, size)
+}
+
+func (b *bufferCache) put(list *[]*bufio.Reader, r *bufio.Reader) {
+	r.Reset(nil)
+	b.Lock()
+	defer b.Unlock()
+	if len(*list) < keptBuffers {
+		*list = append(*list, r)
+	}
+}
 
 // release closes the file and gives back the buffers once the file is
 // read: a capture's Info outlives them. The file is not closed when
@@ -441,12 +467,10 @@ var (
 func (c *CaptureReader) release() {
 	c.Close()
 	if c.br != nil {
-		c.br.Reset(nil)
-		bigBufs.Put(c.br)
+		buffers.put(&buffers.big, c.br)
 	}
 	if c.raw != nil {
-		c.raw.Reset(nil)
-		rawBufs.Put(c.raw)
+		buffers.put(&buffers.raw, c.raw)
 	}
 	c.br, c.raw, c.dec, c.pcap, c.cr.r = nil, nil, nil, nil, nil
 	c.ng.ifaces = nil

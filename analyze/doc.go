@@ -30,7 +30,10 @@
 // CaptureReader.Next returns the TCP segments one at a time, without
 // allocating; records that carry no TCP are counted and skipped. A Merger
 // reads several files (a tcpdump -C/-G -W ring) as one, in timestamp
-// order, keeping each segment's file index and frame number.
+// order, keeping each segment's file index and frame number. Files given
+// by OpenLater are opened only when the merge reaches their first segment
+// and closed once read, their buffers reused, so thousands of files cost
+// one or two open at a time.
 //
 // A file that cannot be read at all (empty, not a capture, file header
 // cut short, unsupported link type) is an error matching ErrNotCapture.

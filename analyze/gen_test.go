@@ -368,6 +368,7 @@ func TestWriteHostile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	write("nrb-3mb.pcapng.gz", func(w io.Writer) { genNRBFlood(w, 6000, 64, 1000) })
 	write("nrb-flood.pcapng.gz", func(w io.Writer) { genNRBFlood(w, 40000, 64, 1000) })
 	write("nrb-small-records.pcapng.gz", func(w io.Writer) { genNRBFlood(w, 3000, 4000, 8) })
 	write("interfaces.pcapng.gz", func(w io.Writer) { genInterfaces(w, 5000) })

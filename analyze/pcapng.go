@@ -66,7 +66,6 @@ type ngIface struct {
 	offset      int64 // if_tsoffset, seconds
 	info        int   // index in Capture.Interfaces, -1 when not listed
 	unsupported bool
-	packets     int64 // when not listed
 	dropped     uint64
 	dropsKnown  bool
 }

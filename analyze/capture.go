@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -97,11 +99,22 @@ type Capture struct {
 	TimeBackwards int64 `json:"time_backwards"` // records older than the record before
 	// InterfaceDrops is the sum of the packets the capturing interfaces
 	// dropped (pcapng statistics, isb_ifdrop), when InterfaceDropsKnown.
-	InterfaceDrops      uint64      `json:"interface_drops"`
-	InterfaceDropsKnown bool        `json:"interface_drops_known"`
-	Interfaces          []Interface `json:"interfaces,omitempty"` // pcapng only
+	InterfaceDrops      uint64 `json:"interface_drops"`
+	InterfaceDropsKnown bool   `json:"interface_drops_known"`
+	// Interfaces lists a pcapng file's first 64 interfaces; MoreInterfaces
+	// counts the others and MoreInterfacesPackets their packets.
+	Interfaces            []Interface `json:"interfaces,omitempty"`
+	MoreInterfaces        int64       `json:"more_interfaces,omitempty"`
+	MoreInterfacesPackets int64       `json:"more_interfaces_packets,omitempty"`
+	// OtherBlocks counts the pcapng blocks skipped: name resolution,
+	// decryption secrets, custom and unknown blocks.
+	OtherBlocks int64 `json:"other_blocks,omitempty"`
+	// CorruptTimes counts the records whose timestamp was far from both
+	// neighbours' (see Next); they were read at a neighbour's time.
+	CorruptTimes int64 `json:"corrupt_times,omitempty"`
 	// FirstTime and LastTime are the earliest and latest timestamps, in
-	// nanoseconds since the Unix epoch; 0 when no record was read.
+	// nanoseconds since the Unix epoch; 0 when no record was read
+	// (Packets is 0 then).
 	FirstTime int64    `json:"first_time"`
 	LastTime  int64    `json:"last_time"`
 	Warnings  []string `json:"warnings"`
@@ -128,7 +141,8 @@ type CaptureReader struct {
 	closer  io.Closer    // the file Open opened
 	gz      *gzip.Reader // when the file is gzip-compressed
 	cr      countingReader
-	br      *bufio.Reader // records are peeked at (and classic ones read) here; pcapgo reads from it too
+	br      *bufio.Reader // records are peeked at (and classic ones read) here; pcapgo reads the classic file header from it
+	raw     *bufio.Reader // under the gzip reader, or under br
 	dec     *decoder
 	done    bool // finished: Next returns io.EOF
 	stopped bool // a damaged record stopped reading
@@ -140,14 +154,39 @@ type CaptureReader struct {
 	linkType layers.LinkType
 	warnLong bool // a record longer than the snaplen was reported
 
-	// pcapng
-	ng      *pcapgo.NgReader
-	ngBE    bool // byte order of the section being read
-	secBase int  // index in info.Interfaces of the current section's interface 0
-	section int
+	fracLimit uint32 // 1e6 or 1e9: a fraction field at or above it is out of range
+	badFrac   int64  // records whose fraction field was out of range
+	firstFrac int64  // the first of them
+	fracValue uint32 // its fraction field
 
+	later *later // set by OpenLater until the file is opened again
+
+	// pcapng
+	isNg     bool
+	ng       ngState
+	lastRead int64 // the time of the last record read (for pcapng simple packet blocks)
+
+	// Records are judged on their timestamps before they are handed out:
+	// q[:ready] are judged, q[ready:n] wait for their successors.
+	q        [3]rec
+	n, ready int
+	eof      bool
+	prev     int64 // the time of the last record judged
+	hasPrev  bool
+	jump     int64 // a record this far from both neighbours has a corrupt time
+
+	clocked        bool // a record's time was taken
 	lastTime       int64
 	firstBackwards int64
+	moreWarnings   int
+}
+
+// rec is a record read, with its segment when it carries TCP.
+type rec struct {
+	seg   flowstate.Segment
+	ts    int64
+	frame int64
+	tcp   bool
 }
 
 // countingReader counts the bytes read through it, so that offsets in
@@ -173,21 +212,80 @@ func Open(path string, index int) (*CaptureReader, error) {
 	if path == "-" {
 		return NewCaptureReader("stdin", os.Stdin, index)
 	}
+	c := new(CaptureReader)
+	if err := c.openFile(path, index, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// openFile opens path into c, through wrap when not nil.
+func (c *CaptureReader) openFile(path string, index int, wrap func(io.Reader) io.Reader) error {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, &FileError{Name: path, Msg: "cannot open", Err: err}
+		return &FileError{Name: path, Msg: "cannot open", Err: err}
 	}
-	c, err := NewCaptureReader(path, f, index)
-	if err != nil {
+	var r io.Reader = f
+	if wrap != nil {
+		r = wrap(f)
+	}
+	if _, err := c.start(path, r, index); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	c.closer = f
+	return nil
+}
+
+// later is what a reader opened by OpenLater keeps until its turn.
+type later struct {
+	path  string
+	wrap  func(io.Reader) io.Reader
+	first int64 // the time of its first TCP segment
+}
+
+// OpenLater checks a capture file as Open does and reads it up to its
+// first TCP segment, then closes it: the returned reader holds no file
+// and no buffer until it is read. A Merger reads such readers' first
+// segment times to open each file only when the merge reaches it, so a
+// ring of thousands of files costs one or two open files and their
+// buffers at a time (files that overlap in time are open together). The
+// first call of Next opens the file again; wrap, when not nil, is put in
+// front of the file then (to count the bytes read for the analysis). A
+// file without TCP is read whole now, and its reader is already at the
+// end.
+func OpenLater(path string, index int, wrap func(io.Reader) io.Reader) (*CaptureReader, error) {
+	c := new(CaptureReader)
+	if err := c.openFile(path, index, nil); err != nil {
+		return nil, err
+	}
+	var seg flowstate.Segment
+	if c.Next(&seg) == io.EOF {
+		return c, nil // finish released the file and the buffers
+	}
+	first := seg.Time
+	format, gz := c.info.Format, c.info.Gzip
+	c.release()
+	*c = CaptureReader{info: Capture{Index: index, Name: path, Format: format, Gzip: gz, Warnings: []string{}},
+		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump}
 	return c, nil
+}
+
+// reopen opens a reader made by OpenLater again, for reading.
+func (c *CaptureReader) reopen() {
+	l, idle, jump := c.later, c.cr.idle, c.jump
+	if err := c.openFile(l.path, c.info.Index, l.wrap); err != nil {
+		// Gone or changed since it was first opened: a warning, no packets.
+		c.later = nil
+		c.info.Warnings = append(c.info.Warnings, fmt.Sprintf("%v (when it was opened again to be read)", err))
+		c.done = true
+		return
+	}
+	c.cr.idle, c.jump = idle, jump
 }
 
 // Capture file magic numbers as read little-endian (pcap-savefile(5),
@@ -207,16 +305,21 @@ const (
 // Segment.File and Capture.Index. The file header is read now: an error
 // here is a *FileError matching ErrNotCapture. Close does not close r.
 func NewCaptureReader(name string, r io.Reader, index int) (*CaptureReader, error) {
-	c := &CaptureReader{info: Capture{Index: index, Name: name, Warnings: []string{}}, dec: newDecoder()}
+	return new(CaptureReader).start(name, r, index)
+}
+
+// start sets c up to read r (see NewCaptureReader).
+func (c *CaptureReader) start(name string, r io.Reader, index int) (*CaptureReader, error) {
+	*c = CaptureReader{info: Capture{Index: index, Name: name, Warnings: []string{}}, dec: newDecoder(), jump: defaultJump}
 	fail := func(msg string, err error) (*CaptureReader, error) {
-		if c.gz != nil {
-			c.gz.Close()
-		}
+		c.release()
 		return nil, &FileError{Name: name, Msg: msg, Err: err}
 	}
 	// A small buffer to look for the gzip magic; the big one, under
 	// pcapgo, is on top of the decompressed stream.
-	raw := bufio.NewReaderSize(r, 64<<10)
+	raw := buffers.get(&buffers.raw, 64<<10)
+	raw.Reset(r)
+	c.raw = raw
 	head, err := raw.Peek(2)
 	if len(head) == 0 {
 		if err == io.EOF {
@@ -233,7 +336,8 @@ func NewCaptureReader(name string, r io.Reader, index int) (*CaptureReader, erro
 		c.info.Gzip = true
 		c.cr.r = c.gz
 	}
-	c.br = bufio.NewReaderSize(&c.cr, bufSize)
+	c.br = buffers.get(&buffers.big, bufSize)
+	c.br.Reset(&c.cr)
 
 	head, err = c.br.Peek(4)
 	if len(head) < 4 {
@@ -276,9 +380,9 @@ func (c *CaptureReader) openPcap(fail func(string, error) (*CaptureReader, error
 		return fail("bad pcap file header", err)
 	}
 	c.info.Nanosecond = c.pcap.Resolution().Exponent == -9
-	c.nsFactor = 1000
+	c.nsFactor, c.fracLimit = 1000, 1e6
 	if c.info.Nanosecond {
-		c.nsFactor = 1
+		c.nsFactor, c.fracLimit = 1, 1e9
 	}
 	c.info.Snaplen = c.pcap.Snaplen()
 	c.linkType = c.pcap.LinkType()
@@ -292,6 +396,7 @@ func (c *CaptureReader) openPcap(fail func(string, error) (*CaptureReader, error
 func (c *CaptureReader) openNg(fail func(string, error) (*CaptureReader, error)) (*CaptureReader, error) {
 	c.info.Format = "pcapng"
 	c.info.LinkTypes = []string{}
+	c.isNg = true
 	// A section header block is at least 28 bytes (pcapng draft 4.1).
 	h, err := c.br.Peek(28)
 	if len(h) < 28 {
@@ -302,41 +407,30 @@ func (c *CaptureReader) openNg(fail func(string, error) (*CaptureReader, error))
 	}
 	switch {
 	case binary.BigEndian.Uint32(h[8:]) == ngBOM:
-		c.ngBE = true
+		c.ng.be = true
 	case binary.LittleEndian.Uint32(h[8:]) != ngBOM:
 		return fail(fmt.Sprintf("bad pcapng byte-order magic 0x%x", h[8:12]), nil)
 	}
-	// Packets of every interface, each with its own link type
-	// (ci.AncillaryData[0]); by default pcapgo drops those of interfaces
-	// whose link type differs from the first one's.
-	c.ng, err = pcapgo.NewNgReader(c.br, pcapgo.NgReaderOptions{
-		WantMixedLinkType:  true,
-		SkipUnknownVersion: true,
-		StatisticsCallback: c.ngStatistics,
-		SectionEndCallback: c.ngSectionEnd,
-	})
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	blen := int64(c.u32(h[4:]))
+	if blen < 28 || blen%4 != 0 {
+		return fail(fmt.Sprintf("bad pcapng section header: block length %d", blen), nil)
+	}
+	if blen <= bufSize {
+		if h, _ = c.br.Peek(int(blen)); int64(len(h)) < blen {
 			return fail("truncated file header (the section header block is cut short), not a capture", nil)
 		}
-		return fail("bad pcapng section header", err)
 	}
 	// Interfaces are described before their packets. Look at those
 	// described before the first packet: if none has a link type we
 	// decode, the file cannot be analysed; an unsupported one among good
 	// ones only costs its own packets.
-	var ltypes []layers.LinkType
-	c.ngScan(func(typ uint32, b []byte) {
-		if typ == ngIDB && len(b) >= 10 {
-			ltypes = append(ltypes, layers.LinkType(c.ngUint16(b[8:10])))
-		}
-	})
-	ok := len(ltypes) == 0
-	for _, lt := range ltypes {
-		ok = ok || supportedLinkType(lt)
+	c.ngNext(nil, true)
+	ok := len(c.ng.ifaces) == 0
+	for _, ifc := range c.ng.ifaces {
+		ok = ok || !ifc.unsupported
 	}
 	if !ok {
-		lt := ltypes[0]
+		lt := c.ng.ifaces[0].linkType
 		return fail(fmt.Sprintf("unsupported link type %d (%s)", lt, linkTypeName(lt)), nil)
 	}
 	return c, nil
@@ -352,9 +446,59 @@ func (c *CaptureReader) Info() *Capture { return &c.info }
 // moment to hand on what was read so far.
 func (c *CaptureReader) OnRead(f func()) { c.cr.idle = f }
 
+// buffers keeps a few read buffers of files read to the end for the next
+// files: a ring of thousands of files, each opened twice (OpenLater),
+// would otherwise allocate (and clear) a megabyte per opening and keep the
+// garbage collector busy. (A sync.Pool is emptied by every collection.)
+var buffers bufferCache
+
+type bufferCache struct {
+	sync.Mutex
+	big, raw []*bufio.Reader
+}
+
+// keptBuffers is how many buffers of each size buffers keeps.
+const keptBuffers = 4
+
+func (b *bufferCache) get(list *[]*bufio.Reader, size int) *bufio.Reader {
+	b.Lock()
+	defer b.Unlock()
+	if n := len(*list); n > 0 {
+		r := (*list)[n-1]
+		*list = (*list)[:n-1]
+		return r
+	}
+	return bufio.NewReaderSize(nil, size)
+}
+
+func (b *bufferCache) put(list *[]*bufio.Reader, r *bufio.Reader) {
+	r.Reset(nil)
+	b.Lock()
+	defer b.Unlock()
+	if len(*list) < keptBuffers {
+		*list = append(*list, r)
+	}
+}
+
+// release closes the file and gives back the buffers once the file is
+// read: a capture's Info outlives them. The file is not closed when
+// Open did not open it.
+func (c *CaptureReader) release() {
+	c.Close()
+	if c.br != nil {
+		buffers.put(&buffers.big, c.br)
+	}
+	if c.raw != nil {
+		buffers.put(&buffers.raw, c.raw)
+	}
+	c.br, c.raw, c.dec, c.pcap, c.cr.r = nil, nil, nil, nil, nil
+	c.ng.ifaces = nil
+}
+
 // Close releases the reader and closes the file Open opened.
 func (c *CaptureReader) Close() error {
 	c.done = true
+	c.later = nil
 	var err error
 	if c.gz != nil {
 		err = c.gz.Close()
@@ -369,101 +513,219 @@ func (c *CaptureReader) Close() error {
 	return err
 }
 
+// defaultJump is how far a record's time may be from both its
+// neighbours' before it is taken as corrupt: the longer of the default
+// flow timeouts (Timeouts.Idle). Run sets the run's own.
+const defaultJump = 300e9
+
+// maxCorruptWarnings is how many corrupt timestamps are each named in a
+// warning; the others are counted.
+const maxCorruptWarnings = 10
+
+// maxWarnings bounds a capture's warnings; those past it are counted in
+// one last warning.
+const maxWarnings = 32
+
 // Next fills seg with the next TCP segment of the capture. Records that
 // carry no TCP, or cannot be decoded, are counted in Info and skipped.
 // Next returns io.EOF at the end of the capture, also when a damaged
 // record ended it early (see Info().Warnings); it returns no other error.
 // In steady state it does not allocate.
+//
+// A record whose timestamp is more than the flow idle timeout (300 s)
+// away from both the record before it and the record after it, while
+// those two are within it of each other, has a corrupt timestamp (a bit
+// flipped on disk, a writer's bug): it is read at the time of the record
+// before it (for the first record of a file, the one after it), counted in
+// Info().CorruptTimes and named in a warning. A jump that the records
+// after it keep (a capture resumed later) is a gap, not corruption. So a
+// record that jumps that far is handed out only once the next one is
+// read, and the first record of a file once the second is.
 func (c *CaptureReader) Next(seg *flowstate.Segment) error {
-	for !c.done && !c.stopped {
-		var (
-			data  []byte
-			ts    int64
-			lt    layers.LinkType
-			iface = -1
-		)
-		if c.pcap != nil {
-			rec := c.pcapCheck()
-			if rec == nil {
-				break
+	if c.later != nil {
+		c.reopen()
+	}
+	for {
+		if c.ready > 0 {
+			e := &c.q[0]
+			c.clock(e.ts, e.frame)
+			tcp := e.tcp
+			if tcp {
+				*seg = e.seg
+				seg.Time, seg.Frame, seg.File = e.ts, e.frame, int32(c.info.Index)
 			}
-			// The record is read in place, in the buffer: its bytes stay
-			// there until the next read, after decode has copied what the
-			// segment needs. The timestamp is computed as pcapgo does,
-			// fraction times its factor in 32 bits.
-			ts = int64(c.order.Uint32(rec[0:4]))*1e9 + int64(c.order.Uint32(rec[4:8])*c.nsFactor)
-			data, lt = rec[16:], c.linkType
-			c.br.Discard(len(rec))
-		} else {
-			off := c.offset()
-			if !c.ngScan(nil) {
-				break
+			c.n--
+			c.ready--
+			if c.n > 0 {
+				copy(c.q[:c.n], c.q[1:c.n+1])
 			}
-			d, ci, err := c.ng.ZeroCopyReadPacketData()
-			if err != nil {
-				if err != io.EOF {
-					c.ngError(off, err)
-				}
-				break
+			if tcp {
+				return nil
 			}
-			data, ts = d, ci.Timestamp.UnixNano()
-			lt, _ = ci.AncillaryData[0].(layers.LinkType)
-			iface = c.secBase + ci.InterfaceIndex
-			if iface >= len(c.info.Interfaces) {
-				c.addInterfaces(c.ng.NInterfaces(), c.ng.Interface)
-			}
-			c.info.Interfaces[iface].Packets++
+			continue
 		}
+		if c.eof {
+			c.finish()
+			return io.EOF
+		}
+		if !c.read(&c.q[c.n]) {
+			c.eof = true
+			c.ready = c.n // the last ones have no successor: kept as they are
+			continue
+		}
+		c.n++
+		c.judge()
+	}
+}
 
-		c.info.Packets++
-		c.clock(ts)
-		c.dec.now = ts
-		res, cut := c.dec.decode(data, lt, seg)
-		switch res {
-		case resTCP:
-			c.info.TCPPackets++
-			if cut {
-				c.info.CutBySnaplen++
+// judge decides the timestamps of the records waiting in q[ready:n].
+func (c *CaptureReader) judge() {
+	for c.ready < c.n {
+		waiting := c.n - c.ready
+		x := &c.q[c.ready]
+		switch {
+		case !c.hasPrev:
+			// The first record: judged against the two after it.
+			if waiting < 2 {
+				return
 			}
-			if c.dec.fragState == fragReassembled {
-				c.info.Reassembled++
+			if next := c.q[c.ready+1].ts; c.far(x.ts, next) {
+				if waiting < 3 {
+					return
+				}
+				if !c.far(next, c.q[c.ready+2].ts) {
+					c.corruptTime(x, next, "after")
+				}
 			}
-			seg.Time = ts
-			seg.File = int32(c.info.Index)
-			seg.Frame = c.info.Packets
-			return nil
-		case resNonTCP:
-			c.info.NonTCP++
-		case resFragment:
-			c.info.IPFragments++
-		case resTruncatedTCP:
-			c.info.TruncatedTCP++
-			c.info.Undecodable++
-		case resBadIPVersion:
-			c.info.BadIPVersion++
-			c.info.Undecodable++
-		case resUnsupported:
-			if iface >= 0 {
-				c.info.Interfaces[iface].Unsupported = true
+		case c.far(x.ts, c.prev):
+			if waiting < 2 {
+				return
 			}
-			c.info.Undecodable++
-		default:
-			c.info.Undecodable++
+			if next := c.q[c.ready+1].ts; !c.far(next, c.prev) && c.far(next, x.ts) {
+				c.corruptTime(x, c.prev, "before")
+			}
+		}
+		c.prev, c.hasPrev = x.ts, true
+		c.ready++
+	}
+}
+
+// far reports whether two times are more than c.jump apart.
+func (c *CaptureReader) far(a, b int64) bool {
+	if a < b {
+		a, b = b, a
+	}
+	return uint64(a)-uint64(b) > uint64(c.jump)
+}
+
+// corruptTime reads x at time at, the time of its neighbour (the record
+// before or after it), with a warning.
+func (c *CaptureReader) corruptTime(x *rec, at int64, which string) {
+	c.info.CorruptTimes++
+	if c.info.CorruptTimes <= maxCorruptWarnings {
+		c.warn("packet %d has a corrupt timestamp (%s, %s from the packets around it): read at the time of the packet %s it (%s)",
+			x.frame, fmtTime(x.ts), fmtSpan(x.ts-at), which, fmtTime(at))
+	}
+	x.ts = at
+}
+
+func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+
+// fmtSpan writes a signed span in seconds.
+func fmtSpan(ns int64) string {
+	return strconv.FormatFloat(float64(ns)/1e9, 'f', -1, 64) + " s"
+}
+
+// read reads the next record into e, decoded; it returns false at the
+// end, or when damage stopped reading.
+func (c *CaptureReader) read(e *rec) bool {
+	if c.done || c.stopped {
+		return false
+	}
+	var (
+		data []byte
+		ts   int64
+		lt   layers.LinkType
+		ifc  *ngIface
+	)
+	if c.pcap != nil {
+		r := c.pcapCheck()
+		if r == nil {
+			return false
+		}
+		// The record is read in place, in the buffer: its bytes stay
+		// there until the next read, after decode has copied what the
+		// segment needs. A fraction field out of range (µs >= 1e6, ns >=
+		// 1e9) is carried into the seconds, as written.
+		frac := c.order.Uint32(r[4:8])
+		if frac >= c.fracLimit {
+			if c.badFrac == 0 {
+				c.firstFrac, c.fracValue = c.info.Packets+1, frac
+			}
+			c.badFrac++
+		}
+		ts = int64(c.order.Uint32(r[0:4]))*1e9 + int64(frac)*int64(c.nsFactor)
+		data, lt = r[16:], c.linkType
+		c.br.Discard(len(r))
+	} else {
+		var p ngPacket
+		if !c.ngNext(&p, false) {
+			return false
+		}
+		data, ts, lt = p.data, p.ts, p.lt
+		ifc = &c.ng.ifaces[p.iface]
+		if ifc.info >= 0 {
+			c.info.Interfaces[ifc.info].Packets++
+		} else {
+			c.info.MoreInterfacesPackets++
 		}
 	}
-	c.finish()
-	return io.EOF
+	c.info.Packets++
+	c.lastRead = ts
+	e.ts, e.frame, e.tcp = ts, c.info.Packets, false
+	c.dec.now = ts
+	res, cut := c.dec.decode(data, lt, &e.seg)
+	switch res {
+	case resTCP:
+		c.info.TCPPackets++
+		if cut {
+			c.info.CutBySnaplen++
+		}
+		if c.dec.fragState == fragReassembled {
+			c.info.Reassembled++
+		}
+		e.tcp = true
+	case resNonTCP:
+		c.info.NonTCP++
+	case resFragment:
+		c.info.IPFragments++
+	case resTruncatedTCP:
+		c.info.TruncatedTCP++
+		c.info.Undecodable++
+	case resBadIPVersion:
+		c.info.BadIPVersion++
+		c.info.Undecodable++
+	case resUnsupported:
+		if ifc != nil && ifc.info < 0 {
+			c.ng.undecodedOther++
+		}
+		c.info.Undecodable++
+	default:
+		c.info.Undecodable++
+	}
+	return true
 }
 
 // clock keeps the time bounds and counts records older than the one
 // before them.
-func (c *CaptureReader) clock(ts int64) {
-	if c.info.Packets == 1 {
+func (c *CaptureReader) clock(ts, frame int64) {
+	if !c.clocked {
+		c.clocked = true
 		c.info.FirstTime, c.info.LastTime = ts, ts
 	} else {
 		if ts < c.lastTime {
 			if c.info.TimeBackwards == 0 {
-				c.firstBackwards = c.info.Packets
+				c.firstBackwards = frame
 			}
 			c.info.TimeBackwards++
 		}
@@ -486,13 +748,17 @@ func (c *CaptureReader) inStream() string {
 }
 
 func (c *CaptureReader) warn(format string, args ...any) {
+	if len(c.info.Warnings) >= maxWarnings {
+		c.moreWarnings++
+		return
+	}
 	c.info.Warnings = append(c.info.Warnings, c.info.Name+": "+fmt.Sprintf(format, args...))
 }
 
 // stop ends reading the file with a warning; the message is followed by
 // how many packets were read before.
 func (c *CaptureReader) stop(format string, args ...any) {
-	c.warn(format+"; %s", append(args, analysedBefore(c.info.Packets))...)
+	c.info.Warnings = append(c.info.Warnings, c.info.Name+": "+fmt.Sprintf(format+"; %s", append(args, analysedBefore(c.info.Packets))...))
 	c.stopped = true
 }
 
@@ -555,202 +821,26 @@ func (c *CaptureReader) pcapCheck() []byte {
 	return b
 }
 
-// pcapng block types (pcapng draft section 4).
-const (
-	ngIDB = 1
-	ngPB  = 2 // obsolete Packet Block
-	ngSPB = 3
-	ngISB = 5
-	ngEPB = 6
-	ngSHB = 0x0a0d0d0a
-)
-
-func (c *CaptureReader) ngUint16(b []byte) uint16 {
-	if c.ngBE {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-// ngScan peeks at the pcapng blocks pcapgo will read for the next packet:
-// any interface, statistics or other blocks, then the packet block. Each
-// must be whole, of a sane length, and a packet's captured length must be
-// sane, or the file stops here with a warning naming the block's offset.
-// saw, when not nil, is called with every whole block before the packet.
-// It reports whether pcapgo may go on. Blocks beyond the buffer are left to
-// pcapgo.
-func (c *CaptureReader) ngScan(saw func(typ uint32, b []byte)) bool {
-	be := c.ngBE
-	u32 := func(b []byte) uint32 {
-		if be {
-			return binary.BigEndian.Uint32(b)
-		}
-		return binary.LittleEndian.Uint32(b)
-	}
-	base := c.offset()
-	q := 0
-	for {
-		b, err := c.br.Peek(q + 12)
-		if len(b) < q+12 {
-			switch {
-			case len(b) == q && err == io.EOF: // the end, after whole blocks
-				return true
-			case err == bufio.ErrBufferFull:
-				return true
-			}
-			c.cutShort(base+int64(q), err)
-			return false
-		}
-		typ := binary.LittleEndian.Uint32(b[q:]) // read either way for the SHB
-		if typ == ngSHB {
-			switch {
-			case binary.BigEndian.Uint32(b[q+8:]) == ngBOM:
-				be = true
-			case binary.LittleEndian.Uint32(b[q+8:]) == ngBOM:
-				be = false
-			default:
-				c.stop("bad pcapng section header at byte offset %d%s (packet %d): byte-order magic 0x%x", base+int64(q), c.inStream(), c.info.Packets+1, b[q+8:q+12])
-				return false
-			}
-		} else {
-			typ = u32(b[q:])
-		}
-		blen := int64(u32(b[q+4:]))
-		if blen < 12 || blen%4 != 0 {
-			c.stop("corrupt pcapng block at byte offset %d%s (packet %d): block length %d", base+int64(q), c.inStream(), c.info.Packets+1, blen)
-			return false
-		}
-		packet := typ == ngEPB || typ == ngPB || typ == ngSPB
-		if typ == ngEPB || typ == ngPB {
-			if b, err = c.br.Peek(q + 28); len(b) < q+28 {
-				if err == bufio.ErrBufferFull {
-					return true
-				}
-				c.cutShort(base+int64(q), err)
-				return false
-			}
-			caplen, origlen := u32(b[q+20:]), u32(b[q+24:])
-			switch {
-			case caplen > maxRecord:
-				c.stop("absurd record length at byte offset %d%s (packet %d): captured length %d is above the %d-byte maximum; reading stopped there",
-					base+int64(q), c.inStream(), c.info.Packets+1, caplen, maxRecord)
-				return false
-			case caplen > origlen:
-				c.stop("absurd record length at byte offset %d%s (packet %d): captured length %d is above the original length %d; reading stopped there",
-					base+int64(q), c.inStream(), c.info.Packets+1, caplen, origlen)
-				return false
-			case 32+int64(caplen) > blen:
-				c.stop("corrupt pcapng block at byte offset %d%s (packet %d): captured length %d does not fit the block length %d",
-					base+int64(q), c.inStream(), c.info.Packets+1, caplen, blen)
-				return false
-			}
-		}
-		if int64(q)+blen > bufSize {
-			return true // too far ahead to peek at: pcapgo will tell
-		}
-		end := q + int(blen)
-		if b, err = c.br.Peek(end); len(b) < end {
-			if err == bufio.ErrBufferFull {
-				return true
-			}
-			c.cutShort(base+int64(q), err)
-			return false
-		}
-		if packet {
-			c.ngBE = be
-			return true
-		}
-		if saw != nil {
-			saw(typ, b[q:end])
-		}
-		q = end
-	}
-}
-
-// ngError reports an error pcapgo met in blocks ngScan let through.
-func (c *CaptureReader) ngError(off int64, err error) {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		c.cutShort(off, err)
-		return
-	}
-	c.stop("bad pcapng block at or after byte offset %d%s (packet %d): %v", off, c.inStream(), c.info.Packets+1, err)
-}
-
-// addInterfaces records the interfaces of the current section up to n.
-func (c *CaptureReader) addInterfaces(n int, get func(int) (pcapgo.NgInterface, error)) {
-	for id := len(c.info.Interfaces) - c.secBase; id < n; id++ {
-		ifc, err := get(id)
-		if err != nil {
-			return
-		}
-		c.info.Interfaces = append(c.info.Interfaces, Interface{
-			Section:     c.section,
-			ID:          id,
-			Name:        ifc.Name,
-			LinkType:    linkTypeName(ifc.LinkType),
-			Snaplen:     ifc.SnapLength,
-			Unsupported: !supportedLinkType(ifc.LinkType),
-		})
-		c.info.Snaplen = max(c.info.Snaplen, ifc.SnapLength)
-		if r := ifc.TimestampResolution; r.Binary() && r.Exponent() >= 20 || !r.Binary() && r.Exponent() > 6 {
-			c.info.Nanosecond = true
-		}
-		name := linkTypeName(ifc.LinkType)
-		seen := false
-		for _, s := range c.info.LinkTypes {
-			seen = seen || s == name
-		}
-		if !seen {
-			c.info.LinkTypes = append(c.info.LinkTypes, name)
-		}
-	}
-}
-
-// ngStatistics is pcapgo's StatisticsCallback: an interface statistics
-// block. Its counters are totals since capture start, so the last one of
-// each interface counts.
-func (c *CaptureReader) ngStatistics(id int, st pcapgo.NgInterfaceStatistics) {
-	c.addInterfaces(id+1, c.ng.Interface)
-	i := c.secBase + id
-	if i >= len(c.info.Interfaces) || st.PacketsDropped == pcapgo.NgNoValue64 {
-		return
-	}
-	c.info.Interfaces[i].Dropped = st.PacketsDropped
-	c.info.Interfaces[i].DropsKnown = true
-	c.info.InterfaceDrops, c.info.InterfaceDropsKnown = 0, true
-	for _, ifc := range c.info.Interfaces {
-		if ifc.DropsKnown {
-			c.info.InterfaceDrops += ifc.Dropped
-		}
-	}
-}
-
-// ngSectionEnd is pcapgo's SectionEndCallback, called when a new section
-// header ends the previous section.
-func (c *CaptureReader) ngSectionEnd(ifaces []pcapgo.NgInterface, _ pcapgo.NgSectionInfo) {
-	c.addInterfaces(len(ifaces), func(i int) (pcapgo.NgInterface, error) { return ifaces[i], nil })
-	c.secBase = len(c.info.Interfaces)
-	c.section++
-}
-
 // finish ends reading: the last warnings.
 func (c *CaptureReader) finish() {
 	if c.done {
 		return
 	}
-	if c.ng != nil {
-		c.addInterfaces(c.ng.NInterfaces(), c.ng.Interface)
-	}
+	defer c.release()
 	c.done = true
-	for _, ifc := range c.info.Interfaces {
-		if ifc.Unsupported && ifc.Packets > 0 {
-			name := ""
-			if ifc.Name != "" {
-				name = " (" + strconv.Quote(ifc.Name) + ")"
-			}
-			c.warn("interface %d of section %d%s has an unsupported link type (%s): its %d packets were counted as undecodable",
-				ifc.ID, ifc.Section, name, ifc.LinkType, ifc.Packets)
+	if c.isNg {
+		c.ngFinish()
+	}
+	if n := c.badFrac; n > 0 {
+		unit, limit := "microsecond", "1000000"
+		if c.fracLimit == 1e9 {
+			unit, limit = "nanosecond", "1000000000"
 		}
+		c.warn("%s of %d records (first packet %d: %d) at or above %s: the excess was carried into the seconds, as written",
+			unit+" field", n, c.firstFrac, c.fracValue, limit)
+	}
+	if n := c.info.CorruptTimes; n > maxCorruptWarnings {
+		c.warn("%d more packets have a corrupt timestamp (%d in all): each was read at the time of the packet before it", n-maxCorruptWarnings, n)
 	}
 	switch n := c.info.TimeBackwards; {
 	case n == 1:
@@ -767,6 +857,9 @@ func (c *CaptureReader) finish() {
 		c.warn("1 fragmented IP datagram was never completed (a fragment missing, or not all within the reassembly timeout): a TCP segment in it would be missing")
 	case n > 1:
 		c.warn("%d fragmented IP datagrams were never completed (a fragment missing, or not all within the reassembly timeout): TCP segments in them would be missing", n)
+	}
+	if c.moreWarnings > 0 {
+		c.info.Warnings = append(c.info.Warnings, fmt.Sprintf("%s: %d more warnings were not listed", c.info.Name, c.moreWarnings))
 	}
 }
 

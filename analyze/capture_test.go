@@ -682,7 +682,9 @@ func TestNextDoesNotAllocate(t *testing.T) {
 // and what it reports must hold together: the counts add up; segments
 // name growing frames of this file within the records read, with times
 // within the capture's first and last timestamps; pcapng interfaces'
-// packets add up to the records; every warning names the file, and a
+// packets add up to the records (listed or not; at most 64 listed); the
+// warnings are bounded (32, a count of the rest, and the one that stopped
+// reading); every warning names the file, and a
 // byte offset within the input (uncompressed) and a packet number at most
 // one past the records read.
 func FuzzCaptureReader(f *testing.F) {
@@ -732,13 +734,16 @@ func FuzzCaptureReader(f *testing.F) {
 			}
 		}
 		if info.Format == "pcapng" {
-			sum := int64(0)
+			sum := info.MoreInterfacesPackets
 			for _, ifc := range info.Interfaces {
 				sum += ifc.Packets
 			}
-			if sum != info.Packets {
-				t.Fatalf("interfaces hold %d packets, %d records read", sum, info.Packets)
+			if sum != info.Packets || len(info.Interfaces) > maxInterfaces {
+				t.Fatalf("%d interfaces listed and %d more hold %d packets, %d records read", len(info.Interfaces), info.MoreInterfaces, sum, info.Packets)
 			}
+		}
+		if len(info.Warnings) > maxWarnings+2 || info.CorruptTimes > info.Packets {
+			t.Fatalf("%d warnings, %d corrupt times of %d records", len(info.Warnings), info.CorruptTimes, info.Packets)
 		}
 		// number returns the integer after the first occurrence of p in w.
 		number := func(w, p string) (int64, bool) {
@@ -896,4 +901,160 @@ func BenchmarkReadBare(b *testing.B) {
 		f.Close()
 	}
 	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// ngWithResolution is a pcapng of one Ethernet interface with the given
+// if_tsresol (none when resol is -1) and if_tsoffset, and one packet per
+// raw timestamp.
+func ngWithResolution(t testing.TB, resol int, offset int64, units ...uint64) []byte {
+	var opts []byte
+	if resol >= 0 {
+		opts = ngOpt(opts, ifTsresol, []byte{byte(resol)})
+	}
+	if offset != 0 {
+		opts = ngOpt(opts, ifTsoffset, binary.LittleEndian.AppendUint64(nil, uint64(offset)))
+	}
+	out := ngBlock(nil, ngSHB, ngSHBBody())
+	out = ngBlock(out, ngIDB, ngIDBBody(opts))
+	for i, u := range units {
+		b := binary.LittleEndian.AppendUint32(nil, 0)
+		b = binary.LittleEndian.AppendUint32(b, uint32(u>>32))
+		b = binary.LittleEndian.AppendUint32(b, uint32(u))
+		frame := tcpFrame(t, 1000, uint32(i))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(frame)))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(frame)))
+		out = ngBlock(out, ngEPB, append(b, frame...))
+	}
+	return out
+}
+
+// TestPcapngTimestampResolutions: every if_tsresol a 64-bit timestamp can
+// carry, decimal (10^-0 to 10^-19 s) and binary (2^-0 to 2^-63 s), and
+// if_tsoffset, give the time written; finer ones, which no 64-bit count
+// can use, are a warning and read as microseconds.
+func TestPcapngTimestampResolutions(t *testing.T) {
+	const sec = 1700000000
+	for _, tc := range []struct {
+		name   string
+		resol  int
+		offset int64
+		units  uint64
+		want   int64 // ns
+		warn   string
+		nsec   bool
+	}{
+		{"default microseconds", -1, 0, sec*1e6 + 123456, sec*1e9 + 123456000, "", false},
+		{"10^-6", 6, 0, sec*1e6 + 123456, sec*1e9 + 123456000, "", false},
+		{"10^-9", 9, 0, sec*1e9 + 123456789, sec*1e9 + 123456789, "", true},
+		{"10^-0", 0, 0, sec, sec * 1e9, "", false},
+		{"10^-12, cut to ns", 12, 0, 1e6*1e12 + 123456789012, 1e6*1e9 + 123456789, "", true},
+		{"10^-19", 19, 0, 1e19 + 5e18, 1e9 + 5e8, "", true},
+		{"2^-0", 0x80, 0, sec, sec * 1e9, "", false},
+		{"2^-20", 0x80 | 20, 0, sec<<20 | 1<<19, sec*1e9 + 5e8, "", true},
+		{"2^-32", 0x80 | 32, 0, sec<<32 | 1<<30, sec*1e9 + 25e7, "", true},
+		{"2^-63", 0x80 | 63, 0, 1<<63 | 1<<61, 1e9 + 25e7, "", true},
+		{"offset", 6, -100, sec * 1e6, (sec - 100) * 1e9, "", false},
+		{"10^-30", 30, 0, sec * 1e6, sec * 1e9,
+			"x: interface 0 of section 0: if_tsresol 0x1e (10^-30 s): unsupported timestamp resolution, read as microseconds (the pcapng default)", false},
+		{"2^-70", 0x80 | 70, 0, sec * 1e6, sec * 1e9,
+			"x: interface 0 of section 0: if_tsresol 0xc6 (2^-70 s): unsupported timestamp resolution, read as microseconds (the pcapng default)", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustReader(t, "x", ngWithResolution(t, tc.resol, tc.offset, tc.units))
+			segs := readAll(t, c)
+			if len(segs) != 1 || segs[0].Time != tc.want {
+				t.Fatalf("%d segments, time %d; want %d", len(segs), segs[0].Time, tc.want)
+			}
+			if got := strings.Join(c.Info().Warnings, "\n"); got != tc.warn {
+				t.Errorf("warnings %q, want %q", got, tc.warn)
+			}
+			if c.Info().Nanosecond != tc.nsec {
+				t.Errorf("Nanosecond %v", c.Info().Nanosecond)
+			}
+		})
+	}
+}
+
+// TestPcapFractionOutOfRange: a classic pcap record whose microsecond
+// field is 1e6 or more (or nanosecond field 1e9 or more) is read as
+// written, the excess carried into the seconds, with one warning for the
+// file; the 32-bit field is not wrapped.
+func TestPcapFractionOutOfRange(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		magic uint32
+		frac  uint32
+		want  int64
+		warn  string
+	}{
+		{"microseconds", magicMicro, 10_000_123, 10*1e9 + 123000, "x: microsecond field of 3 records (first packet 2: 10000123) at or above 1000000: the excess was carried into the seconds, as written"},
+		{"nanoseconds", magicNano, 1_500_000_000, 1.5e9, "x: nanosecond field of 3 records (first packet 2: 1500000000) at or above 1000000000: the excess was carried into the seconds, as written"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := buildPcap(t, layers.LinkTypeEthernet, 65535, someRecords(t, 4))
+			binary.LittleEndian.PutUint32(b, magicMicro)
+			hdr, recs := splitPcap(t, b)
+			binary.LittleEndian.PutUint32(hdr, tc.magic)
+			for i, r := range recs {
+				binary.LittleEndian.PutUint32(r[0:], 1700000000)
+				binary.LittleEndian.PutUint32(r[4:], 0)
+				if i >= 1 {
+					binary.LittleEndian.PutUint32(r[4:], tc.frac)
+				}
+			}
+			c := mustReader(t, "x", joinPcap(hdr, recs))
+			segs := readAll(t, c)
+			if len(segs) != 4 || segs[1].Time != 1700000000*1e9+tc.want {
+				t.Fatalf("%d segments, second at %d; want %d", len(segs), segs[1].Time, 1700000000*1e9+tc.want)
+			}
+			if got := strings.Join(c.Info().Warnings, "\n"); got != tc.warn {
+				t.Errorf("warnings\n got %q\nwant %q", got, tc.warn)
+			}
+		})
+	}
+}
+
+// TestCorruptTimestamps: a record far (beyond 300 s) from both neighbours,
+// which agree with each other, is read at its neighbour's time with a
+// warning; a jump that the records after it keep, or records far apart
+// all along (keepalives two hours apart), are left as they are.
+func TestCorruptTimestamps(t *testing.T) {
+	const s = int64(1e9)
+	base := t0.UnixNano()
+	for _, tc := range []struct {
+		name  string
+		times []int64 // seconds after t0
+		want  []int64
+		warns int
+	}{
+		{"one far ahead", []int64{0, 1, 2, 1 << 28, 3, 4}, []int64{0, 1, 2, 2, 3, 4}, 1},
+		{"one far behind", []int64{0, 1, 2, -1 << 28, 3, 4}, []int64{0, 1, 2, 2, 3, 4}, 1},
+		{"the first", []int64{1 << 28, 1, 2, 3}, []int64{1, 1, 2, 3}, 1},
+		{"two in a row are a gap", []int64{0, 1, 1000, 1001, 2, 3}, []int64{0, 1, 1000, 1001, 2, 3}, 0},
+		{"a gap kept", []int64{0, 1, 2, 1000, 1001, 1002}, []int64{0, 1, 2, 1000, 1001, 1002}, 0},
+		{"a gap back kept", []int64{5000, 5001, 1000, 1001, 1002}, []int64{5000, 5001, 1000, 1001, 1002}, 0},
+		{"keepalives", []int64{0, 7200, 14400, 21600}, []int64{0, 7200, 14400, 21600}, 0},
+		{"within the timeout", []int64{0, 1, 299, 2, 3}, []int64{0, 1, 299, 2, 3}, 0},
+		{"the last, without successor", []int64{0, 1, 2, 1 << 28}, []int64{0, 1, 2, 1 << 28}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := someRecords(t, len(tc.times))
+			for i := range recs {
+				recs[i].t = time.Unix(0, base+tc.times[i]*s)
+			}
+			c := mustReader(t, "x", buildPcap(t, layers.LinkTypeEthernet, 65535, recs))
+			segs := readAll(t, c)
+			for i := range segs {
+				if segs[i].Time != base+tc.want[i]*s || segs[i].Frame != int64(i+1) {
+					t.Errorf("packet %d: frame %d at %+d s, want %+d s", i+1, segs[i].Frame, (segs[i].Time-base)/s, tc.want[i])
+				}
+			}
+			if c.Info().CorruptTimes != int64(tc.warns) || len(c.Info().Warnings) < tc.warns {
+				t.Errorf("%d corrupt, warnings %q", c.Info().CorruptTimes, c.Info().Warnings)
+			}
+			if tc.warns > 0 && !strings.Contains(c.Info().Warnings[0], "has a corrupt timestamp") {
+				t.Errorf("warnings %q", c.Info().Warnings)
+			}
+		})
+	}
 }

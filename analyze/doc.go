@@ -34,7 +34,10 @@
 // CaptureReader.Next returns the TCP segments one at a time, without
 // allocating; records that carry no TCP are counted and skipped. A Merger
 // reads several files (a tcpdump -C/-G -W ring) as one, in timestamp
-// order, keeping each segment's file index and frame number.
+// order, keeping each segment's file index and frame number. Files given
+// by OpenLater are opened only when the merge reaches their first segment
+// and closed once read, their buffers reused, so thousands of files cost
+// one or two open at a time.
 //
 // A file that cannot be read at all (empty, not a capture, file header
 // cut short, unsupported link type) is an error matching ErrNotCapture.
@@ -44,6 +47,26 @@
 // for gzip) and the packet number; what came before is kept. Timestamps
 // going backwards and packets the interface dropped (pcapng statistics)
 // are counted and reported too.
+//
+// Timestamps: a record whose time is more than the idle timeout (300 s)
+// from both its neighbours, which agree with each other, is a corrupt
+// timestamp: it is read at its neighbour's time, with a warning naming the
+// packet, so one flipped bit cannot split flows or stretch them over
+// years; a jump the following records keep is a gap and stays. A classic
+// pcap fraction field out of range (microseconds of 1e6 or more,
+// nanoseconds of 1e9 or more) is carried into the seconds, as written,
+// with a warning; a pcapng if_tsresol finer than 10^-19 or 2^-63 s is a
+// warning and read as microseconds (the pcapng default). Epoch 0 is a
+// time like any other.
+//
+// pcapng is read block by block by this package, not by pcapgo's
+// NgReader: of the metadata only what the analysis uses is kept (per
+// interface its link type, snaplen, timestamp resolution and offset; the
+// first 64 interfaces of a file are listed in Capture.Interfaces with
+// names of at most 64 bytes, the others counted), and name resolution,
+// decryption secrets, custom and unknown blocks are counted in
+// Capture.OtherBlocks and skipped unread, so memory does not grow with
+// them. A capture's warnings are bounded too (32, then a count).
 //
 // # Decoding
 //
@@ -90,11 +113,11 @@
 //     estimate and the connect-time percentiles, up to 256 Ki and 2 Mi
 //     flows per listener; past that the estimate is withheld and the
 //     percentiles cover the first 2 Mi connections.
-//   - A flow whose timestamps go backwards may be reported to finish a
-//     nanosecond after the flow finished before it in its flow table, or
-//     after that table's last sweep, to keep the order. Which flows share
-//     a table depends on the number of cores, so such a capture's finish
-//     times can differ between machines; on one machine they do not.
+//   - Timeouts run on the run's clock, the latest segment time read so
+//     far, which never goes backwards: where a capture's time goes
+//     backwards, a flow's finish time is on that clock (at or after its
+//     last packet's own time). So the output is the same for any number of
+//     flow tables, and so on any machine.
 //   - The vantage point is judged from handshake timing only; a queue in
 //     front of a link (a shaper, a busy NIC) makes a capture at a server
 //     look like one at the client.
@@ -116,13 +139,14 @@
 //     MAC starts with 4 or 6 is taken for IP.
 //   - Aruba's GRE (802.11 frames inside), VXLAN-GPE, Juniper and ERF link
 //     types, 802.11 and other link types are not decoded.
-//   - In pcapng, a packet of an interface whose link type number is 256 or
-//     more (LINUX_SLL2) costs one small allocation inside pcapgo, which
-//     boxes the link type for every packet; IPv6 packets with a Hop-by-Hop
-//     header (MLD, rarely TCP) cost one in gopacket's layers.IPv6.
+//   - IPv6 packets with a Hop-by-Hop header (MLD, rarely TCP) cost one
+//     allocation in gopacket's layers.IPv6.
 //   - Classic pcap records longer than the declared snaplen are read, as
 //     tcpdump does (with one warning); a captured length above 256 KiB, or
 //     above the original length, ends the file.
-//   - pcapng blocks that do not fit in the 1 MiB read buffer are left to
-//     pcapgo's own checks, with less precise offsets in warnings.
+//   - A pcapng simple packet block has no timestamp: it is given the time
+//     of the record before it.
+//   - The corrupt-timestamp rule needs neighbours: a file's last record,
+//     and a first record whose two successors disagree, are kept as they
+//     are; two corrupt records in a row look like a short gap and are kept.
 package analyze

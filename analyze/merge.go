@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"cmp"
 	"io"
+	"slices"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -12,9 +14,15 @@ import (
 // yields the earliest; ties go to the lower file index, then the lower
 // frame number. Each segment keeps its File and Frame. Within one file the
 // order is the file's own, even where its timestamps go backwards.
+//
+// Readers made by OpenLater are opened only when the merge reaches the
+// time of their first segment (ties as above), so the files of a ring are
+// open one or two at a time; the order is the same as if all were open.
+// A file is closed, and its buffers dropped, when it has been read.
 type Merger struct {
 	readers []*CaptureReader
 	heap    []pending // min-heap of the next segment of each unfinished file
+	later   []int     // readers not opened yet, by first segment time, then index
 	started bool
 }
 
@@ -39,16 +47,26 @@ func (m *Merger) Next(seg *flowstate.Segment) error {
 	if !m.started {
 		m.started = true
 		for i, r := range m.readers {
-			m.heap = append(m.heap, pending{r: i})
-			p := &m.heap[len(m.heap)-1]
-			if err := r.Next(&p.seg); err != nil {
-				m.heap = m.heap[:len(m.heap)-1]
-				if err != io.EOF {
-					return err
-				}
+			if r.later != nil {
+				m.later = append(m.later, i)
 				continue
 			}
-			m.up(len(m.heap) - 1)
+			if err := m.push(i); err != nil {
+				return err
+			}
+		}
+		slices.SortStableFunc(m.later, func(a, b int) int {
+			return cmp.Compare(m.readers[a].later.first, m.readers[b].later.first)
+		})
+	}
+	// Open the files whose first segment comes before the earliest one
+	// pending (or at its time: ties go by file index, which the heap
+	// orders).
+	for len(m.later) > 0 && (len(m.heap) == 0 || m.readers[m.later[0]].later.first <= m.heap[0].seg.Time) {
+		i := m.later[0]
+		m.later = m.later[1:]
+		if err := m.push(i); err != nil {
+			return err
 		}
 	}
 	if len(m.heap) == 0 {
@@ -65,6 +83,21 @@ func (m *Merger) Next(seg *flowstate.Segment) error {
 		}
 	}
 	m.down(0)
+	return nil
+}
+
+// push reads reader i's next segment into the heap.
+func (m *Merger) push(i int) error {
+	m.heap = append(m.heap, pending{r: i})
+	p := &m.heap[len(m.heap)-1]
+	if err := m.readers[i].Next(&p.seg); err != nil {
+		m.heap = m.heap[:len(m.heap)-1]
+		if err != io.EOF {
+			return err
+		}
+		return nil
+	}
+	m.up(len(m.heap) - 1)
 	return nil
 }
 

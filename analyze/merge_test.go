@@ -2,7 +2,12 @@ package analyze
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,5 +133,74 @@ func BenchmarkMerger(b *testing.B) {
 		var s flowstate.Segment
 		for m.Next(&s) == nil {
 		}
+	}
+}
+
+// TestMergerManyFiles: a ring of 2000 files is read with at most 48 files
+// open (RLIMIT_NOFILE lowered for the test), as one capture: the same
+// flows as the same packets in one file. Each file is opened when the
+// merge reaches it and closed once read, with its buffers dropped.
+func TestMergerManyFiles(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	names := writeRing(t, dir, 2000)
+	var one bytes.Buffer
+	writePcap(&one, genConns(rand.New(rand.NewPCG(5, 6)), 2000*5, t0.UnixNano(), 2000*10e9))
+	print := func(f *Flow) string {
+		return fmt.Sprintf("%d %v %v %v %d %d", f.ID, f.Client, f.Server, f.Labels, f.NPackets, f.FinishTime)
+	}
+	var want, got []string
+	r1, err := NewCaptureReader("one.pcap", bytes.NewReader(one.Bytes()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refSum, err := Run(context.Background(), []*CaptureReader{r1}, Options{}, func(f *Flow) error { want = append(want, print(f)); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	low := lim
+	low.Cur = 48
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skip(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	var sum *Summary
+	var flows int
+	peak := peakHeap(func() {
+		var readers []*CaptureReader
+		for i, name := range names {
+			r, err := OpenLater(name, i, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readers = append(readers, r)
+		}
+		var err error
+		sum, err = Run(context.Background(), readers, Options{}, func(f *Flow) error { flows++; got = append(got, print(f)); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("2000 files: peak heap %.1f MiB", float64(peak)/(1<<20))
+	var packets int64
+	for _, c := range sum.Captures {
+		packets += c.Packets
+		if len(c.Warnings) != 0 {
+			t.Fatalf("%s: warnings %q", c.Name, c.Warnings)
+		}
+	}
+	if len(sum.Captures) != 2000 || packets != refSum.Captures[0].Packets || sum.Segments != refSum.Segments || flows != refSum.Flows {
+		t.Errorf("%d captures, %d packets, %d segments, %d flows; want 2000, %d, %d, %d", len(sum.Captures), packets, sum.Segments, flows,
+			refSum.Captures[0].Packets, refSum.Segments, refSum.Flows)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the ring's flows differ from the one file's")
+	}
+	if peak > 48<<20 {
+		t.Errorf("peak heap %d MiB for 2000 files, want under 48 MiB", peak>>20)
 	}
 }

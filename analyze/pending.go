@@ -77,26 +77,29 @@ func handshakeOnly(s *flowstate.Segment) bool {
 // pendingFlow is a flow that has shown one or two handshake segments.
 type pendingFlow struct {
 	key   flowKey
-	first int64 // Order of its first segment
-	segs  [2]compactSeg
 	slot  uint32 // its own slot in the arena
-	n     uint8  // segments kept; 0 for a free slot
+	first int64  // Order of its first segment
+	until int64  // when it expires, in the run's clock (see table)
+	segs  [2]compactSeg
+	n     uint8 // segments kept; 0 for a free slot
 	// queued: an expiry sweep has taken it (it is removed once finished).
 	queued bool
 }
 
 func (p *pendingFlow) order() int64 { return p.first }
-func (p *pendingFlow) last() int64  { return p.segs[p.n-1].time }
 
-// expiry is when a pending flow times out: when its full flow would
-// (table.classOf). A SYN answered by a SYN-ACK from the other side leaves
-// the full flow's client ESTABLISHED, so it waits the idle timeout; any
-// other pending flow waits the handshake timeout.
-func (p *pendingFlow) expiry(t Timeouts) int64 {
+// expiry is when a pending flow times out.
+func (p *pendingFlow) expiry() int64 { return p.until }
+
+// timeout is how long a pending flow waits after its last segment: what
+// its full flow would (table.classOf). A SYN answered by a SYN-ACK from
+// the other side leaves the full flow's client ESTABLISHED, so it waits
+// the idle timeout; any other pending flow waits the handshake timeout.
+func (p *pendingFlow) timeout(t Timeouts) int64 {
 	if p.n == 2 && p.segs[1].flags&flowstate.ACK != 0 && (p.segs[0].bits^p.segs[1].bits)&bitSrcIsA != 0 {
-		return p.last() + t.Idle
+		return t.Idle
 	}
-	return p.last() + t.Handshake
+	return t.Handshake
 }
 
 // replay builds the full flow of a pending one, on recycled when not nil.
@@ -208,7 +211,7 @@ func (s *pendingStore) add(k *flowKey, h uint64, seg *flowstate.Segment, expiry 
 		slot = uint32((len(s.chunks)-1)*pendingChunk + len(*c) - 1)
 	}
 	p := s.at(slot)
-	*p = pendingFlow{key: *k, first: seg.Order, n: 1, slot: slot}
+	*p = pendingFlow{key: *k, first: seg.Order, until: expiry, n: 1, slot: slot}
 	p.segs[0] = compact(seg, k)
 	s.index.insert(h, slot)
 	s.count++
@@ -223,20 +226,22 @@ func (s *pendingStore) remove(p *pendingFlow) {
 	s.free = append(s.free, p.slot)
 }
 
-// second adds a pending flow's second segment, moving its expiry.
-func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, t Timeouts) {
+// second adds a pending flow's second segment, seen at now in the run's
+// clock, moving its expiry.
+func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, t Timeouts, now int64) {
 	p.segs[1] = compact(seg, &p.key)
 	p.n = 2
-	s.push(queuedPending{slot: p.slot, expiry: p.expiry(t)})
+	p.until = now + p.timeout(t)
+	s.push(queuedPending{slot: p.slot, expiry: p.until})
 }
 
 // expired appends to out the pending flows whose expiry (their last
 // segment's time plus their timeout) is at or before now, each once.
-func (s *pendingStore) expired(now int64, t Timeouts, out []expiring) []expiring {
+func (s *pendingStore) expired(now int64, out []expiring) []expiring {
 	for len(s.queue) > 0 && s.queue[0].expiry <= now {
 		q := s.pop()
 		p := s.at(q.slot)
-		if p.n == 0 || p.expiry(t) != q.expiry || p.queued {
+		if p.n == 0 || p.expiry() != q.expiry || p.queued {
 			// Promoted or finished since, queued again, or taken already
 			// through another entry with the same expiry (a slot reused).
 			continue

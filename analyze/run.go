@@ -37,8 +37,10 @@ type Summary struct {
 	Captures  []*Capture
 	Listeners []*Listener
 	// Origin and End are the times of the run's first and last TCP
-	// segments, in nanoseconds since the Unix epoch.
+	// segments, in nanoseconds since the Unix epoch, when HasTime (the
+	// run read a TCP segment; 0 is a time like any other).
 	Origin, End int64
+	HasTime     bool
 	Segments    int64 // TCP segments analysed (after Match)
 	Flows       int
 	// LabelFlows counts, per label, the flows that carry it.
@@ -62,9 +64,13 @@ type Summary struct {
 // shard's flow table. Watermark is the time of the latest segment read so
 // far: the shard may sweep its table up to it even when the batch is empty.
 type batch struct {
-	segs      []flowstate.Segment
-	hashes    []uint64 // hashes[i] is the hash of segs[i]'s flow key
-	origin    int64    // the run's first segment time
+	segs   []flowstate.Segment
+	hashes []uint64 // hashes[i] is the hash of segs[i]'s flow key
+	// clock[i] is the run's clock when segs[i] was read: the latest segment
+	// time so far, which never goes backwards (see table).
+	clock     []int64
+	origin    int64 // the run's first segment time, when hasOrigin
+	hasOrigin bool
 	watermark int64
 	err       error // io.EOF at the end
 }
@@ -74,15 +80,16 @@ type batch struct {
 // finishes after Safe (strictly), so the merge can release flows that
 // finish before it.
 type flowBatch struct {
-	shard    int
-	flows    []finished
-	origin   int64 // the run's first segment time
-	last     int64 // the latest segment time the shard heard of
-	safe     int64
-	segments int64
-	maxLive  int
-	final    bool
-	err      error
+	shard     int
+	flows     []finished
+	origin    int64 // the run's first segment time, when hasOrigin
+	hasOrigin bool
+	last      int64 // the latest segment time the shard heard of
+	safe      int64
+	segments  int64
+	maxLive   int
+	final     bool
+	err       error
 }
 
 const (
@@ -132,15 +139,16 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	go func() {
 		defer close(readDone)
 		var origin, last int64
+		hasOrigin := false
 		cur := make([]*batch, shards)
 		age := make([]int, shards)
 		get := func(i int) *batch {
 			select {
 			case b := <-free[i]:
-				b.segs, b.hashes, b.err = b.segs[:0], b.hashes[:0], nil
+				b.segs, b.hashes, b.clock, b.err = b.segs[:0], b.hashes[:0], b.clock[:0], nil
 				return b
 			default:
-				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize)}
+				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize), clock: make([]int64, 0, batchSize)}
 			}
 		}
 		for i := range cur {
@@ -148,7 +156,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		}
 		send := func(i int, err error) bool {
 			b := cur[i]
-			b.origin, b.watermark, b.err = origin, last, err
+			b.origin, b.hasOrigin, b.watermark, b.err = origin, hasOrigin, last, err
 			select {
 			case in[i] <- b:
 			case <-stopTables:
@@ -182,8 +190,10 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			default:
 			}
 		}
+		jump := max(opts.Timeouts.withDefaults().Handshake, opts.Timeouts.withDefaults().Idle)
 		for _, r := range readers {
 			r.OnRead(onRead)
+			r.jump = jump
 		}
 		var seg flowstate.Segment
 		for order := int64(0); ; order++ {
@@ -200,8 +210,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				}
 				return
 			}
-			if origin == 0 {
-				origin = seg.Time
+			if !hasOrigin {
+				origin, last, hasOrigin = seg.Time, seg.Time, true
 			}
 			last = max(last, seg.Time)
 			if opts.Match != nil && !opts.Match(&seg) {
@@ -212,6 +222,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			i := shardOf(&k, shards)
 			cur[i].segs = append(cur[i].segs, seg)
 			cur[i].hashes = append(cur[i].hashes, h)
+			cur[i].clock = append(cur[i].clock, last)
 			if len(cur[i].segs) < batchSize {
 				continue
 			}
@@ -333,10 +344,12 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			emitErr = fb.err
 		}
 		sum.Segments += fb.segments
-		if sum.Origin == 0 {
-			sum.Origin = fb.origin
+		if !sum.HasTime && fb.hasOrigin {
+			sum.Origin, sum.End, sum.HasTime = fb.origin, fb.last, true
 		}
-		sum.End = max(sum.End, fb.last)
+		if fb.hasOrigin {
+			sum.End = max(sum.End, fb.last)
+		}
 		if fb.final {
 			sum.MaxLive += fb.maxLive
 		}
@@ -374,9 +387,10 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 	var segments int64
 	maxLive := 0
 	var origin, last, safe int64
+	hasOrigin := false
 	send := func(final bool, err error) {
 		cur.final, cur.err, cur.segments, cur.safe = final, err, segments, safe
-		cur.maxLive, cur.origin, cur.last = maxLive, origin, last
+		cur.maxLive, cur.origin, cur.hasOrigin, cur.last = maxLive, origin, hasOrigin, last
 		out <- cur
 		segments = 0
 		select {
@@ -408,9 +422,12 @@ loop:
 				case b, ok := <-in:
 					if ok {
 						for i := range b.segs {
-							tbl.add(&b.segs[i], b.hashes[i])
+							tbl.add(&b.segs[i], b.hashes[i], b.clock[i])
 						}
 						segments += int64(len(b.segs))
+						if !hasOrigin && b.hasOrigin {
+							origin, last, hasOrigin = b.origin, b.watermark, true
+						}
 						last = max(last, b.watermark)
 						continue
 					}
@@ -424,14 +441,14 @@ loop:
 				break loop
 			}
 			for i := range b.segs {
-				tbl.add(&b.segs[i], b.hashes[i])
+				tbl.add(&b.segs[i], b.hashes[i], b.clock[i])
 				maxLive = max(maxLive, tbl.liveFlows())
 			}
 			segments += int64(len(b.segs))
-			last = max(last, b.watermark)
-			if origin == 0 {
-				origin = b.origin
+			if !hasOrigin && b.hasOrigin {
+				origin, last, hasOrigin = b.origin, b.watermark, true
 			}
+			last = max(last, b.watermark)
 			if b.err != nil {
 				if !errors.Is(b.err, io.EOF) {
 					err = b.err

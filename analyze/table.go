@@ -86,6 +86,13 @@ type liveFlow struct {
 // the order flows finish (ties by first packet), so memory holds live
 // flows only.
 //
+// Its clock is the run's, given with each segment: the latest segment
+// time read so far, which never goes backwards even where a capture's
+// timestamps do. Timeouts and finish times are measured on it, so a
+// flow's finish time depends on its own segments and that clock only,
+// never on which other flows share its table: the merged order of the
+// tables' outputs is the same for any number of tables.
+//
 // Flows are found through a flowIndex by a seeded 64-bit hash of their
 // key, computed once per segment by the reading goroutine. Expiry is
 // checked by sweeping a dense array of expiry times every sweepEvery of
@@ -165,9 +172,9 @@ func (t *table) drop(lf *liveFlow) {
 	t.live, t.until = t.live[:last], t.until[:last]
 }
 
-// touch records a live flow's expiry after its latest packet.
-func (t *table) touch(lf *liveFlow) {
-	t.until[lf.slot] = lf.f.LastTime + t.timeout(t.classOf(lf.f))
+// touch records a live flow's expiry after its latest packet, seen at now.
+func (t *table) touch(lf *liveFlow, now int64) {
+	t.until[lf.slot] = now + t.timeout(t.classOf(lf.f))
 }
 
 // expiring is a flow to finish: a full flow or a SYN-only one.
@@ -228,11 +235,10 @@ func (t *table) timeout(class int) int64 {
 	return t.timeouts.Idle
 }
 
-// add feeds one segment, whose key hashes to h: it first finishes the
-// flows that expired before the segment's time, then finds or starts the
-// segment's flow.
-func (t *table) add(seg *flowstate.Segment, h uint64) {
-	now := seg.Time
+// add feeds one segment, whose key hashes to h, read when the run's clock
+// was at now (at or after the segment's own time): it first finishes the
+// flows that expired by now, then finds or starts the segment's flow.
+func (t *table) add(seg *flowstate.Segment, h uint64, now int64) {
 	if now >= t.nextSweep {
 		t.expire(now)
 	}
@@ -245,10 +251,10 @@ func (t *table) add(seg *flowstate.Segment, h uint64) {
 	if lf == nil {
 		if p := t.pend.get(&k, h); p != nil {
 			switch {
-			case p.expiry(t.timeouts) <= now:
+			case p.expiry() <= now:
 				t.expire(now) // it expired between sweeps: finish it, in order
 			case p.n < 2 && handshakeOnly(seg) && !reusesPort(p, seg):
-				t.pend.second(p, seg, t.timeouts)
+				t.pend.second(p, seg, t.timeouts, now)
 				return
 			default:
 				lf = t.promote(p, h)
@@ -270,7 +276,7 @@ func (t *table) add(seg *flowstate.Segment, h uint64) {
 		t.insert(lf)
 	}
 	lf.f.Process(seg)
-	t.touch(lf)
+	t.touch(lf, now)
 }
 
 // reusesPort reports whether seg is a SYN opening a new connection on a
@@ -288,7 +294,7 @@ func (t *table) promote(p *pendingFlow, h uint64) *liveFlow {
 	lf := t.newLive(p.key, h, f, p.order())
 	t.pend.remove(p)
 	t.insert(lf)
-	t.touch(lf)
+	t.until[lf.slot] = p.expiry()
 	return lf
 }
 
@@ -317,8 +323,8 @@ func (t *table) expire(now int64, extra ...expiring) {
 	t.nextSweep = now + sweepEvery
 	// The last sweep's time may have been handed to the merge as the
 	// table's safe time, a promise that nothing it finishes later
-	// finishes before it. Only timestamps going backwards can break it:
-	// such flows are moved past it as past a flow already finished.
+	// finishes before it. The run's clock never goes backwards, so every
+	// expiry is after it; finishOne keeps the promise regardless.
 	if t.swept > t.lastAt {
 		t.lastAt, t.lastSeq = t.swept, math.MinInt64
 	}
@@ -329,7 +335,7 @@ func (t *table) expire(now int64, extra ...expiring) {
 			t.expired = append(t.expired, expiring{at: u, seq: t.live[i].seq, lf: t.live[i]})
 		}
 	}
-	t.expired = t.pend.expired(now, t.timeouts, t.expired)
+	t.expired = t.pend.expired(now, t.expired)
 	t.finishAll(t.expired)
 	t.expired = t.expired[:0]
 }
@@ -348,9 +354,10 @@ func (t *table) finishAll(list []expiring) {
 }
 
 // finishOne finishes one flow. A flow cannot finish before one finished
-// already, or before the last sweep (that happens only when timestamps go
-// backwards): it is then reported a nanosecond after it, so that the
-// table's output stays sorted and its safe time holds.
+// already, or before the last sweep: on the run's clock, which never goes
+// backwards, that cannot happen; if it did, the flow would be reported a
+// nanosecond after it, so that the table's output stays sorted and its
+// safe time holds.
 func (t *table) finishOne(e expiring) {
 	if e.at < t.lastAt || e.at == t.lastAt && e.seq < t.lastSeq {
 		e.at = t.lastAt + 1

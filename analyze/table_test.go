@@ -26,8 +26,10 @@ func tableRunFrom(segs []flowstate.Segment, pendingFrom int) []finished {
 	for i := range segs {
 		segs[i].Order = int64(i)
 		k := keyOf(&segs[i])
-		t.add(&segs[i], t.hasher.hash(&k))
-		last = segs[i].Time
+		if i == 0 || segs[i].Time > last {
+			last = segs[i].Time
+		}
+		t.add(&segs[i], t.hasher.hash(&k), last)
 	}
 	t.flush(last)
 	return out

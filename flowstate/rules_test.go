@@ -203,7 +203,9 @@ func TestCookieTimestampFingerprint(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScript(t, 10, 20)
-			ts := func(v uint32) func(*Segment) { return func(g *Segment) { g.Opt.HasTS, g.Opt.TSVal, g.Opt.TSEcr = true, v, 1 } }
+			ts := func(v uint32) func(*Segment) {
+				return func(g *Segment) { g.Opt.HasTS, g.Opt.TSVal, g.Opt.TSEcr = true, v, 1 }
+			}
 			s.segWith(0, Client, S, 0, 0, 0, ts(5))
 			s.segWith(0.05, Server, SA, 0, 1, 0, ts(tc.saTS))
 			s.segWith(10, Client, A, 1, 1, 0, ts(15))

@@ -236,7 +236,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
 	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows}
-	if s.Origin != 0 {
+	if s.HasTime {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)
 	}
 	return t

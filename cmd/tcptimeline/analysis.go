@@ -11,10 +11,13 @@ import (
 	"github.com/tcptimeline/tcptimeline/analyze"
 )
 
-// analysis runs the analyzer over the inputs of a command: it opens the
-// files (a file that cannot be read is reported and left out), applies the
-// packet filters, shows progress on a terminal, and reports the captures'
-// warnings at the end.
+// analysis runs the analyzer over the inputs of a command: it checks the
+// files (a file that cannot be read is left out, and returned for the
+// command's error, which names it once), applies the packet filters, shows
+// progress on a terminal, and reports the captures' warnings at the end.
+// Each file is opened only when the merge reaches its first packet
+// (analyze.OpenLater), so a ring of thousands of files keeps one or two
+// open.
 type analysis struct {
 	io     *IOStreams
 	in     *inputOptions
@@ -50,21 +53,10 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		if name == "-" {
 			r, err = analyze.NewCaptureReader("stdin", countingFile{a.io.In, &read}, len(readers))
 		} else {
-			var f *os.File
-			f, err = os.Open(name)
-			if err != nil {
-				openErrs = append(openErrs, &analyze.FileError{Name: name, Msg: "cannot open", Err: unwrapPath(err)})
-				continue
-			}
-			if st, serr := f.Stat(); serr == nil && st.Mode().IsRegular() {
+			if st, serr := os.Stat(name); serr == nil && st.Mode().IsRegular() {
 				total += st.Size()
 			}
-			r, err = analyze.NewCaptureReader(name, countingFile{f, &read}, len(readers))
-			if err != nil {
-				f.Close()
-			} else {
-				defer f.Close()
-			}
+			r, err = analyze.OpenLater(name, len(readers), func(f io.Reader) io.Reader { return countingFile{f, &read} })
 		}
 		if err != nil {
 			openErrs = append(openErrs, err)
@@ -74,9 +66,6 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	}
 	if len(readers) == 0 {
 		return nil, openErrs, &inputError{openErrs}
-	}
-	for _, e := range openErrs {
-		fmt.Fprintf(a.io.ErrOut, "tcptimeline: %v\n", e)
 	}
 	defer func() {
 		for _, r := range readers {
@@ -141,11 +130,4 @@ func mib(n int64) string {
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

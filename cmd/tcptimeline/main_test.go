@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -294,4 +296,57 @@ func diff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestManyFiles: a ring of 1500 files (eth.pcap, each copy 1000 s after the
+// one before) is read as one capture with at most 64 files open
+// (RLIMIT_NOFILE lowered for the test: each file is opened when the merge
+// reaches it); a file that does not open is named on stderr once, and the
+// others are still analysed (exit 2).
+func TestManyFiles(t *testing.T) {
+	b, err := os.ReadFile(formats + "eth.pcap")
+	if err != nil || binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		t.Skip("eth.pcap is not there, or not a little-endian microsecond pcap")
+	}
+	dir := t.TempDir()
+	const n = 1500
+	args := []string{"summary", "--format", "json"}
+	for i := range n {
+		c := bytes.Clone(b)
+		for off := 24; off+16 <= len(c); off += 16 + int(binary.LittleEndian.Uint32(c[off+8:])) {
+			binary.LittleEndian.PutUint32(c[off:], binary.LittleEndian.Uint32(c[off:])+uint32(i)*1000)
+		}
+		name := filepath.Join(dir, fmt.Sprintf("ring%04d.pcap", i))
+		if err := os.WriteFile(name, c, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, name)
+		if i == n/2 {
+			args = append(args, filepath.Join(dir, "missing.pcap"))
+		}
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	low := lim
+	low.Cur = 64
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skip(err)
+	}
+	stdout, stderr, code := run(t, nil, args...)
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	if code != 2 || strings.Count(stderr, "missing.pcap") != 1 || !strings.Contains(stderr, "tcptimeline: "+filepath.Join(dir, "missing.pcap")+": cannot open: no such file or directory") {
+		t.Errorf("exit %d, stderr %q; want 2 and missing.pcap named once", code, stderr)
+	}
+	var doc struct {
+		Totals   struct{ Flows int } `json:"totals"`
+		Captures []struct{ Packets int }
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("%v\n%.300s", err, stdout)
+	}
+	if doc.Totals.Flows != 6*n || len(doc.Captures) != n {
+		t.Errorf("%d flows in %d captures, want %d in %d", doc.Totals.Flows, len(doc.Captures), 6*n, n)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -17,8 +18,16 @@ func Main(ctx context.Context, args []string, io *IOStreams) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
-	if err != nil {
+	var inErr *inputError
+	switch {
+	case errors.As(err, &inErr):
+		for _, e := range inErr.errs { // each file that could not be read, once
+			fmt.Fprintf(io.ErrOut, "tcptimeline: %v\n", e)
+		}
+	case err != nil:
 		fmt.Fprintf(io.ErrOut, "tcptimeline: %v\n", err)
+	}
+	if err != nil {
 		if _, ok := err.(*usageError); ok || cmd == root || isFlagError(err) {
 			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}

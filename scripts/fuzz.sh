@@ -21,6 +21,7 @@
 #   analyze    FuzzRun             analyze/fuzz_test.go
 #   analyze    FuzzCaptureReader   analyze/capture_test.go
 #   analyze    FuzzDecode          analyze/decode_test.go
+#   analyze    FuzzKernelText      analyze/kernelstats_test.go
 #
 # Every plain `go test` replays each target's seeds and the inputs
 # committed under <package>/testdata/fuzz/<Target>/; what fuzzing found
@@ -46,6 +47,7 @@ TARGETS=(
 	"./analyze FuzzRun"
 	"./analyze FuzzCaptureReader"
 	"./analyze FuzzDecode"
+	"./analyze FuzzKernelText"
 )
 
 want=("$@")

@@ -107,6 +107,16 @@
 // (Capture.CutBySnaplen counts them). Checksums are not verified: offload
 // makes them wrong in many captures.
 //
+// # The kernel's own evidence
+//
+// ParseKernelStats reads a counter snapshot (nstat, /proc/net/netstat
+// with /proc/net/snmp, netstat -s), KernelStats.Sub the difference of
+// two, ParseSS the listening sockets of ss -lnt; errors name the file and
+// line (LineError). KernelEvidence.Reconcile sets them beside a run's
+// Summary: per counter of CounterNames the kernel's value, what the
+// listeners' Counts account for and what can explain the difference;
+// per listener, ss's Send-Q against the capacity the capture measured.
+//
 // # Known limits
 //
 //   - The listener view keeps a few numbers per flow for the capacity

@@ -22,6 +22,7 @@
 #   analyze    FuzzCaptureReader   analyze/capture_test.go
 #   analyze    FuzzDecode          analyze/decode_test.go
 #   analyze    FuzzReassembly      analyze/reassembly_test.go
+#   analyze    FuzzKernelText      analyze/kernelstats_test.go
 #
 # Every plain `go test` replays each target's seeds and the inputs
 # committed under <package>/testdata/fuzz/<Target>/; what fuzzing found
@@ -48,6 +49,7 @@ TARGETS=(
 	"./analyze FuzzCaptureReader"
 	"./analyze FuzzDecode"
 	"./analyze FuzzReassembly"
+	"./analyze FuzzKernelText"
 )
 
 want=("$@")

@@ -3,7 +3,9 @@
 // the tcptimeline/v1 JSON document (and JSON lines), the summary table
 // (text, CSV, JSON), the Markdown and HTML post-mortem report, the ladder
 // diagram of one flow and the incident chart (SVG, or HTML with the SVG
-// inline). Renderers only read that data. The streaming ones take flows one
+// inline), and beside them the reconciliation with the kernel's counters
+// and ss (counters.go) when Options.Kernel or ReportOptions.Kernel is
+// set. Renderers only read that data. The streaming ones take flows one
 // at a time, as the analysis finishes them, and the summary at the end.
 //
 // Known limits: the text timeline's columns assume states fit 24

@@ -301,6 +301,7 @@ type views struct {
 	listeners []JSONListener
 	captures  []*analyze.Capture
 	totals    JSONTotals
+	kernel    map[string]any // "counters", "counters_source", "ss" (counters.go); nil without --nstat and --ss
 }
 
 func viewsOf(s *analyze.Summary, opts Options) views {
@@ -312,6 +313,9 @@ func viewsOf(s *analyze.Summary, opts Options) views {
 	}
 	if v.captures == nil {
 		v.captures = []*analyze.Capture{}
+	}
+	if opts.Kernel != nil {
+		v.kernel = kernelMembers(opts.Kernel.Reconcile(s), opts.Anon)
 	}
 	return v
 }
@@ -334,6 +338,13 @@ func (v views) writeLines(w *bufio.Writer) error {
 		l.Type = "listener"
 		writeLine(w, l)
 	}
+	if len(v.kernel) > 0 {
+		m := map[string]any{"type": "kernel"}
+		for k, x := range v.kernel {
+			m[k] = x
+		}
+		writeLine(w, m)
+	}
 	v.totals.Type = "totals"
 	return writeLine(w, v.totals)
 }
@@ -345,6 +356,9 @@ func (v views) writeTail(w *bufio.Writer) error {
 	rest := map[string]any{"listeners": v.listeners, "captures": v.captures, "totals": v.totals}
 	if v.halfOpen != nil {
 		rest["half_open"] = v.halfOpen
+	}
+	for k, x := range v.kernel {
+		rest[k] = x
 	}
 	keys := make([]string, 0, len(rest))
 	for k := range rest {

@@ -25,6 +25,9 @@ type ReportOptions struct {
 	// ChartSVG and LadderSVG, for HTML, are drawn inline: the incident
 	// chart and the ladder of the first representative flow.
 	ChartSVG, LadderSVG []byte
+	// Kernel, when set, adds the "Kernel counters" section: the kernel's
+	// own evidence (--nstat, --ss) reconciled with the capture.
+	Kernel *analyze.KernelEvidence
 }
 
 // Report is the material of a post-mortem: the run's summary and one
@@ -144,6 +147,9 @@ func (r *Report) build(opts ReportOptions) []block {
 			items = append(items, "Accept queue capacity: not shown by the capture: "+an.Text(l.CapacityEvidence)+".")
 		}
 		b = append(b, block{kind: "ul", items: items})
+	}
+	if opts.Kernel != nil {
+		b = append(b, kernelBlocks(opts.Kernel.Reconcile(s), an)...)
 	}
 
 	if len(r.Examples) > 0 {

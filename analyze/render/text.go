@@ -28,6 +28,9 @@ type Options struct {
 	MultiFile bool
 	// Anon, when set, replaces addresses with stable pseudonyms.
 	Anon *Anonymizer
+	// Kernel, when set, is the kernel's own evidence (--nstat, --ss),
+	// reconciled with the run after the views (counters.go).
+	Kernel *analyze.KernelEvidence
 }
 
 // palette holds the colours, chosen by meaning.
@@ -238,6 +241,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 	}
 	if s.Interrupted {
 		fmt.Fprintln(w, pal.warn.Sprint("interrupted: the report covers the packets read until then"))
+	}
+	if opts.Kernel != nil {
+		writeKernel(w, pal, opts.Kernel.Reconcile(s), an)
 	}
 }
 

@@ -34,6 +34,10 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// filtered reports whether --port or --host keep only part of the
+// capture's packets.
+func (o *inputOptions) filtered() bool { return len(o.Ports) > 0 || len(o.Hosts) > 0 }
+
 // useColor decides colours from --color, NO_COLOR and the terminal.
 func (o *inputOptions) useColor(io *IOStreams) (bool, error) {
 	switch o.Color {

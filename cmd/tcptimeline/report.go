@@ -22,6 +22,7 @@ type ReportOptions struct {
 	Output    string
 	Title     string
 	Anonymize bool
+	kernelOptions
 }
 
 // NewCmdReport builds "tcptimeline report".
@@ -51,6 +52,7 @@ flow inline. Without -o, Markdown goes to standard output.`,
 		},
 	}
 	opts.addFlags(cmd)
+	opts.addKernelFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .md (Markdown, chart beside it) or .html (self-contained)")
 	f.StringVar(&opts.Title, "title", "", "the report's title")
@@ -71,6 +73,10 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 	default:
 		return usagef("-o %q: the report is .md or .html", opts.Output)
 	}
+	kernel, err := opts.kernelOptions.load(opts.filtered())
+	if err != nil {
+		return err
+	}
 	rep := &render.Report{Examples: map[flowstate.Label]*analyze.Flow{}}
 	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
@@ -88,7 +94,7 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 		return err
 	}
 	rep.Summary = sum
-	ropts := render.ReportOptions{Title: opts.Title}
+	ropts := render.ReportOptions{Title: opts.Title, Kernel: kernel}
 	if opts.Anonymize {
 		ropts.Anon = render.NewAnonymizer()
 	}

@@ -21,6 +21,7 @@ type SummaryOptions struct {
 	All       bool
 	Anonymize bool
 	FailOn    []string
+	kernelOptions
 }
 
 // NewCmdSummary builds "tcptimeline summary".
@@ -51,6 +52,7 @@ captures of any size. A flood of unanswered SYNs is summarised per listener
 		},
 	}
 	opts.addFlags(cmd)
+	opts.addKernelFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json, jsonl (one object per finished flow, as they finish) or csv")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "list only flows that carry a label")
@@ -82,6 +84,12 @@ func runSummary(ctx context.Context, opts *SummaryOptions) error {
 	}
 	ropts := render.SummaryOptions{Format: opts.Format, All: opts.All,
 		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies}}
+	if opts.Format == "csv" && (len(opts.NStat) > 0 || opts.SS != "") {
+		return usagef("--nstat and --ss have no place in CSV (one row per flow): use --format text or json")
+	}
+	if ropts.Kernel, err = opts.kernelOptions.load(opts.filtered()); err != nil {
+		return err
+	}
 	if opts.Anonymize {
 		ropts.Anon = render.NewAnonymizer()
 	}

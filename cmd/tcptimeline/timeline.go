@@ -19,6 +19,7 @@ type TimelineOptions struct {
 	Anomalies bool
 	FailOn    []string
 	Anonymize bool
+	kernelOptions
 }
 
 // renderer is what the timeline writes flows to.
@@ -57,6 +58,7 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 		},
 	}
 	opts.addFlags(cmd)
+	opts.addKernelFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json or jsonl (one JSON object per finished flow)")
 	f.StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC, microseconds)")
@@ -86,6 +88,9 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 		return usagef("--time must be rel or abs, not %q", opts.Time)
 	}
 	ropts := render.Options{Color: colour && opts.Format == "text", AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1}
+	if ropts.Kernel, err = opts.kernelOptions.load(opts.filtered()); err != nil {
+		return err
+	}
 	if opts.Anonymize {
 		ropts.Anon = render.NewAnonymizer()
 	}

@@ -43,7 +43,7 @@ func newCmdRoot(s ioStreams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newCmdRun(s), newCmdRunAll(s), newCmdValidate(s), newCmdChild(s, "serve"), newCmdChild(s, "clients"))
+	root.AddCommand(newCmdRun(s), newCmdRunAll(s), newCmdValidate(s), newCmdChild(s, "serve"), newCmdChild(s, "clients"), newCmdChild(s, "route"))
 	return root
 }
 
@@ -121,8 +121,11 @@ func newCmdChild(s ioStreams, name string) *cobra.Command {
 				return err
 			}
 			in := bufio.NewReader(s.In)
-			if name == "serve" {
+			switch name {
+			case "serve":
 				return runServe(sc, in, s.Out)
+			case "route":
+				return runRoute(sc, in, s.Out)
 			}
 			return runClients(sc, in, s.Out)
 		},

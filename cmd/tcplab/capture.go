@@ -142,6 +142,9 @@ type ssPoller struct {
 	listen     []ListenSample
 	lastListen map[int]ListenSample
 	multi      bool // record the port of each listen sample
+	polls      int
+	lastPoll   time.Time
+	maxGap     time.Duration // longest time between two polls returning
 }
 
 // ssPollInterval is how often ss runs.
@@ -164,9 +167,15 @@ func (p *ssPoller) run(stop <-chan struct{}) {
 	defer tick.Stop()
 	for {
 		out, err := exec.Command("ip", "netns", "exec", srvNS, "nice", "-n", labNice, "ss", "-tanH").Output()
+		now := time.Now()
 		if err == nil {
-			p.record(time.Now(), string(out))
+			p.record(now, string(out))
 		}
+		if !p.lastPoll.IsZero() {
+			p.maxGap = max(p.maxGap, now.Sub(p.lastPoll))
+		}
+		p.lastPoll = now
+		p.polls++
 		select {
 		case <-stop:
 			return

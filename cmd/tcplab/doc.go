@@ -32,6 +32,8 @@
 // and holding some back to reorder them, and logs every drop and hold into
 // the truth file. The captures stay on the endpoints, so what the router
 // drops is lost between the two capture points. This kernel has no netem.
+// The router runs SCHED_FIFO (chrt -f 50): at nice -15 a busy machine woke
+// it tens of milliseconds late; the other lab processes run at nice -15.
 //
 // Other scenario features: extra listeners on other ports, TCP_DEFER_ACCEPT,
 // SO_RCVBUF and paused reading (zero windows), closing accepted

@@ -64,11 +64,12 @@ func nsExec(ns string, args ...string) (string, error) {
 	return sh("ip", append([]string{"netns", "exec", ns}, args...)...)
 }
 
-// ensureTools installs tcpdump, iproute2, procps, ethtool and nftables with
-// apt-get when one of the programs the lab runs is missing.
+// ensureTools installs tcpdump, iproute2, procps, ethtool, nftables and
+// util-linux (chrt) with apt-get when one of the programs the lab runs is
+// missing.
 func ensureTools() error {
 	missing := false
-	for _, p := range []string{"ip", "ss", "nstat", "tc", "tcpdump", "sysctl", "ethtool", "nft"} {
+	for _, p := range []string{"ip", "ss", "nstat", "tc", "tcpdump", "sysctl", "ethtool", "nft", "chrt"} {
 		if _, err := exec.LookPath(p); err != nil {
 			missing = true
 		}
@@ -76,11 +77,11 @@ func ensureTools() error {
 	if !missing {
 		return nil
 	}
-	fmt.Fprintln(os.Stderr, "tcplab: installing tcpdump, iproute2, procps, ethtool and nftables with apt-get")
+	fmt.Fprintln(os.Stderr, "tcplab: installing tcpdump, iproute2, procps, ethtool, nftables and util-linux with apt-get")
 	if _, err := sh("apt-get", "update"); err != nil {
 		return err
 	}
-	cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "tcpdump", "iproute2", "procps", "ethtool", "nftables")
+	cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "tcpdump", "iproute2", "procps", "ethtool", "nftables", "util-linux")
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd.Run()
@@ -131,8 +132,8 @@ func setup(sc *Scenario) (labNet, error) {
 			[]string{"-n", rtrNS, "link", "set", rtrCliDev, "promisc", "on", "up"},
 			[]string{"-n", rtrNS, "link", "set", rtrSrvDev, "promisc", "on", "up"},
 		)
-		lnet.topology = fmt.Sprintf("%s %s <-> %s %s %s <-> %s %s: tcplab route in %s bridges the two veth pairs over AF_PACKET (no addresses, no kernel forwarding)",
-			cliNS, cliDev, rtrCliDev, rtrNS, rtrSrvDev, srvDev, srvNS, rtrNS)
+		lnet.topology = fmt.Sprintf("%s %s <-> %s %s %s <-> %s %s: tcplab route in %s (%s) bridges the two veth pairs over AF_PACKET (no addresses, no kernel forwarding)",
+			cliNS, cliDev, rtrCliDev, rtrNS, rtrSrvDev, srvDev, srvNS, rtrNS, strings.Join(routerSched, " "))
 	}
 	steps = append(steps, [][]string{
 		{"-n", srvNS, "addr", "add", "10.77.0.1/24", "dev", srvDev},

@@ -81,8 +81,13 @@ type Truth struct {
 	// ListenQueue holds the LISTEN socket's Recv-Q (connections waiting for
 	// accept) and Send-Q (backlog in force) each time they changed.
 	ListenQueue []ListenSample `json:"listen_queue"`
-	// SSPollMS is the polling interval of ss.
-	SSPollMS int `json:"ss_poll_ms"`
+	// SSPollMS is the polling interval of ss; SSPolls how many polls ran
+	// and SSMaxGapMS the longest time between two of them returning (newer
+	// runs): a busy machine stretches it, and every ss time is an upper
+	// bound by that much.
+	SSPollMS   int     `json:"ss_poll_ms"`
+	SSPolls    int     `json:"ss_polls,omitempty"`
+	SSMaxGapMS float64 `json:"ss_max_gap_ms,omitempty"`
 	// Nstat holds absolute counters of lab-srv at the end (`nstat -asz`):
 	// NstatNames in older runs, every Tcp and TcpExt counter in newer ones.
 	Nstat map[string]int64 `json:"nstat"`

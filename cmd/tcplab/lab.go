@@ -20,6 +20,15 @@ import (
 // tcpdump, ss), so that other load on the machine disturbs their timing less.
 const labNice = "-15"
 
+// labPrio is the command prefix that sets the lab processes' priority:
+// nice -15, or with `run --rt` real-time (rtSched), for a machine so busy
+// that nice does not keep their timing (see routerSched).
+var labPrio = []string{"nice", "-n", labNice}
+
+// rtSched is the lab processes' priority with --rt: SCHED_FIFO, below the
+// router's.
+var rtSched = []string{"chrt", "-f", "20"}
+
 // routerSched is how the router runs: real-time, SCHED_FIFO. Its delays
 // are part of the path's settings, and nice does not keep them: on this
 // 2-core machine, busy with other builds, a thread at nice -15 woke from a
@@ -42,7 +51,7 @@ func startChild(ns, sub, scenario string) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	prio := []string{"nice", "-n", labNice}
+	prio := labPrio
 	if sub == "route" {
 		prio = routerSched
 	}
@@ -150,6 +159,7 @@ func runScenario(path string, stderr io.Writer) (err error) {
 		ServerCaptureDirection: capSrv,
 		ClientCaptureDirection: capCli,
 		SSPollMS:               int(ssPollInterval / time.Millisecond),
+		Sched:                  "server, clients, tcpdump, ss: " + strings.Join(labPrio, " "),
 	}
 	blackholed := map[int]bool{}
 	for _, p := range sc.BlackholePorts {

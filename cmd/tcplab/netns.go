@@ -65,11 +65,11 @@ func nsExec(ns string, args ...string) (string, error) {
 }
 
 // ensureTools installs tcpdump, iproute2, procps, ethtool, nftables and
-// util-linux (chrt) with apt-get when one of the programs the lab runs is
+// util-linux (chrt, nsenter) with apt-get when one of the programs the lab runs is
 // missing.
 func ensureTools() error {
 	missing := false
-	for _, p := range []string{"ip", "ss", "nstat", "tc", "tcpdump", "sysctl", "ethtool", "nft", "chrt"} {
+	for _, p := range []string{"ip", "ss", "nstat", "tc", "tcpdump", "sysctl", "ethtool", "nft", "chrt", "nsenter"} {
 		if _, err := exec.LookPath(p); err != nil {
 			missing = true
 		}

@@ -14,6 +14,10 @@ type Truth struct {
 	Command string `json:"command"`
 	// Kernel is `uname -r` of the machine that ran it.
 	Kernel string `json:"kernel"`
+	// Sched is the priority the lab processes ran at (newer runs): nice -15,
+	// or SCHED_FIFO with `run --rt`; a path's router always runs SCHED_FIFO
+	// (see Topology).
+	Sched string `json:"sched,omitempty"`
 	// Family is 4 or 6.
 	Family int `json:"family"`
 	// Server is the listening address, "ip:port" ("[ip]:port" for IPv6).

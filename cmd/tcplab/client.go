@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,40 +17,101 @@ import (
 
 // clientResult is what the clients process prints when the scenario ends.
 type clientResult struct {
-	Clients []ClientTruth `json:"clients"`
+	Clients       []ClientTruth       `json:"clients"`
+	Flood         *FloodTruth         `json:"flood,omitempty"`
+	SysctlChanges []SysctlChangeTruth `json:"sysctl_changes,omitempty"`
 }
 
-// runClients runs every client of the scenario, inside lab-cli, and prints
-// their records as JSON when the scenario ends. Sockets left open ("none")
-// stay open until stdin is closed, after the captures stopped.
+// runClients runs every client connection of the scenario, the SYN flood
+// and the timed sysctl changes, inside lab-cli, and prints their records as
+// JSON when the scenario ends. Sockets left open ("none") stay open until
+// stdin is closed, after the captures stopped.
 func runClients(sc *Scenario, stdin *bufio.Reader, stdout io.Writer) error {
+	var fl *flooder
+	if sc.Flood != nil {
+		var err error
+		if fl, err = newFlooder(sc); err != nil {
+			return err
+		}
+	}
 	t0, err := awaitStart(stdin, stdout)
 	if err != nil {
 		return err
 	}
 	end := t0.Add(ms(sc.DurationMS))
-	server := netip.AddrPortFrom(serverAddr(sc.Family), uint16(sc.ServerPort()))
 	plans := sc.Plans()
-	out := make([]ClientTruth, len(plans))
+	byWorker := map[int][]int{}
+	for i, p := range plans {
+		byWorker[p.Worker] = append(byWorker[p.Worker], i)
+	}
+	out := make([]*ClientTruth, len(plans))
+	var res clientResult
 	var keep []net.Conn
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i, p := range plans {
+	for _, idx := range byWorker {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			local := netip.AddrPortFrom(clientAddr(sc.Family), uint16(p.Port))
-			c, tr := runClient(p, t0, end, local, server)
-			out[i] = tr
-			if c != nil {
-				mu.Lock()
-				keep = append(keep, c)
-				mu.Unlock()
+			var prevEnd time.Time
+			for _, i := range idx {
+				p := plans[i]
+				start := t0.Add(ms(p.StartMS))
+				if p.Seq > 0 {
+					start = prevEnd.Add(ms(p.Group.GapMS))
+					if u := p.Group.ConnectUntilMS; u > 0 && start.After(t0.Add(ms(u))) {
+						return
+					}
+					if !start.Before(end) {
+						return
+					}
+				}
+				local := netip.AddrPortFrom(clientAddr(sc.Family), uint16(p.Port))
+				server := netip.AddrPortFrom(serverAddr(sc.Family), uint16(p.ServerPort))
+				replyBytes := 0
+				if l, ok := sc.Listener(p.ServerPort); ok {
+					replyBytes = l.ReplyBytes
+				}
+				c, tr := runClient(p, start, end, local, server, replyBytes)
+				out[i] = &tr
+				prevEnd = time.Now()
+				if c != nil {
+					mu.Lock()
+					keep = append(keep, c)
+					mu.Unlock()
+				}
 			}
 		}()
 	}
+	if fl != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Flood = fl.run(t0)
+		}()
+	}
+	for _, ch := range sc.ClientSysctlChanges {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sleepUntil(t0.Add(ms(ch.AtMS)))
+			err := os.WriteFile("/proc/sys/"+strings.ReplaceAll(ch.Name, ".", "/"), []byte(ch.Value+"\n"), 0o644)
+			st := SysctlChangeTruth{T: ts(time.Now()), Name: ch.Name, Value: ch.Value}
+			if err != nil {
+				st.Error = err.Error()
+			}
+			mu.Lock()
+			res.SysctlChanges = append(res.SysctlChanges, st)
+			mu.Unlock()
+		}()
+	}
 	wg.Wait()
-	if err := json.NewEncoder(stdout).Encode(clientResult{Clients: out}); err != nil {
+	for _, tr := range out {
+		if tr != nil {
+			res.Clients = append(res.Clients, *tr)
+		}
+	}
+	if err := json.NewEncoder(stdout).Encode(res); err != nil {
 		return err
 	}
 	io.Copy(io.Discard, stdin)
@@ -58,21 +121,33 @@ func runClients(sc *Scenario, stdin *bufio.Reader, stdout io.Writer) error {
 	return nil
 }
 
-// runClient plays one client. It returns the connection when the plan leaves
-// it open.
-func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (net.Conn, ClientTruth) {
-	g := p.Group
-	tr := ClientTruth{Local: local.String(), Sends: []SendTruth{}, Close: "none"}
-	start := t0.Add(ms(p.StartMS))
-	sleepUntil(start)
-	d := net.Dialer{
+// dialer returns the dialer of one client connection: its fixed local
+// address and the group's socket options, set before connect(2).
+func dialer(g ClientGroup, local netip.AddrPort) *net.Dialer {
+	d := &net.Dialer{
 		LocalAddr: net.TCPAddrFromAddrPort(local),
+		// Go's dialer turns keep-alive on (15 s) unless told otherwise.
+		KeepAlive: -1,
 		Control: func(network, address string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-				if serr == nil && g.SynRetries > 0 {
-					serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_SYNCNT, g.SynRetries)
+				set := func(level, opt, v int) {
+					if serr == nil {
+						serr = syscall.SetsockoptInt(int(fd), level, opt, v)
+					}
+				}
+				set(syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+				if g.SynRetries > 0 {
+					set(syscall.IPPROTO_TCP, syscall.TCP_SYNCNT, g.SynRetries)
+				}
+				if g.RcvBuf > 0 {
+					set(syscall.SOL_SOCKET, syscall.SO_RCVBUF, g.RcvBuf)
+				}
+				if k := g.Keepalive; k != nil {
+					set(syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1)
+					set(syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, k.IdleS)
+					set(syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, k.IntervalS)
+					set(syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, k.Count)
 				}
 			})
 			if err != nil {
@@ -81,15 +156,32 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 			return serr
 		},
 	}
+	if k := g.Keepalive; k != nil {
+		// The same values again: Go applies its KeepAliveConfig after
+		// connect(2), which would otherwise overwrite them.
+		d.KeepAlive = 0
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: time.Duration(k.IdleS) * time.Second,
+			Interval: time.Duration(k.IntervalS) * time.Second, Count: k.Count}
+	}
+	return d
+}
+
+// runClient plays one client connection, connecting at start. It returns the
+// connection when the plan leaves it open. replyBytes is what the server's
+// listener answers ("reply" closes once it was read).
+func runClient(p ClientPlan, start, end time.Time, local, server netip.AddrPort, replyBytes int) (net.Conn, ClientTruth) {
+	g := p.Group
+	tr := ClientTruth{Local: local.String(), Server: server.String(), Sends: []SendTruth{}, Close: "none"}
+	sleepUntil(start)
 	deadline := end
 	if g.ConnectTimeoutMS > 0 {
-		deadline = start.Add(ms(g.ConnectTimeoutMS))
+		deadline = minTime(end, start.Add(ms(g.ConnectTimeoutMS)))
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	connStart := time.Now()
 	tr.ConnectStart = ts(connStart)
-	nc, err := d.DialContext(ctx, "tcp", server.String())
+	nc, err := dialer(g, local).DialContext(ctx, "tcp", server.String())
 	connected := time.Now()
 	if err != nil {
 		tr.ConnectError = connectError(err)
@@ -102,12 +194,21 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 	// Read in the background for the whole life of the connection.
 	rd := &ReadTruth{}
 	readDone := make(chan struct{})
+	replied := make(chan struct{}) // closed when the reply was read or reading ended
 	var rmu sync.Mutex
 	resetSeen := false
 	go func() {
 		defer close(readDone)
+		once := sync.Once{}
+		defer once.Do(func() { close(replied) })
 		buf := make([]byte, 4096)
 		for {
+			if w := g.PauseReading; w != nil {
+				now := time.Now()
+				if from, to := start.Add(ms(w.FromMS)), start.Add(ms(w.ToMS)); !now.Before(from) && now.Before(to) {
+					sleepUntil(minTime(to, end))
+				}
+			}
 			n, err := c.Read(buf)
 			now := time.Now()
 			rmu.Lock()
@@ -116,6 +217,9 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 					rd.FirstT = ts(now)
 				}
 				rd.Bytes += n
+				if replyBytes > 0 && rd.Bytes >= replyBytes {
+					once.Do(func() { close(replied) })
+				}
 			}
 			if err != nil {
 				rd.End, rd.EndT = readEnd(err), ts(now)
@@ -130,7 +234,7 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 	}()
 
 	closeAt := end
-	if g.Close != "none" {
+	if g.CloseAtMS > 0 && (g.Close == "fin" || g.Close == "rst" || g.Close == "reply") {
 		closeAt = start.Add(ms(g.CloseAtMS))
 	}
 	for _, s := range g.Sends {
@@ -140,6 +244,7 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 		}
 		sleepUntil(at)
 		st := SendTruth{T: ts(time.Now()), Bytes: s.Bytes}
+		c.SetWriteDeadline(end)
 		_, err := c.Write(make([]byte, s.Bytes))
 		if err != nil {
 			st.Error = err.Error()
@@ -151,7 +256,22 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 		}
 		tr.Sends = append(tr.Sends, st)
 	}
-	if g.Close == "none" || closeAt.After(end) {
+	closeNow := false
+	switch g.Close {
+	case "reply":
+		wait := minTime(closeAt, end)
+		select {
+		case <-replied:
+			closeNow = true
+		case <-time.After(time.Until(wait)):
+			closeNow = wait.Before(end)
+		}
+	case "fin", "rst":
+		if closeNow = !closeAt.After(end); closeNow {
+			sleepUntil(closeAt)
+		}
+	}
+	if !closeNow {
 		// Left open: wait for the scenario to end, then report.
 		sleepUntil(end)
 		rmu.Lock()
@@ -164,12 +284,14 @@ func runClient(p ClientPlan, t0, end time.Time, local, server netip.AddrPort) (n
 		tr.Reply = &r
 		return c, tr
 	}
-	sleepUntil(closeAt)
 	if g.Close == "rst" {
 		c.SetLinger(0)
 	}
 	c.Close()
 	tr.Close, tr.CloseT = g.Close, ts(time.Now())
+	if tr.Close == "reply" {
+		tr.Close = "fin"
+	}
 	<-readDone
 	rmu.Lock()
 	tr.ResetSeen = resetSeen

@@ -19,12 +19,15 @@ import (
 
 // serverResult is what the serve process prints when the scenario ends.
 type serverResult struct {
-	Accepts []AcceptTruth `json:"accepts"`
+	Accepts        []AcceptTruth   `json:"accepts"`
+	ListenerEvents []ListenerEvent `json:"listener_events,omitempty"`
 }
 
-// listenBacklog opens a listening TCP socket on addr with exactly the given
-// listen(2) backlog (net.Listen would use somaxconn instead).
-func listenBacklog(addr netip.AddrPort, backlog int) (net.Listener, error) {
+// listenSocket opens a listening TCP socket on addr with exactly the spec's
+// listen(2) backlog (net.Listen would use somaxconn instead), its
+// SO_RCVBUF (before listen, so that the window scale offered follows it)
+// and TCP_DEFER_ACCEPT.
+func listenSocket(addr netip.AddrPort, spec ServerSpec) (*net.TCPListener, error) {
 	family := syscall.AF_INET
 	if addr.Addr().Is6() {
 		family = syscall.AF_INET6
@@ -33,21 +36,36 @@ func listenBacklog(addr netip.AddrPort, backlog int) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
-	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+	fail := func(what string, err error) (*net.TCPListener, error) {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("SO_REUSEADDR: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+		return fail("SO_REUSEADDR", err)
+	}
+	if spec.RcvBuf > 0 {
+		if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, spec.RcvBuf); err != nil {
+			return fail("SO_RCVBUF", err)
+		}
 	}
 	if err := syscall.Bind(fd, sockaddr(addr)); err != nil {
-		syscall.Close(fd)
-		return nil, fmt.Errorf("bind %s: %w", addr, err)
+		return fail("bind "+addr.String(), err)
 	}
-	if err := syscall.Listen(fd, backlog); err != nil {
-		syscall.Close(fd)
-		return nil, fmt.Errorf("listen: %w", err)
+	if spec.DeferAcceptS > 0 {
+		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, spec.DeferAcceptS); err != nil {
+			return fail("TCP_DEFER_ACCEPT", err)
+		}
+	}
+	if err := syscall.Listen(fd, spec.Backlog); err != nil {
+		return fail("listen", err)
 	}
 	f := os.NewFile(uintptr(fd), "listener")
 	defer f.Close()
-	return net.FileListener(f)
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, err
+	}
+	return ln.(*net.TCPListener), nil
 }
 
 func sockaddr(a netip.AddrPort) syscall.Sockaddr {
@@ -57,118 +75,193 @@ func sockaddr(a netip.AddrPort) syscall.Sockaddr {
 	return &syscall.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
 }
 
+// server is the running server application: one or more listeners, each
+// with its own accept schedule, and a handler per accepted connection.
+type server struct {
+	sc      *Scenario
+	t0, end time.Time
+
+	mu       sync.Mutex
+	accepts  []AcceptTruth
+	events   []ListenerEvent
+	conns    []net.Conn
+	lns      []*net.TCPListener // every listener opened, closed at exit
+	handlers sync.WaitGroup
+}
+
 // runServe is the server application, run inside lab-srv. It prints "ready"
 // once listening, and the accepts as JSON when the scenario ends; it then
 // keeps its sockets until stdin is closed, so that nothing it holds is closed
 // while the captures run.
 func runServe(sc *Scenario, stdin *bufio.Reader, stdout io.Writer) error {
-	addr := netip.AddrPortFrom(serverAddr(sc.Family), uint16(sc.ServerPort()))
-	ln, err := listenBacklog(addr, sc.Server.Backlog)
-	if err != nil {
-		return err
+	s := &server{sc: sc}
+	specs := sc.Listeners()
+	first := make([]*net.TCPListener, len(specs))
+	for i, spec := range specs {
+		ln, err := listenSocket(s.addr(spec), spec)
+		if err != nil {
+			return err
+		}
+		first[i] = ln
+		s.lns = append(s.lns, ln)
 	}
-	defer ln.Close()
+	defer func() {
+		for _, ln := range s.lns {
+			ln.Close()
+		}
+	}()
 	t0, err := awaitStart(stdin, stdout)
 	if err != nil {
 		return err
 	}
-
-	end := t0.Add(time.Duration(sc.DurationMS) * time.Millisecond)
-	var (
-		mu      sync.Mutex
-		accepts []AcceptTruth
-		conns   []net.Conn
-		wg      sync.WaitGroup
-	)
-	tl := ln.(*net.TCPListener)
-	acceptOne := func() bool {
-		if err := tl.SetDeadline(end); err != nil {
-			return false
-		}
-		c, err := tl.Accept()
-		if err != nil {
-			return false
-		}
-		now := time.Now()
-		mu.Lock()
-		conns = append(conns, c)
-		i := len(accepts)
-		accepts = append(accepts, AcceptTruth{Peer: c.RemoteAddr().String(), T: ts(now)})
-		mu.Unlock()
+	s.t0, s.end = t0, t0.Add(ms(sc.DurationMS))
+	var wg sync.WaitGroup
+	for i, spec := range specs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := serveConn(sc, c.(*net.TCPConn), end)
-			mu.Lock()
-			a.Peer, a.T = accepts[i].Peer, accepts[i].T
-			accepts[i] = a
-			mu.Unlock()
+			s.listener(spec, first[i])
 		}()
-		return true
 	}
-	switch sc.Server.Accept.Mode {
-	case "immediate":
-		sleepUntil(t0.Add(ms(sc.Server.Accept.StartMS)))
-		for acceptOne() {
-		}
-	case "interval":
-		next := t0.Add(ms(sc.Server.Accept.StartMS))
-		for next.Before(end) {
-			sleepUntil(next)
-			if !acceptOne() {
-				break
-			}
-			// The application handles what it accepted for IntervalMS before
-			// it calls accept again.
-			next = time.Now().Add(ms(sc.Server.Accept.IntervalMS))
-		}
-	}
-	sleepUntil(end)
-	mu.Lock()
-	for _, c := range conns {
-		// Unblock handlers still reading; their sockets stay open.
+	wg.Wait()
+	sleepUntil(s.end)
+	s.mu.Lock()
+	for _, c := range s.conns {
+		// Unblock handlers still reading or writing; their sockets stay open.
 		c.SetDeadline(time.Now())
 	}
-	mu.Unlock()
-	wg.Wait()
-	sort.SliceStable(accepts, func(i, j int) bool { return accepts[i].T < accepts[j].T })
-	if err := json.NewEncoder(stdout).Encode(serverResult{Accepts: accepts}); err != nil {
+	s.mu.Unlock()
+	s.handlers.Wait()
+	s.mu.Lock()
+	res := serverResult{Accepts: s.accepts, ListenerEvents: s.events}
+	s.mu.Unlock()
+	sort.SliceStable(res.Accepts, func(i, j int) bool { return res.Accepts[i].T < res.Accepts[j].T })
+	if err := json.NewEncoder(stdout).Encode(res); err != nil {
 		return err
 	}
 	io.Copy(io.Discard, stdin)
 	return nil
 }
 
-// awaitStart prints "ready" and reads the scenario start (t0) from the lab:
-// one line of Unix nanoseconds. The lab sends it once both the server and
-// the clients are ready, so that process start-up never eats into t0.
-func awaitStart(stdin *bufio.Reader, stdout io.Writer) (time.Time, error) {
-	if _, err := fmt.Fprintln(stdout, "ready"); err != nil {
-		return time.Time{}, err
+func (s *server) addr(spec ServerSpec) netip.AddrPort {
+	return netip.AddrPortFrom(serverAddr(s.sc.Family), uint16(spec.Port))
+}
+
+func (s *server) event(spec ServerSpec, what string) {
+	now := time.Now()
+	s.mu.Lock()
+	s.events = append(s.events, ListenerEvent{T: ts(now), Local: s.addr(spec).String(), Event: what})
+	s.mu.Unlock()
+}
+
+// listener runs one listening socket's accept schedule until the scenario
+// ends, closing it and opening it again when the spec says so.
+func (s *server) listener(spec ServerSpec, ln *net.TCPListener) {
+	relisten := make(chan *net.TCPListener, 1)
+	if spec.CloseListenerMS > 0 {
+		go func() {
+			sleepUntil(s.t0.Add(ms(spec.CloseListenerMS)))
+			ln.Close()
+			s.event(spec, "closed")
+			if spec.RelistenMS == 0 {
+				return
+			}
+			sleepUntil(s.t0.Add(ms(spec.RelistenMS)))
+			nl, err := listenSocket(s.addr(spec), spec)
+			if err != nil {
+				s.event(spec, "listen failed: "+err.Error())
+				return
+			}
+			s.mu.Lock()
+			s.lns = append(s.lns, nl)
+			s.mu.Unlock()
+			s.event(spec, "listening")
+			relisten <- nl
+		}()
 	}
-	line, err := stdin.ReadString('\n')
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read start time: %w", err)
+	current := ln
+	acceptOne := func() bool {
+		for {
+			if err := current.SetDeadline(s.end); err != nil && !errors.Is(err, net.ErrClosed) {
+				return false
+			}
+			c, err := current.Accept()
+			if err == nil {
+				s.accepted(spec, c.(*net.TCPConn))
+				return true
+			}
+			if !errors.Is(err, net.ErrClosed) || spec.RelistenMS == 0 {
+				return false
+			}
+			select {
+			case current = <-relisten:
+			case <-time.After(time.Until(s.end)):
+				return false
+			}
+		}
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("start time %q: %w", line, err)
+	switch spec.Accept.Mode {
+	case "immediate":
+		sleepUntil(s.t0.Add(ms(spec.Accept.StartMS)))
+		for acceptOne() {
+		}
+	case "interval":
+		next := s.t0.Add(ms(spec.Accept.StartMS))
+		for next.Before(s.end) {
+			sleepUntil(next)
+			if !acceptOne() {
+				break
+			}
+			// The application handles what it accepted for IntervalMS before
+			// it calls accept again.
+			next = time.Now().Add(ms(spec.Accept.IntervalMS))
+		}
 	}
-	return time.Unix(0, n), nil
+	sleepUntil(s.end)
+}
+
+// accepted records a connection accept(2) returned and starts its handler.
+func (s *server) accepted(spec ServerSpec, c *net.TCPConn) {
+	now := time.Now()
+	s.mu.Lock()
+	s.conns = append(s.conns, c)
+	i := len(s.accepts)
+	s.accepts = append(s.accepts, AcceptTruth{Peer: c.RemoteAddr().String(), Local: c.LocalAddr().String(), T: ts(now)})
+	s.mu.Unlock()
+	s.handlers.Add(1)
+	go func() {
+		defer s.handlers.Done()
+		a := s.serveConn(spec, c)
+		s.mu.Lock()
+		a.Peer, a.Local, a.T = s.accepts[i].Peer, s.accepts[i].Local, s.accepts[i].T
+		s.accepts[i] = a
+		s.mu.Unlock()
+	}()
 }
 
 // serveConn reads from an accepted connection until EOF, reset or timeout,
-// answers the first data with ReplyBytes, then closes as the scenario says.
+// answers the first data with ReplyBytes, then closes as the spec says.
 // A handler still running when the scenario ends leaves the socket open.
-func serveConn(sc *Scenario, c *net.TCPConn, end time.Time) AcceptTruth {
+func (s *server) serveConn(spec ServerSpec, c *net.TCPConn) AcceptTruth {
 	var a AcceptTruth
-	timeout := ms(sc.Server.ReadTimeoutMS)
+	if spec.CloseWhen == "accept" {
+		a.FirstRead, a.FirstReadT = "none", ts(time.Now())
+		a.Read = ReadTruth{End: "none", EndT: a.FirstReadT}
+		return closeConn(spec, c, a)
+	}
+	timeout := ms(spec.ReadTimeoutMS)
 	if timeout == 0 {
 		timeout = 5 * time.Second
 	}
 	buf := make([]byte, 4096)
 	first := true
 	for {
+		if w := spec.PauseReading; w != nil {
+			now := time.Now()
+			if from, to := s.t0.Add(ms(w.FromMS)), s.t0.Add(ms(w.ToMS)); !now.Before(from) && now.Before(to) {
+				sleepUntil(minTime(to, s.end))
+			}
+		}
 		c.SetReadDeadline(time.Now().Add(timeout))
 		n, err := c.Read(buf)
 		now := time.Now()
@@ -180,12 +273,16 @@ func serveConn(sc *Scenario, c *net.TCPConn, end time.Time) AcceptTruth {
 			if first {
 				a.FirstRead, a.FirstReadT = "data", ts(now)
 				first = false
-				if sc.Server.ReplyBytes > 0 {
-					if _, werr := c.Write(make([]byte, sc.Server.ReplyBytes)); werr != nil {
+				if spec.ReplyBytes > 0 {
+					if _, werr := c.Write(make([]byte, spec.ReplyBytes)); werr != nil {
 						a.ReplyError = werr.Error()
 					} else {
-						a.ReplyBytes = sc.Server.ReplyBytes
+						a.ReplyBytes = spec.ReplyBytes
 					}
+				}
+				if spec.CloseWhen == "first-read" {
+					a.Read.End, a.Read.EndT = "closed", ts(time.Now())
+					break
 				}
 			}
 			continue
@@ -194,7 +291,7 @@ func serveConn(sc *Scenario, c *net.TCPConn, end time.Time) AcceptTruth {
 			continue
 		}
 		kind := readEnd(err)
-		if !now.Before(end) && kind == "timeout" {
+		if !now.Before(s.end) && kind == "timeout" {
 			// The scenario ended while reading: leave the socket alone.
 			if first {
 				a.FirstRead, a.FirstReadT = "timeout", ts(now)
@@ -209,7 +306,13 @@ func serveConn(sc *Scenario, c *net.TCPConn, end time.Time) AcceptTruth {
 		a.Read.End, a.Read.EndT = kind, ts(now)
 		break
 	}
-	a.Close = sc.Server.Close
+	return closeConn(spec, c, a)
+}
+
+// closeConn closes an accepted connection with FIN or, SO_LINGER {1, 0},
+// RST.
+func closeConn(spec ServerSpec, c *net.TCPConn, a AcceptTruth) AcceptTruth {
+	a.Close = spec.Close
 	if a.Close == "" {
 		a.Close = "fin"
 	}
@@ -229,6 +332,9 @@ func readEnd(err error) string {
 		return "eof"
 	case errors.Is(err, syscall.ECONNRESET):
 		return "reset"
+	case errors.Is(err, syscall.ETIMEDOUT):
+		// Before the net.Error test: ETIMEDOUT also says Timeout().
+		return "etimedout"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, net.ErrClosed):
@@ -237,10 +343,35 @@ func readEnd(err error) string {
 	return "error: " + err.Error()
 }
 
+// awaitStart prints "ready" and reads the scenario start (t0) from the lab:
+// one line of Unix nanoseconds. The lab sends it once every lab process is
+// ready, so that process start-up never eats into t0.
+func awaitStart(stdin *bufio.Reader, stdout io.Writer) (time.Time, error) {
+	if _, err := fmt.Fprintln(stdout, "ready"); err != nil {
+		return time.Time{}, err
+	}
+	line, err := stdin.ReadString('\n')
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read start time: %w", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("start time %q: %w", line, err)
+	}
+	return time.Unix(0, n), nil
+}
+
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func sleepUntil(t time.Time) {
 	if d := time.Until(t); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

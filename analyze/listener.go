@@ -155,6 +155,7 @@ type listenerAgg struct {
 	answered       int // flows whose SYN the server answered with a SYN-ACK
 	completed      int // flows whose handshake completed (the client acknowledged a SYN-ACK)
 	refused        int // flows whose SYN the server answered with a RST
+	unanswered     int // flows whose SYNs got no answer at all
 	syns           int // flows that began with the client's SYN
 	halfOpen       int // flows with a SYN-ACK the client never acknowledged
 	halfOpenSrc    map[flowstate.Addr]struct{}
@@ -218,6 +219,8 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 			a.completed++
 		case f.SynAckTime == 0 && f.EP[flowstate.Server].SentRST:
 			a.refused++
+		case f.SynAckTime == 0:
+			a.unanswered++
 		case f.SynAckTime != 0:
 			a.halfOpen++
 			if len(a.halfOpenSrc) < maxFloodSources {

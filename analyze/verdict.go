@@ -442,6 +442,9 @@ func (a *listenerAgg) estimateCapacity(inst []capInstant) {
 	case a.recordsDropped:
 		l.CapacityEvidence = "too many flows to keep the per-flow records the estimate needs, so " + queueNoneWording
 		return
+	case len(inst) == 0 && l.RepliesMissingFlows > 0 && l.RepliesMissingFlows*2 >= l.Flows:
+		l.CapacityEvidence = "the capture holds the clients' direction only, so " + queueNoneWording
+		return
 	case len(inst) == 0:
 		l.CapacityEvidence = "no SYN was dropped on a full accept queue and no handshake ACK was ignored with connections queued, so " + queueNoneWording
 		return
@@ -518,8 +521,8 @@ func (a *listenerAgg) verdict() {
 	if a.refused > 0 {
 		pick(VerdictRefused, fmt.Sprintf("%d connections' SYNs were answered by RST (nothing listening)", a.refused))
 	}
-	if a.answered == 0 && a.syns > 0 && a.completed == 0 {
-		pick(VerdictSilent, fmt.Sprintf("%d connections sent SYNs and the server answered none with a SYN-ACK: it is down, blackholed or filtered, or the capture misses its direction", a.syns))
+	if a.answered == 0 && a.unanswered > 0 && a.completed == 0 {
+		pick(VerdictSilent, fmt.Sprintf("%s sent SYNs that got no answer at all, and the server answered no one with a SYN-ACK: it is down, blackholed or filtered, or the capture misses its direction", plural(a.unanswered, "connection")))
 	}
 	if win == "" {
 		win = VerdictServing

@@ -543,13 +543,12 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 	case retrans:
 		f.ruleSynAckRetransmit(idx, seg.Time)
 		if hs.pending {
-			hs.addSynAck(idx, seg.Time, f.afterRoundTrip())
+			hs.addSynAck(idx, seg.Time)
 		}
 		if n := len(hs.synAcks) - 1; hs.pending && len(hs.log) > 0 && f.isTimerSynAck(n) && hs.synAcks[n].t-hs.log[0].t >= f.afterRoundTrip() {
 			// The client's ACK of this SYN-ACK reached the server, yet its
 			// request timer sends it again: the server kept the request
-			// after the ACK (the rules decide why).
-			hs.ignoredUpTo = len(hs.log) - 1
+			// after the ACK (the rules decide why, when it resolves).
 			if s.State == StateSynReceived {
 				s.State = StateSynReceivedAckIgnored
 			}
@@ -561,7 +560,7 @@ func (f *Flow) onSYNACK(seg *Segment, from Side, idx int, retrans bool) {
 	}
 	if hs.pending {
 		if len(hs.synAcks) == 0 {
-			hs.addSynAck(idx, seg.Time, 0)
+			hs.addSynAck(idx, seg.Time)
 		}
 		hs.lastSynAckTime = seg.Time
 	}
@@ -690,9 +689,9 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 }
 
 // DroppedSYNs returns the times of the client's SYN copies that got no
-// SYN-ACK (the copies before the one the server answered, or every copy
-// when none was answered and none refused), at most 16, and how many
-// there were in all.
+// answer (the copies before the one the server answered with a SYN-ACK
+// or a reset, or every copy when none was answered), at most 16, and how
+// many there were in all.
 func (f *Flow) DroppedSYNs() (times []int64, n int) {
 	hs := &f.hs
 	c := &f.EP[Client]
@@ -705,8 +704,18 @@ func (f *Flow) DroppedSYNs() (times []int64, n int) {
 			times = append(times, s.t)
 		}
 		return times, k
-	case f.EP[Server].SentRST || f.RepliesMissing:
+	case f.RepliesMissing:
 		return nil, 0
+	case f.EP[Server].SentRST:
+		// Refused: the copies before the one the reset answered got
+		// nothing (a listener that was overflowing then, and closed).
+		rst := f.EP[Server].RSTTime
+		for i, s := range hs.syns {
+			if i+1 < len(hs.syns) && hs.syns[i+1].t < rst {
+				times = append(times, s.t)
+			}
+		}
+		return times, len(times)
 	}
 	for _, s := range hs.syns {
 		times = append(times, s.t)

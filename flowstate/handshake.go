@@ -37,10 +37,6 @@ type synCopy struct {
 type synAckCopy struct {
 	pkt int32
 	t   int64
-	// answer: the copy came right after a retransmitted client SYN: it is
-	// tcp_check_req's answer to that SYN (inet_rtx_syn_ack), which does
-	// not advance the request timer's backoff, not a timer retransmission.
-	answer bool
 }
 
 type handshake struct {
@@ -85,7 +81,9 @@ type handshake struct {
 	lastClientData Seq
 
 	log         []hsEntry
-	ignoredUpTo int // index in log of the last entry proved ignored, or -1
+	// dataRTT: the time from the client's first data to the server's prompt
+	// acknowledgment of it, when resolving found one (0 otherwise).
+	dataRTT int64
 	// appReset: the RST being resolved is an application's (ruleAppReset).
 	appReset bool
 	// heldUntil: when resolved with client segments proved ignored, the
@@ -95,7 +93,7 @@ type handshake struct {
 }
 
 func (h *handshake) init() {
-	h.lastSynIdx, h.firstSynAckIdx, h.lastSynAckIdx, h.ignoredUpTo, h.reqSyn = -1, -1, -1, -1, -1
+	h.lastSynIdx, h.firstSynAckIdx, h.lastSynAckIdx, h.reqSyn = -1, -1, -1, -1
 }
 
 func (h *handshake) addEntry(idx int, seg *Segment) {
@@ -112,20 +110,30 @@ func (h *handshake) addEntry(idx int, seg *Segment) {
 }
 
 // addSynAck records a SYN-ACK copy sent while the server held the
-// request. A copy that follows a retransmitted client SYN within window
-// (or 5 ms, whichever is more) is the answer to that SYN.
-func (h *handshake) addSynAck(idx int, t, window int64) {
-	if len(h.synAcks) >= maxTimes {
-		return
+// request.
+func (h *handshake) addSynAck(idx int, t int64) {
+	if len(h.synAcks) < maxTimes {
+		h.synAcks = append(h.synAcks, synAckCopy{pkt: int32(idx), t: t})
 	}
-	window = max(2*window, 5e6)
-	answer := false
-	for _, s := range h.syns[min(1, len(h.syns)):] {
+}
+
+// isAnswer reports whether SYN-ACK copy i came right after a retransmitted
+// client SYN (within two round trips, or 5 ms): tcp_check_req's answer to
+// that SYN (inet_rtx_syn_ack), which does not advance the request timer's
+// backoff, not a timer retransmission.
+func (f *Flow) isAnswer(i int) bool {
+	hs := &f.hs
+	if i <= 0 {
+		return false
+	}
+	window := max(2*f.serverRTT(), 5e6)
+	t := hs.synAcks[i].t
+	for _, s := range hs.syns[min(1, len(hs.syns)):] {
 		if d := t - s.t; d >= 0 && d <= window {
-			answer = true
+			return true
 		}
 	}
-	h.synAcks = append(h.synAcks, synAckCopy{pkt: int32(idx), t: t, answer: answer && len(h.synAcks) > 0})
+	return false
 }
 
 // reqSynTime is when the SYN that created the request passed the capture
@@ -180,12 +188,37 @@ func (f *Flow) promptAck() int64 {
 // the server it is the kernel's processing time, at the client the whole
 // round trip). A queue in front of the server's link makes it longer,
 // which only makes the rules that use it more cautious.
+//
+// When the first SYN-ACK the capture holds is not the answer to the SYN
+// just before it (it echoes an earlier SYN's timestamp, or came a timer
+// expiry after it: the original was lost before the capture point), that
+// leg is no round trip; the server's prompt acknowledgment of the client's
+// first data, when resolving found one, measures it instead.
 func (f *Flow) serverRTT() int64 {
 	hs := &f.hs
+	if hs.dataRTT > 0 {
+		if !f.cleanHandshakeLeg() {
+			return hs.dataRTT
+		}
+		return min(hs.dataRTT, f.SynAckTime-hs.rttSyn)
+	}
 	if f.SynAckTime == 0 || hs.rttSyn == 0 || f.SynAckTime < hs.rttSyn {
 		return 0
 	}
 	return f.SynAckTime - hs.rttSyn
+}
+
+// cleanHandshakeLeg reports whether the first SYN-ACK answered the SYN
+// just before it, so that the time between them is a round trip.
+func (f *Flow) cleanHandshakeLeg() bool {
+	hs := &f.hs
+	if f.SynAckTime == 0 || hs.rttSyn == 0 || f.SynAckTime < hs.rttSyn {
+		return false
+	}
+	if hs.reqSyn >= 0 && hs.reqSyn < len(hs.syns)-1 && hs.syns[hs.reqSyn].t < hs.rttSyn {
+		return false // it answered (or the timer resent) an earlier copy
+	}
+	return f.SynAckTime-hs.rttSyn < minSynAckTimer
 }
 
 // afterRoundTrip is the least time after a client segment passed the
@@ -210,7 +243,7 @@ func (f *Flow) capturedAtServer() bool {
 // the request.
 func (f *Flow) isTimerSynAck(i int) bool {
 	hs := &f.hs
-	if i <= 0 || i >= len(hs.synAcks) || hs.synAcks[i].answer {
+	if i <= 0 || i >= len(hs.synAcks) || f.isAnswer(i) {
 		return false
 	}
 	req := hs.reqSynTime()
@@ -314,6 +347,9 @@ func (f *Flow) resolve(idx int, now int64, kind resolveKind, seg *Segment) {
 			break
 		}
 	}
+	if d, ok := f.firstDataPrompt(o); ok {
+		hs.dataRTT = max(now-o.log[d].t, 1)
+	}
 	f.findAfterAck(o)
 	f.findIgnored(o)
 	// What the server is believed to have held: once it is proved to have
@@ -416,9 +452,8 @@ func (f *Flow) findAfterAck(o *outcome) {
 // If the server was not established at a segment, it was not at any
 // earlier one either.
 func (f *Flow) findIgnored(o *outcome) {
-	hs := &f.hs
 	log := o.log
-	o.ignored = min(hs.ignoredUpTo, len(log)-1)
+	o.ignored = -1
 	prompt := f.promptAck()
 	atServer := f.capturedAtServer()
 	cookie := f.cookieLikely(o.now)

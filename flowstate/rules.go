@@ -373,7 +373,10 @@ func (f *Flow) ruleSynAckRetriesExhausted(o *outcome) {
 //     SACK-permitted although the SYN offered them (tcp_conn_request
 //     clears the options of a cookie without a timestamp);
 //   - the single SYN-ACK was never retransmitted although the client's
-//     ACK or data went unanswered past the timer's first expiry.
+//     ACK or data went unanswered past the timer's first expiry, or,
+//     for a half-open connection (the client never acknowledged it: a
+//     SYN flood's spoofed source), although the capture went on past that
+//     expiry.
 //
 // A fingerprinted SYN-ACK that the request timer retransmitted was not a
 // cookie: the fingerprint is then ignored. Look-alikes: a server with
@@ -394,9 +397,22 @@ func (f *Flow) ruleSynCookieSuspected() {
 		f.addLabel(hs.firstSynAckIdx, LabelSynCookieSuspected, hs.lastSynAckTime)
 		return
 	}
-	if hs.heldUntil != 0 && f.neverRetransmitted(hs.heldUntil) {
+	if hs.heldUntil != 0 && f.neverRetransmitted(hs.heldUntil) || f.halfOpenNeverRetransmitted() {
 		f.addLabel(hs.firstSynAckIdx, LabelSynCookieSuspected, hs.lastSynAckTime)
 	}
+}
+
+// halfOpenNeverRetransmitted reports whether a SYN-ACK the client never
+// acknowledged (a half-open connection: a spoofed SYN of a flood, or a
+// client gone) was never retransmitted although the capture went on past
+// the request timer's first expiry with room to spare: a request is
+// retransmitted at 1 s, a cookie never (field notes section 5). The SYN
+// must have offered no timestamp, which would have given the stronger
+// fingerprint, or none came of it (no data to measure against).
+func (f *Flow) halfOpenNeverRetransmitted() bool {
+	hs := &f.hs
+	return len(hs.synAcks) == 1 && len(hs.log) == 0 && !f.RepliesMissing && len(f.timerSynAcks()) == 0 &&
+		f.FinishTime-hs.reqSynTime() > minSynAckTimer+600e6 && !f.EP[Server].SentRST && f.SynTime != 0
 }
 
 // neverRetransmitted reports whether the server's SYN-ACK was never
@@ -452,7 +468,3 @@ func (f *Flow) cookieFingerprint() string {
 // suggests one.
 func (f *Flow) CookieEvidence() string { return f.cookieFingerprint() }
 
-// DebugCookieLag is temporary.
-func (f *Flow) DebugCookieLag() (int64, int, bool) {
-	return f.hs.cookieLag, f.hs.lagSamples, f.hs.saHasTS
-}

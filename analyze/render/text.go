@@ -186,7 +186,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		} else {
 			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", an.Text(l.CapacityEvidence))
 		}
-		if p, q := l.PeakSYNQueue, l.PeakAcceptQueue; p.N > 0 || q.N > 0 {
+		if p, q := l.PeakSYNQueue, l.PeakAcceptQueue; l.Verdict == analyze.VerdictOverflowing && (p.N > 0 || q.N > 0) {
 			fmt.Fprintf(w, "  queues at their fullest: SYN queue %s, accept queue %s (as the wire shows them: accepts the application made silently look queued)\n", peakText(p, "request"), peakText(q, "connection"))
 		}
 		if c := countersText(&l.Counts); c != "" {

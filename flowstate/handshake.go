@@ -80,7 +80,7 @@ type handshake struct {
 	lastClientTime int64
 	lastClientData Seq
 
-	log         []hsEntry
+	log []hsEntry
 	// dataRTT: the time from the client's first data to the server's prompt
 	// acknowledgment of it, when resolving found one (0 otherwise).
 	dataRTT int64

@@ -467,4 +467,3 @@ func (f *Flow) cookieFingerprint() string {
 // "" when it does not; "" also when only its missing retransmission
 // suggests one.
 func (f *Flow) CookieEvidence() string { return f.cookieFingerprint() }
-

@@ -7,7 +7,9 @@ import "strconv"
 // reader asking "why did this flow get label X?" starts at ruleX. Most
 // rules read the outcome of a resolved handshake (handshake.go); the SYN
 // rules run when the server first answers, syn-unanswered when the flow
-// finishes, synack-retransmit on the packet itself.
+// finishes, synack-retransmit on the packet itself. The tests that prove
+// each rule and its look-alikes: rules_test.go here (segment literals)
+// and analyze/rules_test.go (the lab's real captures, one table).
 
 // ruleSynAckRetransmit labels a SYN-ACK that repeats an earlier one (the
 // same ISN): a wire fact, harmless alone. Kernel: reqsk_timer_handler

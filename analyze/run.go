@@ -335,6 +335,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		sum.Segments += fb.segments
 		if sum.Origin == 0 {
 			sum.Origin = fb.origin
+			ls.origin = sum.Origin
 		}
 		sum.End = max(sum.End, fb.last)
 		if fb.final {

@@ -20,12 +20,19 @@ type Options struct {
 	// per live flow; then the *Flow handed to emit is recycled once emit
 	// returns, and emit must not keep it.
 	Record bool
+	// RecordLimit, with Record, keeps at most this many packets of a flow:
+	// its first and last halves; the middle is counted (Flow.Elided). 0
+	// keeps every packet.
+	RecordLimit int
 	// Timeouts decide when live flows are finished; zero fields take the
 	// defaults.
 	Timeouts Timeouts
 	// Match, when set, keeps only the segments it accepts (host and port
 	// filters). Listener views then cover only those segments too.
 	Match func(*flowstate.Segment) bool
+	// Addresses, when set, numbers the addresses of every packet read,
+	// before Match, in order of first appearance (AddrOrder).
+	Addresses *AddrOrder
 	// Progress, when set, counts the TCP segments read so far, for a
 	// progress line; it is updated every few thousand segments.
 	Progress *atomic.Int64
@@ -98,6 +105,12 @@ const (
 	// and the merge, keep up.
 	staleBatches = 4
 )
+
+// readerGrace is how long, after an interrupt, the run waits for a
+// reader blocked on its input (a live capture on a pipe) before it
+// finishes without it, and again for its counters: together well under
+// the second within which an interrupted run must end.
+const readerGrace = 250 * time.Millisecond
 
 // shardCount is how many flow tables share the analysis: one per core, so
 // that with the decoder they keep the cores busy; at most 8.
@@ -204,6 +217,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				origin = seg.Time
 			}
 			last = max(last, seg.Time)
+			if opts.Addresses != nil {
+				opts.Addresses.see(&seg)
+			}
 			if opts.Match != nil && !opts.Match(&seg) {
 				continue
 			}
@@ -253,7 +269,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	var fl Flow // reused for every flow when nothing is recorded
 	// stop ends reading; stopAll ends the tables too. After an interrupt
 	// the reader hands over what it read and ends by itself; if it is stuck
-	// waiting for input, the tables are stopped a second later anyway.
+	// waiting for input, the tables are stopped readerGrace later anyway.
 	var readStop, tablesStop sync.Once
 	stopReading := func() { readStop.Do(func() { close(stopRead) }) }
 	stopAll := func() {
@@ -266,7 +282,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			grace.Stop()
 		}
 	}()
-	cfg := flowstate.Config{Record: opts.Record}
+	cfg := flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}
 	handle := func(x *finished) {
 		var recycled *flowstate.Flow
 		if x.F == nil && recycle != nil {
@@ -321,7 +337,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		case <-done:
 			sum.Interrupted = true
 			stopReading()
-			grace = time.AfterFunc(time.Second, stopAll)
+			grace = time.AfterFunc(readerGrace, stopAll)
 			done = nil
 			continue
 		case fb, ok = <-out:
@@ -358,7 +374,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, r := range readers {
 			sum.Captures = append(sum.Captures, r.Info())
 		}
-	case <-time.After(time.Second):
+	case <-time.After(readerGrace):
 	}
 	for _, a := range ls.order {
 		sum.Listeners = append(sum.Listeners, a.finish())
@@ -390,7 +406,7 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, hasher, func(x finished) {
+	tbl := newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)

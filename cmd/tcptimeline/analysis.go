@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/analyze/render"
 )
 
 // analysis runs the analyzer over the inputs of a command: it opens the
@@ -20,6 +21,12 @@ type analysis struct {
 	in     *inputOptions
 	record bool
 	quiet  bool
+	// recordLimit bounds the packets recorded per flow (analyze.Options);
+	// addrs numbers the addresses for pseudonyms; anon renders file
+	// names and addresses in messages.
+	recordLimit int
+	addrs       *analyze.AddrOrder
+	anon        *render.Anonymizer
 }
 
 // countingFile counts the bytes read from a file, for the progress line.
@@ -76,7 +83,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		return nil, openErrs, &inputError{openErrs}
 	}
 	for _, e := range openErrs {
-		fmt.Fprintf(a.io.ErrOut, "tcptimeline: %v\n", e)
+		fmt.Fprintf(a.io.ErrOut, "tcptimeline: %s\n", a.anon.Text(e.Error()))
 	}
 	defer func() {
 		for _, r := range readers {
@@ -84,7 +91,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		}
 	}()
 
-	opts := analyze.Options{Record: a.record, Match: match}
+	opts := analyze.Options{Record: a.record, RecordLimit: a.recordLimit, Match: match, Addresses: a.addrs}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
 		opts.Progress = new(atomic.Int64)
@@ -97,7 +104,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	if err != nil {
 		return nil, openErrs, err
 	}
-	warnCaptures(a.io, sum)
+	warnCaptures(a.io, sum, a.anon)
 	return sum, openErrs, nil
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -58,8 +56,15 @@ flow inline. Without -o, Markdown goes to standard output.`,
 	return cmd
 }
 
-func runReport(ctx context.Context, opts *ReportOptions) error {
-	keep, err := opts.flowFilter()
+// reportRecordLimit bounds the packets recorded per flow for a report:
+// its representative flows show their first and last halves, so a report
+// stays readable, and its size bounded, whatever the flows' lengths.
+const reportRecordLimit = 400
+
+func runReport(ctx context.Context, opts *ReportOptions) (err error) {
+	addrs, selector, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
+	keep, err := opts.flowFilter(selector)
 	if err != nil {
 		return err
 	}
@@ -72,7 +77,7 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 		return usagef("-o %q: the report is .md or .html", opts.Output)
 	}
 	rep := &render.Report{Examples: map[flowstate.Label]*analyze.Flow{}}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: reportRecordLimit, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
@@ -88,11 +93,12 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 		return err
 	}
 	rep.Summary = sum
-	ropts := render.ReportOptions{Title: opts.Title}
-	if opts.Anonymize {
-		ropts.Anon = render.NewAnonymizer()
-	}
+	ropts := render.ReportOptions{Title: opts.Title, Anon: anon}
 	var out bytes.Buffer
+	// The files to write: the report, and for Markdown to a file the
+	// chart beside it, written first (both or neither).
+	var names []string
+	var data [][]byte
 	switch format {
 	case "html":
 		ropts.ChartSVG, ropts.LadderSVG, err = figures(rep, ropts.Anon)
@@ -108,9 +114,7 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 				return ferr
 			}
 			if len(chart) > 0 {
-				if err := os.WriteFile(chartPath, chart, 0o644); err != nil {
-					return err
-				}
+				names, data = append(names, chartPath), append(data, chart)
 				ropts.ChartLink = filepath.Base(chartPath)
 			}
 		}
@@ -120,12 +124,9 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 		return err
 	}
 	if opts.Output == "" {
-		_, err = opts.IO.Out.Write(out.Bytes())
+		err = writeStdout(opts.IO, out.Bytes())
 	} else {
-		err = os.WriteFile(opts.Output, out.Bytes(), 0o644)
-		if err == nil {
-			fmt.Fprintf(opts.IO.ErrOut, "tcptimeline: wrote %s\n", opts.Output)
-		}
+		err = writeFiles(opts.IO, append(names, opts.Output), append(data, out.Bytes()))
 	}
 	if err != nil {
 		return err

@@ -62,8 +62,10 @@ captures of any size. A flood of unanswered SYNs is summarised per listener
 	return cmd
 }
 
-func runSummary(ctx context.Context, opts *SummaryOptions) error {
-	keep, err := opts.flowFilter()
+func runSummary(ctx context.Context, opts *SummaryOptions) (err error) {
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
+	keep, err := opts.flowFilter(names)
 	if err != nil {
 		return err
 	}
@@ -81,11 +83,9 @@ func runSummary(ctx context.Context, opts *SummaryOptions) error {
 		return usagef("--format must be text, json, jsonl or csv, not %q", opts.Format)
 	}
 	ropts := render.SummaryOptions{Format: opts.Format, All: opts.All,
-		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies}}
-	if opts.Anonymize {
-		ropts.Anon = render.NewAnonymizer()
-	}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
+		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies, Stop: stopAfterInterrupt(ctx)}}
+	ropts.Anon = anon
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	return renderFlows(ctx, a, keep, failOn, render.NewSummary(opts.IO.Out, ropts))
 }
 
@@ -94,15 +94,18 @@ type failOn struct {
 	want  flowstate.Labels
 	hit   flowstate.Labels
 	flows []string
+	an    *render.Anonymizer
 }
 
-func newFailOn(want flowstate.Labels) *failOn { return &failOn{want: want} }
+func newFailOn(want flowstate.Labels, an *render.Anonymizer) *failOn {
+	return &failOn{want: want, an: an}
+}
 
 func (o *failOn) see(f *analyze.Flow) {
 	if m := f.Labels & o.want; m != 0 {
 		o.hit |= m
 		if len(o.flows) < 5 {
-			o.flows = append(o.flows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, f.Client, f.Server))
+			o.flows = append(o.flows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, o.an.AddrPort(f.Client), o.an.AddrPort(f.Server)))
 		}
 	}
 }

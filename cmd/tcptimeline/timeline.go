@@ -69,8 +69,10 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 	return cmd
 }
 
-func runTimeline(ctx context.Context, opts *TimelineOptions) error {
-	keep, err := opts.flowFilter()
+func runTimeline(ctx context.Context, opts *TimelineOptions) (err error) {
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
+	keep, err := opts.flowFilter(names)
 	if err != nil {
 		return err
 	}
@@ -85,10 +87,9 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 	if opts.Time != "rel" && opts.Time != "abs" {
 		return usagef("--time must be rel or abs, not %q", opts.Time)
 	}
-	ropts := render.Options{Color: colour && opts.Format == "text", AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1}
-	if opts.Anonymize {
-		ropts.Anon = render.NewAnonymizer()
-	}
+	ropts := render.Options{Color: colour && opts.Format == "text", AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1,
+		Stop: stopAfterInterrupt(ctx)}
+	ropts.Anon = anon
 	var r renderer
 	switch opts.Format {
 	case "text":
@@ -101,7 +102,7 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 		return usagef("--format must be text, json or jsonl, not %q", opts.Format)
 	}
 
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	return renderFlows(ctx, a, keep, failOn, r)
 }
 
@@ -109,7 +110,7 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 // then the summary; the error says which --fail-on labels were found, or
 // which inputs could not be read.
 func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool, failOn flowstate.Labels, r renderer) error {
-	fails := newFailOn(failOn)
+	fails := newFailOn(failOn, a.anon)
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
@@ -121,7 +122,7 @@ func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool
 		return err
 	}
 	if err := r.Close(sum); err != nil {
-		return err
+		return writeError("standard output", err)
 	}
 	if len(openErrs) > 0 {
 		return &inputError{openErrs}

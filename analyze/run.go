@@ -256,7 +256,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		tables.Add(1)
 		go func() {
 			defer tables.Done()
-			runShard(i, in[i], free[i], out, spareBatches, stopTables, recycle, hasher, opts)
+			runShard(i, shards, in[i], free[i], out, spareBatches, stopTables, recycle, hasher, opts)
 		}()
 	}
 	go func() { tables.Wait(); close(out) }()
@@ -385,7 +385,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 // runShard is one shard's flow table: it analyses the segments it is
 // given and sends its finished flows on, in order, with how far it has
 // swept.
-func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, spare <-chan *flowBatch,
+func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, spare <-chan *flowBatch,
 	stop <-chan struct{}, recycle chan *flowstate.Flow, hasher keyHasher, opts Options) {
 	cur := &flowBatch{shard: shard}
 	var segments int64
@@ -413,6 +413,7 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 		}
 	})
 	tbl.recycle = recycle
+	tbl.fullMax = pendingAbove / shards
 	var err error
 loop:
 	for {

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"html"
@@ -324,23 +325,23 @@ func (r *Report) remedies() []string {
 // input (file names, a title) is escaped, so that no markup in it
 // reaches a Markdown renderer.
 func (r *Report) Markdown(w io.Writer, opts ReportOptions) error {
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10)
 	for _, bl := range r.build(opts) {
 		text := mdInline(bl.text)
 		switch bl.kind {
 		case "h1":
-			fmt.Fprintf(&b, "# %s\n\n", text)
+			fmt.Fprintf(b, "# %s\n\n", text)
 		case "h2":
-			fmt.Fprintf(&b, "## %s\n\n", text)
+			fmt.Fprintf(b, "## %s\n\n", text)
 		case "h3":
-			fmt.Fprintf(&b, "### %s\n\n", text)
+			fmt.Fprintf(b, "### %s\n\n", text)
 		case "p":
-			fmt.Fprintf(&b, "%s\n\n", text)
+			fmt.Fprintf(b, "%s\n\n", text)
 		case "banner":
-			fmt.Fprintf(&b, "> %s\n\n", text)
+			fmt.Fprintf(b, "> %s\n\n", text)
 		case "ul":
 			for _, it := range bl.items {
-				fmt.Fprintf(&b, "- %s\n", mdInline(it))
+				fmt.Fprintf(b, "- %s\n", mdInline(it))
 			}
 			b.WriteString("\n")
 		case "table":
@@ -349,27 +350,26 @@ func (r *Report) Markdown(w io.Writer, opts ReportOptions) error {
 				for j, c := range row {
 					cells[j] = mdInline(c)
 				}
-				fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
+				fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
 				if i == 0 {
-					fmt.Fprintf(&b, "|%s\n", strings.Repeat("---|", len(row)))
+					fmt.Fprintf(b, "|%s\n", strings.Repeat("---|", len(row)))
 				}
 			}
 			b.WriteString("\n")
 		case "pre":
 			fence := mdFence(bl.text)
-			fmt.Fprintf(&b, "%s\n%s\n%s\n\n", fence, unlit(bl.text), fence)
+			fmt.Fprintf(b, "%s\n%s\n%s\n\n", fence, unlit(bl.text), fence)
 		case "chart":
-			fmt.Fprintf(&b, "![Incident chart: counts over time per listener, overflow episodes shaded](%s)\n\n", mdURL(bl.text))
+			fmt.Fprintf(b, "![Incident chart: counts over time per listener, overflow episodes shaded](%s)\n\n", mdURL(bl.text))
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // HTML writes the report as one self-contained HTML page, the chart and
 // the ladder of the first representative flow drawn inline.
 func (r *Report) HTML(w io.Writer, opts ReportOptions) error {
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10)
 	blocks := r.build(opts)
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>")
 	b.WriteString(html.EscapeString(unlit(strings.ReplaceAll(blocks[0].text, "`", ""))))
@@ -380,13 +380,13 @@ func (r *Report) HTML(w io.Writer, opts ReportOptions) error {
 	for _, bl := range blocks {
 		switch bl.kind {
 		case "h1", "h2", "h3", "p":
-			fmt.Fprintf(&b, "<%s>%s</%s>\n", bl.kind, inlineHTML(bl.text), bl.kind)
+			fmt.Fprintf(b, "<%s>%s</%s>\n", bl.kind, inlineHTML(bl.text), bl.kind)
 		case "banner":
-			fmt.Fprintf(&b, "<p class=\"partial\">%s</p>\n", inlineHTML(bl.text))
+			fmt.Fprintf(b, "<p class=\"partial\">%s</p>\n", inlineHTML(bl.text))
 		case "ul":
 			b.WriteString("<ul>\n")
 			for _, it := range bl.items {
-				fmt.Fprintf(&b, "<li>%s</li>\n", inlineHTML(it))
+				fmt.Fprintf(b, "<li>%s</li>\n", inlineHTML(it))
 			}
 			b.WriteString("</ul>\n")
 		case "table":
@@ -398,22 +398,21 @@ func (r *Report) HTML(w io.Writer, opts ReportOptions) error {
 				}
 				b.WriteString("<tr>")
 				for _, c := range row {
-					fmt.Fprintf(&b, "<%s>%s</%s>", cell, inlineHTML(c), cell)
+					fmt.Fprintf(b, "<%s>%s</%s>", cell, inlineHTML(c), cell)
 				}
 				b.WriteString("</tr>\n")
 			}
 			b.WriteString("</table>\n")
 		case "pre":
-			fmt.Fprintf(&b, "<pre>%s</pre>\n", html.EscapeString(unlit(bl.text)))
+			fmt.Fprintf(b, "<pre>%s</pre>\n", html.EscapeString(unlit(bl.text)))
 		case "chart":
-			fmt.Fprintf(&b, "<div class=\"figure\" id=\"chart\">\n%s\n</div>\n", stripXMLDecl(opts.ChartSVG))
+			fmt.Fprintf(b, "<div class=\"figure\" id=\"chart\">\n%s\n</div>\n", stripXMLDecl(opts.ChartSVG))
 		case "ladder":
-			fmt.Fprintf(&b, "<div class=\"figure\" id=\"ladder\">\n%s\n</div>\n", stripXMLDecl(opts.LadderSVG))
+			fmt.Fprintf(b, "<div class=\"figure\" id=\"ladder\">\n%s\n</div>\n", stripXMLDecl(opts.LadderSVG))
 		}
 	}
 	b.WriteString("</body>\n</html>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // inlineHTML escapes text and turns `code` spans and **strong** runs

@@ -88,11 +88,11 @@ func figureFormat(out string) (html bool, err error) {
 
 // writeOutput writes data to the -o file (atomically, output.go), or to
 // standard output.
-func writeOutput(io *IOStreams, out string, data []byte) error {
+func writeOutput(streams *IOStreams, out string, data []byte) error {
 	if out == "" {
-		return writeStdout(io, data)
+		return writeStdout(streams, bytesWriter(data))
 	}
-	return writeFiles(io, []string{out}, [][]byte{data})
+	return writeFiles(streams, []string{out}, []func(io.Writer) error{bytesWriter(data)})
 }
 
 func runLadder(ctx context.Context, opts *FigureOptions) (err error) {

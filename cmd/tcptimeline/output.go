@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -66,10 +67,14 @@ func createBeside(target string) (*pendingFile, error) {
 	return &pendingFile{target: target, f: f}, nil
 }
 
-// write writes data and closes the temporary file; on an error it is
+// write writes the file with fn and closes it; on an error it is
 // removed.
-func (p *pendingFile) write(data []byte) error {
-	_, err := tempWriter(p.f).Write(data)
+func (p *pendingFile) write(fn func(io.Writer) error) error {
+	bw := bufio.NewWriterSize(tempWriter(p.f), 64<<10)
+	err := fn(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err == nil {
 		err = p.f.Sync()
 	}
@@ -97,10 +102,11 @@ func (p *pendingFile) commit() error {
 
 func (p *pendingFile) discard() { os.Remove(p.f.Name()) }
 
-// writeFiles writes each named file's data beside it, then, once every
-// one is complete, renames them into place in order and names each on
-// stderr. If any write fails, none of the targets is touched.
-func writeFiles(io *IOStreams, names []string, data [][]byte) error {
+// writeFiles writes each named file beside it (write[i] writes names[i]),
+// then, once every one is complete, renames them into place in order and
+// names each on stderr. If any write fails, none of the targets is
+// touched.
+func writeFiles(streams *IOStreams, names []string, write []func(io.Writer) error) error {
 	var pend []*pendingFile
 	defer func() {
 		for _, p := range pend {
@@ -114,7 +120,7 @@ func writeFiles(io *IOStreams, names []string, data [][]byte) error {
 		if err != nil {
 			return err
 		}
-		if err := p.write(data[i]); err != nil {
+		if err := p.write(write[i]); err != nil {
 			return err
 		}
 		pend = append(pend, p)
@@ -124,14 +130,27 @@ func writeFiles(io *IOStreams, names []string, data [][]byte) error {
 			return err
 		}
 		pend[i] = nil
-		fmt.Fprintf(io.ErrOut, "tcptimeline: wrote %s\n", p.target)
+		fmt.Fprintf(streams.ErrOut, "tcptimeline: wrote %s\n", p.target)
 	}
 	return nil
 }
 
-// writeStdout writes data to standard output; an error exits 2.
-func writeStdout(io *IOStreams, data []byte) error {
-	if _, err := io.Out.Write(data); err != nil {
+// bytesWriter returns a write function for writeFiles that writes data.
+func bytesWriter(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
+}
+
+// writeStdout writes to standard output with fn; an error exits 2.
+func writeStdout(streams *IOStreams, fn func(io.Writer) error) error {
+	w := &errWriter{w: streams.Out}
+	err := fn(w)
+	if w.err != nil {
+		err = w.err
+	}
+	if err != nil {
 		return writeError("standard output", err)
 	}
 	return nil

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -94,18 +94,19 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 	}
 	rep.Summary = sum
 	ropts := render.ReportOptions{Title: opts.Title, Anon: anon}
-	var out bytes.Buffer
 	// The files to write: the report, and for Markdown to a file the
-	// chart beside it, written first (both or neither).
+	// chart beside it, written first (both or neither). The report is
+	// written as it is rendered, never held whole.
 	var names []string
-	var data [][]byte
+	var writes []func(io.Writer) error
+	var doc func(io.Writer) error
 	switch format {
 	case "html":
 		ropts.ChartSVG, ropts.LadderSVG, err = figures(rep, ropts.Anon)
 		if err != nil {
 			return err
 		}
-		err = rep.HTML(&out, ropts)
+		doc = func(w io.Writer) error { return rep.HTML(w, ropts) }
 	default:
 		if opts.Output != "" {
 			chartPath := strings.TrimSuffix(opts.Output, filepath.Ext(opts.Output)) + ".svg"
@@ -114,19 +115,16 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 				return ferr
 			}
 			if len(chart) > 0 {
-				names, data = append(names, chartPath), append(data, chart)
+				names, writes = append(names, chartPath), append(writes, bytesWriter(chart))
 				ropts.ChartLink = filepath.Base(chartPath)
 			}
 		}
-		err = rep.Markdown(&out, ropts)
-	}
-	if err != nil {
-		return err
+		doc = func(w io.Writer) error { return rep.Markdown(w, ropts) }
 	}
 	if opts.Output == "" {
-		err = writeStdout(opts.IO, out.Bytes())
+		err = writeStdout(opts.IO, doc)
 	} else {
-		err = writeFiles(opts.IO, append(names, opts.Output), append(data, out.Bytes()))
+		err = writeFiles(opts.IO, append(names, opts.Output), append(writes, doc))
 	}
 	if err != nil {
 		return err

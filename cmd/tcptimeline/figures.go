@@ -46,7 +46,7 @@ with the SVG inline; without -o the SVG goes to standard output. Without
 	}
 	opts.addFlags(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
-	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (ports kept)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC)")
 	return cmd
 }
@@ -56,8 +56,9 @@ func NewCmdChart(io *IOStreams) *cobra.Command {
 	opts := &FigureOptions{IO: io}
 	cmd := &cobra.Command{
 		Use:   "chart FILE... -o incident.svg",
-		Short: "Draw the incident at a glance: per-second counts per listener, SVG or HTML",
-		Long: `Draw per-second counts over the capture's time, per listener: new SYNs, SYNs
+		Short: "Draw the incident at a glance: counts over time per listener, SVG or HTML",
+		Long: `Draw counts over the capture's own time (from its first packet, in bins as
+narrow as the span allows: milliseconds to days), per listener: new SYNs, SYNs
 dropped, SYN-ACKs retransmitted after the client's ACK, client data ignored,
 ghost connections and resets, with the overflow episodes shaded. -o
 incident.svg writes SVG, -o incident.html a page; without -o the SVG goes to
@@ -70,7 +71,7 @@ standard output.`,
 	}
 	opts.addFlags(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
-	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (ports kept)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	cmd.Flags().StringVar(&opts.Title, "title", "", "the chart's title")
 	return cmd
 }

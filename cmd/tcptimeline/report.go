@@ -52,7 +52,7 @@ flow inline. Without -o, Markdown goes to standard output.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .md (Markdown, chart beside it) or .html (self-contained)")
 	f.StringVar(&opts.Title, "title", "", "the report's title")
-	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	return cmd
 }
 

@@ -55,7 +55,7 @@ captures of any size. A flood of unanswered SYNs is summarised per listener
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json, jsonl (one object per finished flow, as they finish) or csv")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "list only flows that carry a label")
 	f.BoolVar(&opts.All, "all", false, "list every flow, even in a flood of unanswered SYNs")
-	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)

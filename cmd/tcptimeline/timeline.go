@@ -62,7 +62,7 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 	f.StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC, microseconds)")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "show only flows that carry a label")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
-	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("time", cobra.FixedCompletions([]string{"rel", "abs"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)

@@ -62,7 +62,10 @@ func (r *Report) build(opts ReportOptions) []block {
 		for _, c := range s.Captures {
 			names = append(names, lit(an.CaptureName(c)))
 		}
-		title = "TCP incident report: " + strings.Join(names, ", ")
+		title = "TCP incident report"
+		if len(names) > 0 {
+			title += ": " + strings.Join(names, ", ")
+		}
 	}
 	add("h1", title)
 	if s.Interrupted {

@@ -190,7 +190,8 @@ func TestLongFlowsElided(t *testing.T) {
 	if err := Ladder(&b, f, LadderOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	root, _, _ := parseSVG(t, b.Bytes())
+	root, w, h := parseSVG(t, b.Bytes())
+	checkTextInside(t, root, w, h)
 	if n := len(root.find("g", "pkt")); n != len(f.Packets) {
 		t.Errorf("%d arrows, want the %d kept", n, len(f.Packets))
 	}

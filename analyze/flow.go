@@ -136,10 +136,10 @@ func (f *Flow) explain(answered bool) {
 		if p.From == flowstate.Server && p.Flags&flowstate.RST != 0 && f.SynAckTime == 0 && !f.MidStream && p.Labels == 0 && i == f.firstServerRST() {
 			notes = append(notes, "refused: the server answers the SYN with a reset (nothing listens on the port)")
 		}
-		if i == f.ServerEstablishPacket && f.ServerEstablishPacket >= 0 && len(notes) == 0 && f.Labels.Has(flowstate.LabelSynAckAfterAck) {
+		if f.PacketIndex(i) == f.ServerEstablishPacket && f.ServerEstablishPacket >= 0 && len(notes) == 0 && f.Labels.Has(flowstate.LabelSynAckAfterAck) {
 			notes = append(notes, "the server queues the connection now: a slot in its accept queue freed")
 		}
-		if unacked[i] && len(notes) == 0 {
+		if unacked[f.PacketIndex(i)] && len(notes) == 0 {
 			notes = append(notes, "the server does not acknowledge this segment: its ACK was lost on the way, or it ignored the segment while holding the connection as a request; this capture cannot tell which")
 		}
 		if len(notes) > 0 && f.AckedUnseen > 0 && (l.Has(flowstate.LabelSynDropped) || l.Has(flowstate.LabelDataWhileSynRecv) || l.Has(flowstate.LabelSynAckAfterAck)) {

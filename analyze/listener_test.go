@@ -18,7 +18,7 @@ func TestChunkedKeepsOrder(t *testing.T) {
 		}
 		want++
 	})
-	if want != 20000 || cap(c.chunks[0]) != 16 || cap(c.chunks[len(c.chunks)-1]) != maxChunkLen {
+	if want != 20000 || cap(c.chunks[0]) != 2 || cap(c.chunks[len(c.chunks)-1]) != maxChunkLen {
 		t.Fatalf("visited %d; first chunk %d, last %d", want, cap(c.chunks[0]), cap(c.chunks[len(c.chunks)-1]))
 	}
 }

@@ -20,12 +20,19 @@ type Options struct {
 	// per live flow; then the *Flow handed to emit is recycled once emit
 	// returns, and emit must not keep it.
 	Record bool
+	// RecordLimit, with Record, keeps at most this many packets of a flow:
+	// its first and last halves; the middle is counted (Flow.Elided). 0
+	// keeps every packet.
+	RecordLimit int
 	// Timeouts decide when live flows are finished; zero fields take the
 	// defaults.
 	Timeouts Timeouts
 	// Match, when set, keeps only the segments it accepts (host and port
 	// filters). Listener views then cover only those segments too.
 	Match func(*flowstate.Segment) bool
+	// Addresses, when set, numbers the addresses of every packet read,
+	// before Match, in order of first appearance (AddrOrder).
+	Addresses *AddrOrder
 	// Progress, when set, counts the TCP segments read so far, for a
 	// progress line; it is updated every few thousand segments.
 	Progress *atomic.Int64
@@ -105,6 +112,12 @@ const (
 	// and the merge, keep up.
 	staleBatches = 4
 )
+
+// readerGrace is how long, after an interrupt, the run waits for a
+// reader blocked on its input (a live capture on a pipe) before it
+// finishes without it, and again for its counters: together well under
+// the second within which an interrupted run must end.
+const readerGrace = 250 * time.Millisecond
 
 // shardCount is how many flow tables share the analysis: one per core, so
 // that with the decoder they keep the cores busy; at most 8.
@@ -214,6 +227,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				origin, last, hasOrigin = seg.Time, seg.Time, true
 			}
 			last = max(last, seg.Time)
+			if opts.Addresses != nil {
+				opts.Addresses.see(&seg)
+			}
 			if opts.Match != nil && !opts.Match(&seg) {
 				continue
 			}
@@ -251,7 +267,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		tables.Add(1)
 		go func() {
 			defer tables.Done()
-			runShard(i, in[i], free[i], out, spareBatches, stopTables, recycle, hasher, opts)
+			runShard(i, shards, in[i], free[i], out, spareBatches, stopTables, recycle, hasher, opts)
 		}()
 	}
 	go func() { tables.Wait(); close(out) }()
@@ -264,7 +280,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	var fl Flow // reused for every flow when nothing is recorded
 	// stop ends reading; stopAll ends the tables too. After an interrupt
 	// the reader hands over what it read and ends by itself; if it is stuck
-	// waiting for input, the tables are stopped a second later anyway.
+	// waiting for input, the tables are stopped readerGrace later anyway.
 	var readStop, tablesStop sync.Once
 	stopReading := func() { readStop.Do(func() { close(stopRead) }) }
 	stopAll := func() {
@@ -277,7 +293,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			grace.Stop()
 		}
 	}()
-	cfg := flowstate.Config{Record: opts.Record}
+	cfg := flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}
 	handle := func(x *finished) {
 		var recycled *flowstate.Flow
 		if x.F == nil && recycle != nil {
@@ -332,7 +348,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		case <-done:
 			sum.Interrupted = true
 			stopReading()
-			grace = time.AfterFunc(time.Second, stopAll)
+			grace = time.AfterFunc(readerGrace, stopAll)
 			done = nil
 			continue
 		case fb, ok = <-out:
@@ -346,6 +362,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		sum.Segments += fb.segments
 		if !sum.HasTime && fb.hasOrigin {
 			sum.Origin, sum.End, sum.HasTime = fb.origin, fb.last, true
+			ls.origin = sum.Origin
 		}
 		if fb.hasOrigin {
 			sum.End = max(sum.End, fb.last)
@@ -370,7 +387,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, r := range readers {
 			sum.Captures = append(sum.Captures, r.Info())
 		}
-	case <-time.After(time.Second):
+	case <-time.After(readerGrace):
 	}
 	for _, a := range ls.order {
 		sum.Listeners = append(sum.Listeners, a.finish())
@@ -381,7 +398,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 // runShard is one shard's flow table: it analyses the segments it is
 // given and sends its finished flows on, in order, with how far it has
 // swept.
-func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, spare <-chan *flowBatch,
+func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<- *flowBatch, spare <-chan *flowBatch,
 	stop <-chan struct{}, recycle chan *flowstate.Flow, hasher keyHasher, opts Options) {
 	cur := &flowBatch{shard: shard}
 	var segments int64
@@ -403,13 +420,14 @@ func runShard(shard int, in <-chan *batch, free chan<- *batch, out chan<- *flowB
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl := newTable(flowstate.Config{Record: opts.Record}, opts.Timeouts, hasher, func(x finished) {
+	tbl := newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)
 		}
 	})
 	tbl.recycle = recycle
+	tbl.fullMax = pendingAbove / shards
 	var err error
 loop:
 	for {

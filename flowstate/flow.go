@@ -9,6 +9,11 @@ type Config struct {
 	// Events makes Process and Finish return what they concluded. Without
 	// it they return nil and the flow allocates nothing for events.
 	Events bool
+	// RecordLimit, with Record, bounds the packets kept: the first half
+	// and the last half of a longer flow are kept, the middle is not
+	// (Flow.Elided counts it, Flow.ElidedAt says where it was). 0 keeps
+	// every packet.
+	RecordLimit int
 }
 
 // Packet is one packet of a flow with what the analysis concluded about
@@ -132,6 +137,9 @@ type Flow struct {
 	Labels         Labels
 	Findings       []Finding
 	Packets        []Packet // only with Config.Record
+	// Elided counts the packets not kept under Config.RecordLimit: they
+	// came between Packets[ElidedAt-1] and Packets[ElidedAt].
+	Elided, ElidedAt int
 
 	// Handshake milestones, 0 when not seen.
 	SynTime             int64 // client's first SYN
@@ -281,7 +289,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 			p := f.packetOf(seg, from)
 			p.Duplicate = true
 			p.State = [2]State{f.EP[Client].State, f.EP[Server].State}
-			f.Packets = append(f.Packets, p)
+			f.record(idx, p)
 		}
 		return f.events
 	}
@@ -294,7 +302,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 		// can reach this packet too; its states are set last.
 		p := f.packetOf(seg, from)
 		p.Retransmit = retrans
-		f.Packets = append(f.Packets, p)
+		f.record(idx, p)
 	}
 	switch {
 	case seg.Flags&RST != 0:
@@ -342,8 +350,8 @@ func (f *Flow) packetOf(seg *Segment, from Side) Packet {
 func (f *Flow) setStates(idx int, before [2]State) {
 	for _, side := range [...]Side{Client, Server} {
 		st := f.EP[side].State
-		if f.cfg.Record {
-			f.Packets[idx].State[side] = st
+		if p := f.packet(idx); p != nil {
+			p.State[side] = st
 		}
 		if st != before[side] || idx == 0 || f.revisedNow[side] {
 			f.event(Event{Kind: EventState, Packet: idx, Side: side, State: st})
@@ -359,11 +367,12 @@ func (f *Flow) event(e Event) {
 
 // reviseState changes the recorded state of side after packet idx.
 func (f *Flow) reviseState(idx int, side Side, st State) {
-	if !f.cfg.Record || idx < 0 || idx >= len(f.Packets) {
+	p := f.packet(idx)
+	if p == nil {
 		return
 	}
-	if f.Packets[idx].State[side] != st {
-		f.Packets[idx].State[side] = st
+	if p.State[side] != st {
+		p.State[side] = st
 		f.event(Event{Kind: EventState, Packet: idx, Side: side, State: st})
 		if idx == f.NPackets-1 {
 			f.revisedNow[side] = true
@@ -374,11 +383,11 @@ func (f *Flow) reviseState(idx int, side Side, st State) {
 // addLabel puts l on packet idx and on the flow.
 func (f *Flow) addLabel(idx int, l Label, t int64) {
 	f.Labels = f.Labels.Add(l)
-	if f.cfg.Record && idx >= 0 && idx < len(f.Packets) {
-		if f.Packets[idx].Labels.Has(l) {
+	if p := f.packet(idx); p != nil {
+		if p.Labels.Has(l) {
 			return
 		}
-		f.Packets[idx].Labels = f.Packets[idx].Labels.Add(l)
+		p.Labels = p.Labels.Add(l)
 	} else {
 		for _, fd := range f.Findings {
 			if fd.Packet == idx && fd.Label == l {
@@ -678,10 +687,11 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 		f.resolve(f.NPackets-1, now, resolveFinish, nil)
 	}
 	f.ruleSynCookieSuspected()
+	f.unrotate()
 	// A duplicate frame changed nothing: it shows the states of the packet
 	// before it, as revised since.
 	for i := 1; i < len(f.Packets); i++ {
-		if f.Packets[i].Duplicate {
+		if f.Packets[i].Duplicate && (f.Elided == 0 || i != f.ElidedAt) {
 			f.Packets[i].State = f.Packets[i-1].State
 		}
 	}

@@ -55,10 +55,6 @@ var chSeries = [analyze.NumSeriesKinds]struct{ text, color string }{
 	analyze.SeriesReset:          {"resets", "#1565c0"},
 }
 
-// chNiceBins are the bin widths, in seconds, a long capture is aggregated
-// into.
-var chNiceBins = []int64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400}
-
 // niceStep returns the smallest of 1, 2, 5 times a power of ten that is at
 // least v.
 func niceStep(v float64) float64 {
@@ -77,19 +73,26 @@ func niceStep(v float64) float64 {
 // Chart writes the incident chart of a run as an SVG document: one panel
 // per listener (stacked, at most MaxChartPanels, those with overflow
 // episodes and most flows first; listeners whose series are empty are
-// left out), each showing the six per-second series of Listener.Series
-// (new SYNs, SYNs dropped, SYN-ACKs retransmitted after the client's ACK,
-// client data ignored, ghost connections, resets) as grouped bars over
-// the capture's time, with the overflow episodes shaded behind them. The
-// x axis counts seconds since the run's first packet (Summary.Origin),
-// whose UTC time is in the title. When the capture has more seconds than
-// the plot has room for, seconds are summed into wider bins (2 s, 5 s,
-// 10 s, ... 1 day) and the y axis says so.
+// left out), each showing the series of Listener.Series (new SYNs, SYNs
+// dropped, SYN-ACKs retransmitted after the client's ACK, client data
+// ignored, ghost connections, resets) as grouped bars over the capture's
+// own clock, with the overflow episodes shaded behind them.
+//
+// The x axis is the time since the run's first packet (Summary.Origin,
+// whose UTC time is in the subtitle), labelled in the unit its step
+// reads best in ("500 ms", "2.5 s", "3 h"). Bins start at the first
+// packet and are as narrow as the plot allows (at least chMinBin pixels)
+// among 1, 2, 5 ms, ... 1 s, ... 1 min, ... 1 h, ... 1 d, ..., so their
+// width follows the capture's span; every event is drawn in the bin that
+// holds its time, and an episode's shading covers the bins of its first
+// and last evidence.
 //
 // Each panel is a <g class="panel" data-listener="ADDR"> element, each
 // legend entry a <g class="legend-item" data-series="ID"> with the IDs of
-// analyze.SeriesNames, each episode a <rect class="episode">. A summary
-// without listeners gives a small SVG saying so.
+// analyze.SeriesNames, each episode a <rect class="episode">, each bar a
+// <rect class="bar" data-series="ID" data-v="COUNT" data-from-ns="A"
+// data-to-ns="B"> for its bin from A to B nanoseconds after the first
+// packet. A summary without listeners gives a small SVG saying so.
 func Chart(w io.Writer, s *analyze.Summary, opts ChartOptions) error {
 	svg, _, err := chartSVG(s, opts)
 	if err != nil {
@@ -115,13 +118,12 @@ func ChartHTML(w io.Writer, s *analyze.Summary, opts ChartOptions) error {
 
 // chPanel is one listener's panel, laid out.
 type chPanel struct {
-	l      *analyze.Listener
-	addr   string
-	head   string
-	binSec int64
-	bins   [analyze.NumSeriesKinds][]int64
-	ymax   float64
-	ystep  float64
+	l     *analyze.Listener
+	addr  string
+	head  string
+	bins  []analyze.SeriesBin
+	ymax  float64
+	ystep float64
 }
 
 func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
@@ -136,7 +138,7 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	var panels []*chPanel
 	hidden := 0
 	for _, l := range s.Listeners {
-		if l == nil || l.Series.Seconds() == 0 {
+		if l == nil || l.Series.Empty() {
 			continue
 		}
 		panels = append(panels, &chPanel{l: l, addr: opts.addr(l.Server)})
@@ -147,6 +149,9 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 		msg := "no listener in this capture has a counted event (no SYN, drop, ignored ACK or data, ghost or reset)"
 		if len(s.Listeners) == 0 {
 			msg = "no listeners in this capture: no TCP flow was seen"
+		}
+		if s.Interrupted {
+			msg += "; interrupted: partial data"
 		}
 		width = math.Ceil(max(textWidth(title, 15), textWidth(msg, chFont)) + 2*chMargin)
 		d.text(chMargin, titleY, title, textOpts{size: 15, weight: "bold", fill: colInk})
@@ -169,48 +174,43 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	}
 
 	origin := s.Origin
-	// The x domain, seconds relative to origin: the capture, and every
-	// drawn series (a series starts at a whole second, before origin).
-	xmin, xmax := 0.0, float64(s.End-origin)/1e9
+	// The x domain, nanoseconds since origin: the capture, and every
+	// drawn series (a packet whose time went backwards may lie before
+	// the first).
+	lo, hi := int64(0), s.End-origin
+	var res int64
 	for _, p := range panels {
 		sr := &p.l.Series
-		xmin = min(xmin, float64(sr.Start-origin)/1e9)
-		xmax = max(xmax, float64(sr.Start-origin)/1e9+float64(sr.Seconds()))
+		if a, b, ok := sr.Span(); ok {
+			lo, hi = min(lo, a-origin), max(hi, b-origin)
+		}
+		res = max(res, sr.Res)
 	}
-	if xmax-xmin < 1 {
-		xmax = xmin + 1
+	hi = max(hi, lo+nsMS)
+	interrupted := ""
+	if s.Interrupted {
+		interrupted = "; interrupted: partial data"
 	}
-	subtitle := fmt.Sprintf("capture start %s UTC, %s; x: seconds since then", time.Unix(0, origin).UTC().Format("2006-01-02 15:04:05.000000"), dur(s.End-origin))
-	// Legend entries.
-	legendW := 0.0
-	for _, sr := range chSeries {
-		legendW = max(legendW, 22+textWidth(sr.text, chSmall)+20)
-	}
+	subtitle := fmt.Sprintf("capture start (first packet) %s UTC, span %s; x: time since then%s", time.Unix(0, origin).UTC().Format("2006-01-02 15:04:05.000000"), humanDur(s.End-origin), interrupted)
 	width = math.Ceil(max(width, textWidth(title, 15)+2*chMargin, textWidth(subtitle, chSmall)+2*chMargin))
 	plotX := chMargin + chAxisW
 	plotW := width - plotX - chMargin - 8
-	xscale := plotW / (xmax - xmin)
-	xat := func(sec float64) float64 { return plotX + (sec-xmin)*xscale }
 
-	// Bins: the narrowest nice width that leaves chMinBin pixels per bin.
-	var binSec int64 = chNiceBins[len(chNiceBins)-1]
-	for _, b := range chNiceBins {
-		if float64(b)*xscale >= chMinBin {
-			binSec = b
-			break
-		}
-	}
+	// Bins: the narrowest nice width that leaves chMinBin pixels per bin
+	// and is a multiple of every series' resolution; the domain is then
+	// widened to whole bins.
+	binW := niceWidth(int64(math.Ceil(float64(hi-lo)*chMinBin/plotW)), res)
+	lo = floorDiv(lo, binW) * binW
+	hi = (floorDiv(hi-1, binW) + 1) * binW
+	xscale := plotW / float64(hi-lo)
+	xat := func(ns int64) float64 { return plotX + float64(ns-lo)*xscale }
+
 	for _, p := range panels {
-		p.binSec = binSec
-		n := (int64(p.l.Series.Seconds()) + binSec - 1) / binSec
+		p.bins = p.l.Series.Rebin(binW)
 		top := int64(0)
-		for k := range p.bins {
-			p.bins[k] = make([]int64, n)
-			for i, c := range p.l.Series.Counts[k] {
-				p.bins[k][int64(i)/binSec] += int64(c)
-			}
-			for _, v := range p.bins[k] {
-				top = max(top, v)
+		for _, b := range p.bins {
+			for _, v := range b.V {
+				top = max(top, int64(v))
 			}
 		}
 		p.ystep = niceStep(float64(max(top, 1)) / 4)
@@ -225,17 +225,13 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 		default:
 			parts = append(parts, fmt.Sprintf("%d overflow episodes (shaded)", n))
 		}
-		if binSec == 1 {
-			parts = append(parts, "counts per second")
-		} else {
-			parts = append(parts, fmt.Sprintf("counts per %d s", binSec))
-		}
+		parts = append(parts, "counts per "+humanDur(binW))
 		p.head = strings.Join(parts, ", ")
 	}
 
 	// Title, subtitle, legend.
 	d.text(chMargin, titleY, title, textOpts{size: 15, weight: "bold", fill: colInk, class: "title"})
-	d.text(chMargin, titleY+20, subtitle, textOpts{size: chSmall, fill: colMuted})
+	d.text(chMargin, titleY+20, subtitle, textOpts{size: chSmall, fill: colMuted, class: "subtitle"})
 	ly := titleY + 44
 	lx := chMargin
 	for k, sr := range chSeries {
@@ -257,8 +253,9 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	d.text(lx+20, ly, "overflow episode", textOpts{size: chSmall, fill: colInk})
 	y := ly + 22
 
+	ax := chAxis{plotX: plotX, plotW: plotW, lo: lo, hi: hi, binW: binW, origin: origin, xat: xat}
 	for _, p := range panels {
-		chDrawPanel(&d, p, y, plotX, plotW, xmin, xmax, xat, origin)
+		chDrawPanel(&d, p, y, &ax)
 		y += chPanelH
 	}
 	if hidden > 0 {
@@ -271,23 +268,58 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	return out.String(), title, err
 }
 
-func chDrawPanel(d *svgDoc, p *chPanel, y0, plotX, plotW, xmin, xmax float64, xat func(float64) float64, origin int64) {
+// tickLabel writes the time of an x tick: steps under a second in
+// milliseconds while the axis stays under a second, else as seconds
+// with decimals; longer steps in compound units ("1 h 30 min").
+func tickLabel(t, step, hi int64) string {
+	switch {
+	case t == 0:
+		return "0"
+	case step < nsSec && hi <= nsSec:
+		return decimal(float64(t)/1e6, 3) + " ms"
+	case step < nsSec:
+		return decimal(float64(t)/1e9, 3) + " s"
+	}
+	return humanDur(t)
+}
+
+// chAxis is the time axis the panels share: the plot's left edge and
+// width in pixels, its domain lo..hi in nanoseconds since origin, and the
+// bin width.
+type chAxis struct {
+	plotX, plotW float64
+	lo, hi, binW int64
+	origin       int64
+	xat          func(ns int64) float64
+}
+
+// bin returns the start of the bin holding t (nanoseconds since origin).
+func (ax *chAxis) bin(t int64) int64 { return floorDiv(t, ax.binW) * ax.binW }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func chDrawPanel(d *svgDoc, p *chPanel, y0 float64, ax *chAxis) {
 	l := p.l
+	plotX, plotW := ax.plotX, ax.plotW
 	d.raw(`<g class="panel" data-listener="%s">`+"\n", xmlText(p.addr))
 	d.text(chMargin, y0+4, p.head, textOpts{size: chFont, weight: "bold", fill: colInk, class: "panel-title"})
 	top := y0 + 18
 	bottom := top + chPlotH
 	yat := func(v float64) float64 { return bottom - v/p.ymax*chPlotH }
-	// Episodes behind everything.
+	// Episodes behind everything, over the bins of their first and last
+	// evidence, so that every bar of their evidence lies inside.
 	for _, e := range l.Episodes {
-		x1 := xat(float64(e.Start-origin) / 1e9)
-		x2 := xat(float64(e.End-origin) / 1e9)
+		x1 := ax.xat(ax.bin(e.Start - ax.origin))
+		x2 := ax.xat(ax.bin(e.End-ax.origin) + ax.binW)
 		x1, x2 = max(x1, plotX), min(x2, plotX+plotW)
-		if x2-x1 < 3 {
-			x1, x2 = (x1+x2)/2-1.5, (x1+x2)/2+1.5
-		}
 		d.raw(`<rect class="episode" x="%s" y="%s" width="%s" height="%s" fill="%s">`, num(x1), num(top), num(x2-x1), num(chPlotH), colShade)
-		d.raw("<title>%s</title></rect>\n", xmlText(fmt.Sprintf("overflow episode %s .. %s (%s, %d pieces of evidence)", absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence)))
+		d.raw("<title>%s</title></rect>\n", xmlText(fmt.Sprintf("%s-queue overflow episode %s .. %s (%s, %s, %d pieces of evidence)", e.Queue, absTime(e.Start), absTime(e.End), humanDur(e.End-e.Start), e.Confidence, e.Evidence)))
 	}
 	// Y grid and ticks.
 	for i := 0.0; i*p.ystep <= p.ymax+1e-9; i++ {
@@ -297,37 +329,33 @@ func chDrawPanel(d *svgDoc, p *chPanel, y0, plotX, plotW, xmin, xmax float64, xa
 		d.text(plotX-6, yy+4, fmt.Sprintf("%g", v), textOpts{size: chSmall, anchor: "end", fill: colMuted})
 	}
 	// Bars: per bin, one per series, side by side.
-	sr := &l.Series
-	binW := float64(p.binSec) * (plotW / (xmax - xmin))
+	binPx := float64(ax.binW) * plotW / float64(ax.hi-ax.lo)
 	// Bars at most 8 px wide, the group centred in its bin.
-	barW := min(binW*0.84/float64(analyze.NumSeriesKinds), 8)
-	pad := (binW - barW*float64(analyze.NumSeriesKinds)) / 2
-	for k := range p.bins {
-		for i, v := range p.bins[k] {
+	barW := min(binPx*0.84/float64(analyze.NumSeriesKinds), 8)
+	pad := (binPx - barW*float64(analyze.NumSeriesKinds)) / 2
+	for k := range analyze.SeriesNames {
+		for _, b := range p.bins {
+			v := b.V[k]
 			if v == 0 {
 				continue
 			}
-			t0 := float64(sr.Start-origin)/1e9 + float64(int64(i)*p.binSec)
-			x := xat(t0) + pad + float64(k)*barW
+			t0 := b.Index * ax.binW
+			x := ax.xat(t0) + pad + float64(k)*barW
 			yy := yat(float64(v))
-			d.raw(`<rect class="bar" data-series="%s" data-v="%d" x="%s" y="%s" width="%s" height="%s" fill="%s">`,
-				analyze.SeriesNames[k], v, num(x), num(yy), num(max(barW-0.5, 0.8)), num(bottom-yy), chSeries[k].color)
-			d.raw("<title>%s</title></rect>\n", xmlText(fmt.Sprintf("%s: %d in %g..%g s", chSeries[k].text, v, t0, t0+float64(p.binSec))))
+			d.raw(`<rect class="bar" data-series="%s" data-v="%d" data-from-ns="%d" data-to-ns="%d" x="%s" y="%s" width="%s" height="%s" fill="%s">`,
+				analyze.SeriesNames[k], v, t0, t0+ax.binW, num(x), num(yy), num(max(barW-0.5, 0.8)), num(bottom-yy), chSeries[k].color)
+			d.raw("<title>%s</title></rect>\n", xmlText(fmt.Sprintf("%s: %d from %s to %s", chSeries[k].text, v, humanDur(t0), humanDur(t0+ax.binW))))
 		}
 	}
 	// Axes and x ticks.
 	d.line(plotX, bottom, plotX+plotW, bottom, colInk, 1, "")
 	d.line(plotX, top, plotX, bottom, colInk, 1, "")
-	step := niceStep((xmax - xmin) / 12)
-	for i := math.Ceil(xmin / step); i*step <= xmax+1e-9; i++ {
-		v := i * step
-		if v == 0 {
-			v = 0 // not -0
-		}
-		xx := xat(v)
+	step := niceWidth((ax.hi-ax.lo+11)/12, 0)
+	for t := floorDiv(ax.lo+step-1, step) * step; t <= ax.hi; t += step {
+		xx := ax.xat(t)
 		d.line(xx, bottom, xx, bottom+4, colInk, 1, "")
-		d.text(xx, bottom+16, fmt.Sprintf("%g", v), textOpts{size: chSmall, anchor: "middle", fill: colInk})
+		d.text(xx, bottom+16, tickLabel(t, step, ax.hi), textOpts{size: chSmall, anchor: "middle", fill: colInk, class: "tick"})
 	}
-	d.text(plotX+plotW, bottom+32, "seconds since capture start", textOpts{size: chSmall, anchor: "end", fill: colMuted})
+	d.text(plotX+plotW, bottom+32, "time since capture start", textOpts{size: chSmall, anchor: "end", fill: colMuted})
 	d.raw("</g>\n")
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/flowstate"
 )
 
 func renderChart(t *testing.T, s *analyze.Summary, opts ChartOptions) []byte {
@@ -57,10 +59,8 @@ func checkChart(t *testing.T, s *analyze.Summary, doc []byte) []*node {
 		}
 		// The bars add up to the series.
 		var want, got int64
-		for k := range l.Series.Counts {
-			for _, c := range l.Series.Counts[k] {
-				want += int64(c)
-			}
+		for k := range analyze.SeriesNames {
+			want += l.Series.Total(analyze.SeriesKind(k))
 		}
 		for _, b := range p.find("rect", "bar") {
 			got += int64(attrNum(t, b, "data-v"))
@@ -88,7 +88,7 @@ func TestChartFixtures(t *testing.T) {
 			panels := checkChart(t, s, doc)
 			want := 0
 			for _, l := range s.Listeners {
-				if l.Series.Seconds() > 0 {
+				if !l.Series.Empty() {
 					want++
 				}
 			}
@@ -132,18 +132,23 @@ func TestChartNoListeners(t *testing.T) {
 	}
 }
 
-// synthListener is a listener with n seconds of series, a count every
-// tenth second, and one episode.
-func synthListener(addr string, start int64, n int) *analyze.Listener {
+// synthListener is a listener with n seconds of series from origin at
+// 1 s resolution, a count every tenth second, and one episode.
+func synthListener(addr string, origin int64, n int) *analyze.Listener {
 	l := &analyze.Listener{Server: netip.MustParseAddrPort(addr), Flows: n / 10}
-	l.Series.Start = start
-	for k := range l.Series.Counts {
-		l.Series.Counts[k] = make([]int32, n)
-		for i := k; i < n; i += 10 {
-			l.Series.Counts[k][i] = int32(k + 1)
+	l.Series = analyze.Series{Origin: origin, Res: 1e9}
+	for i := 0; i < n; i++ {
+		b := analyze.SeriesBin{Index: int64(i)}
+		for k := range b.V {
+			if (i-k)%10 == 0 {
+				b.V[k] = int32(k + 1)
+			}
+		}
+		if b.V != ([analyze.NumSeriesKinds]int32{}) {
+			l.Series.Bins = append(l.Series.Bins, b)
 		}
 	}
-	l.Episodes = []analyze.Episode{{Start: start + int64(n/4)*1e9, End: start + int64(n/2)*1e9, Evidence: 3}}
+	l.Episodes = []analyze.Episode{{Start: origin + int64(n/4)*1e9, End: origin + int64(n/2)*1e9, Evidence: 3, Queue: analyze.QueueAccept}}
 	return l
 }
 
@@ -212,5 +217,179 @@ func TestChartHTML(t *testing.T) {
 	root := parseXML(t, []byte(strings.TrimPrefix(page, "<!DOCTYPE html>")))
 	if root.name != "html" || len(root.find("svg", "")) != 1 {
 		t.Error("html > svg not found")
+	}
+}
+
+// chartEvent is one thing the chart counts, from the recorded flows.
+type chartEvent struct {
+	listener string
+	kind     string
+	t        int64 // ns since the run's first packet
+}
+
+// eventsOf lists what the chart must draw, from the flows' packets and
+// findings: a listener's new SYNs, its drops, ignored ACKs and data,
+// ghosts, and first resets.
+func eventsOf(r *fixtureRun) []chartEvent {
+	var out []chartEvent
+	kinds := map[flowstate.Label]analyze.SeriesKind{flowstate.LabelSynDropped: analyze.SeriesSynDropped, flowstate.LabelSynAckAfterAck: analyze.SeriesSynAckAfterAck,
+		flowstate.LabelDataWhileSynRecv: analyze.SeriesDataIgnored, flowstate.LabelGhostConnection: analyze.SeriesGhost}
+	for _, f := range r.flows {
+		add := func(t int64, k analyze.SeriesKind) {
+			out = append(out, chartEvent{f.Server.String(), analyze.SeriesNames[k], t - r.sum.Origin})
+		}
+		if f.SynTime != 0 {
+			add(f.SynTime, analyze.SeriesNewSYN)
+		}
+		for _, fd := range f.Findings {
+			if k, ok := kinds[fd.Label]; ok {
+				add(fd.Time, k)
+			}
+		}
+		for i := range f.Packets {
+			if p := &f.Packets[i]; p.Flags&flowstate.RST != 0 {
+				add(p.Time, analyze.SeriesReset)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// tickScale reads the x axis of a panel from its ticks: pixels at time
+// 0 and per nanosecond.
+func tickScale(t *testing.T, panel *node) (x0, perNS float64) {
+	t.Helper()
+	type tick struct{ x, ns float64 }
+	var ticks []tick
+	for _, n := range panel.find("text", "tick") {
+		var v float64
+		var unit string
+		if n.text == "0" {
+			ticks = append(ticks, tick{attrNum(t, n, "x"), 0})
+			continue
+		}
+		if _, err := fmt.Sscanf(n.text, "%g %s", &v, &unit); err != nil {
+			t.Fatalf("tick %q: %v", n.text, err)
+		}
+		mult := map[string]float64{"ms": 1e6, "s": 1e9, "min": 60e9, "h": 3600e9}[unit]
+		if mult == 0 {
+			t.Fatalf("tick %q: unit %q", n.text, unit)
+		}
+		ticks = append(ticks, tick{attrNum(t, n, "x"), v * mult})
+	}
+	if len(ticks) < 2 {
+		t.Fatalf("%d ticks", len(ticks))
+	}
+	a, b := ticks[0], ticks[len(ticks)-1]
+	perNS = (b.x - a.x) / (b.ns - a.ns)
+	return a.x - a.ns*perNS, perNS
+}
+
+// TestChartEventsInTheirBins: every event of the fixtures is drawn in the
+// bar of its series whose bin holds its time, at the x of that bin on
+// the axis the ticks label, and inside the shading of the episode that
+// holds it; bins start at the first packet.
+func TestChartEventsInTheirBins(t *testing.T) {
+	for _, rel := range []string{"lab/ghost/server.pcap", "lab/burst-slow-accept/server.pcap", "seed002/seed002.pcap"} {
+		t.Run(rel, func(t *testing.T) {
+			r := analyzeFixture(t, rel)
+			doc := renderChart(t, r.sum, ChartOptions{})
+			panels := checkChart(t, r.sum, doc)
+			byAddr := map[string]*node{}
+			for _, p := range panels {
+				byAddr[p.attr["data-listener"]] = p
+			}
+			episodes := map[string][]analyze.Episode{}
+			for _, l := range r.sum.Listeners {
+				episodes[l.Server.String()] = l.Episodes
+			}
+			events := eventsOf(r)
+			if len(events) == 0 {
+				t.Fatal("no events")
+			}
+			for _, e := range events {
+				p := byAddr[e.listener]
+				if p == nil {
+					t.Fatalf("no panel for %s", e.listener)
+				}
+				x0, perNS := tickScale(t, p)
+				var bar *node
+				for _, b := range p.find("rect", "bar") {
+					from, to := attrNum(t, b, "data-from-ns"), attrNum(t, b, "data-to-ns")
+					if b.attr["data-series"] == e.kind && from <= float64(e.t) && float64(e.t) < to {
+						bar = b
+						if from < 0 && e.t >= 0 || int64(from)%int64(to-from) != 0 {
+							t.Errorf("%s %s at %d ns: bin %v..%v does not start on a bin boundary from the first packet", e.listener, e.kind, e.t, from, to)
+						}
+						bx, bw := attrNum(t, b, "x"), attrNum(t, b, "width")
+						if lo, hi := x0+from*perNS-1, x0+to*perNS+1; bx < lo || bx+bw > hi {
+							t.Errorf("%s %s at %d ns: bar at x %.1f..%.1f, its bin is at %.1f..%.1f", e.listener, e.kind, e.t, bx, bx+bw, lo, hi)
+						}
+					}
+				}
+				if bar == nil {
+					t.Errorf("%s %s at %d ns: no bar holds it", e.listener, e.kind, e.t)
+					continue
+				}
+				rects := p.find("rect", "episode")
+				for i, ep := range episodes[e.listener] {
+					if e.t < ep.Start-r.sum.Origin || e.t > ep.End-r.sum.Origin || i >= len(rects) {
+						continue
+					}
+					ex, ew := attrNum(t, rects[i], "x"), attrNum(t, rects[i], "width")
+					if bx, bw := attrNum(t, bar, "x"), attrNum(t, bar, "width"); bx < ex-0.1 || bx+bw > ex+ew+0.1 {
+						t.Errorf("%s %s at %d ns: bar at x %.1f..%.1f outside its episode's shading %.1f..%.1f", e.listener, e.kind, e.t, bx, bx+bw, ex, ex+ew)
+					}
+				}
+			}
+			// No tick reads like a float's noise, and none is negative.
+			for _, n := range panels[0].find("text", "tick") {
+				if len(n.text) > 12 || strings.HasPrefix(n.text, "-") || strings.Contains(n.text, "e+") {
+					t.Errorf("tick label %q", n.text)
+				}
+			}
+		})
+	}
+}
+
+func TestHumanDur(t *testing.T) {
+	for _, c := range []struct {
+		ns   int64
+		want string
+	}{
+		{0, "0 s"}, {250e3, "0.25 ms"}, {450e6, "450 ms"}, {2500e6, "2.5 s"}, {59999e6, "59.999 s"},
+		{90e9, "1 min 30 s"}, {3 * 3600e9, "3 h"}, {5400e9, "1 h 30 min"}, {86400e9 * 2, "2 d"}, {86400e9*2 + 12*3600e9, "2 d 12 h"},
+		{-1500e6, "-1.5 s"},
+	} {
+		if got := humanDur(c.ns); got != c.want {
+			t.Errorf("humanDur(%d) = %q, want %q", c.ns, got, c.want)
+		}
+	}
+}
+
+// Every resolution a series may have is a nice width, so the chart
+// always finds a bin width that fits every listener.
+func TestNiceWidthsHoldSeriesResolutions(t *testing.T) {
+	for _, r := range analyze.SeriesResolutions {
+		if !slices.Contains(niceWidths, r) {
+			t.Errorf("series resolution %d ns is not a nice width", r)
+		}
+		if niceWidth(1, r) != r {
+			t.Errorf("niceWidth(1, %d) = %d", r, niceWidth(1, r))
+		}
+	}
+}
+
+// A multi-year capture reads in days, not 1e+07 seconds.
+func TestChartMultiYear(t *testing.T) {
+	const origin = int64(1_500_000_000e9)
+	l := &analyze.Listener{Server: netip.MustParseAddrPort("10.0.0.1:80"), Flows: 3}
+	l.Series = analyze.Series{Origin: origin, Res: 86400e9, Bins: []analyze.SeriesBin{{Index: 0, V: [analyze.NumSeriesKinds]int32{1}}, {Index: 1000, V: [analyze.NumSeriesKinds]int32{2}}}}
+	s := &analyze.Summary{Origin: origin, End: origin + 1000*86400e9 + 5e9, Listeners: []*analyze.Listener{l}}
+	doc := renderChart(t, s, ChartOptions{})
+	panels := checkChart(t, s, doc)
+	if len(panels) != 1 || strings.Contains(string(doc), "e+") || !strings.Contains(panels[0].text, "counts per ") || !strings.Contains(panels[0].text, " d") {
+		t.Errorf("multi-year chart:\n%s", doc)
 	}
 }

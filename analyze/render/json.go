@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,18 +23,19 @@ type JSON struct {
 	opts  Options
 	n     int
 	lines bool // one object per line (jsonl) instead of one document
+	cut   cutoff
 }
 
 // NewJSON returns a renderer of the JSON document.
 func NewJSON(w io.Writer, opts Options) *JSON {
-	return &JSON{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
+	return &JSON{w: bufio.NewWriterSize(w, 64<<10), opts: opts, cut: cutoff{stop: opts.Stop}}
 }
 
 // NewJSONLines returns a renderer that writes one JSON object per line:
 // {"type":"flow",...} per finished flow, then {"type":"capture",...} and
 // {"type":"listener",...} objects and a {"type":"totals",...} line.
 func NewJSONLines(w io.Writer, opts Options) *JSON {
-	return &JSON{w: bufio.NewWriterSize(w, 64<<10), opts: opts, lines: true}
+	return &JSON{w: bufio.NewWriterSize(w, 64<<10), opts: opts, lines: true, cut: cutoff{stop: opts.Stop}}
 }
 
 // JSONFlow is a flow in the v1 schema.
@@ -149,41 +151,101 @@ type JSONTotals struct {
 	Start          string `json:"start,omitempty"`
 	End            string `json:"end,omitempty"`
 	Interrupted    bool   `json:"interrupted,omitempty"`
+	// FlowsNotShown counts the flows that finished after an interrupt
+	// and were not written, to end the output in time.
+	FlowsNotShown int `json:"flows_not_shown,omitempty"`
 }
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }
 
 // FlowObject converts a finished flow to its v1 JSON shape; an, when not
-// nil, anonymizes the addresses.
+// nil, anonymizes the addresses. (The JSON renderers write the same
+// object without building it: its packets one at a time.)
 func FlowObject(f *analyze.Flow, an *Anonymizer) JSONFlow {
+	out := flowHeader(f, an)
+	out.Packets = make([]JSONPacket, 0, len(f.Packets))
+	for i := range f.Packets {
+		out.Packets = append(out.Packets, packetObject(f, i))
+	}
+	return out
+}
+
+// flowHeader is a flow's v1 object without its packets (an empty list).
+func flowHeader(f *analyze.Flow, an *Anonymizer) JSONFlow {
 	out := JSONFlow{
 		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server), ClientGuessed: f.ClientGuessed,
 		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), EndReason: f.EndReason,
 		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
-		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), Packets: make([]JSONPacket, 0, len(f.Packets)),
+		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), Packets: []JSONPacket{},
 	}
 	if d, ok := f.ConnectTime(); ok {
 		s := secs(d)
 		out.ConnectTime = &s
 	}
-	for i := range f.Packets {
-		p := &f.Packets[i]
-		dir := "c2s"
-		if p.From == flowstate.Server {
-			dir = "s2c"
-		}
-		jp := JSONPacket{
-			File: p.File, N: p.Frame, T: secs(p.Time - f.Origin), Time: absTime(p.Time), Dir: dir,
-			Flags: p.Flags.String(), Seq: p.Seq, Ack: p.Ack, Len: p.Len,
-			ClientState: p.State[flowstate.Client].String(), ServerState: p.State[flowstate.Server].String(),
-			Labels: p.Labels.Strings(), Duplicate: p.Duplicate,
-		}
-		if i < len(f.Notes) {
-			jp.Note = f.Notes[i]
-		}
-		out.Packets = append(out.Packets, jp)
-	}
 	return out
+}
+
+// packetObject is recorded packet i of f in its v1 shape.
+func packetObject(f *analyze.Flow, i int) JSONPacket {
+	p := &f.Packets[i]
+	dir := "c2s"
+	if p.From == flowstate.Server {
+		dir = "s2c"
+	}
+	jp := JSONPacket{
+		File: p.File, N: p.Frame, T: secs(p.Time - f.Origin), Time: absTime(p.Time), Dir: dir,
+		Flags: p.Flags.String(), Seq: p.Seq, Ack: p.Ack, Len: p.Len,
+		ClientState: p.State[flowstate.Client].String(), ServerState: p.State[flowstate.Server].String(),
+		Labels: p.Labels.Strings(), Duplicate: p.Duplicate,
+	}
+	if i < len(f.Notes) {
+		jp.Note = f.Notes[i]
+	}
+	return jp
+}
+
+// packetsKey is where writeFlow splits a flow's object to stream its
+// packets in.
+var packetsKey = []byte(`"packets":[]`)
+
+// writeFlow writes f's v1 object as FlowObject would marshal it, but one
+// packet at a time, so that a flow of millions of packets never exists
+// as one value; after Stop closes it ends the packets early and says how
+// many it left out ("packets_not_shown").
+func (j *JSON) writeFlow(f *analyze.Flow, typ string) error {
+	obj := flowHeader(f, j.opts.Anon)
+	obj.Type = typ
+	head, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	k := bytes.LastIndex(head, packetsKey)
+	if k < 0 {
+		return fmt.Errorf("render: no packets in the JSON of flow %d", f.ID)
+	}
+	open := k + len(packetsKey) - 1 // just past '['
+	j.w.Write(head[:open])
+	notShown := 0
+	for i := range f.Packets {
+		if i%checkEvery == checkEvery-1 && j.cut.done() {
+			notShown = len(f.Packets) - i
+			break
+		}
+		if i > 0 {
+			j.w.WriteByte(',')
+		}
+		b, err := json.Marshal(packetObject(f, i))
+		if err != nil {
+			return err
+		}
+		j.w.Write(b)
+	}
+	j.w.WriteByte(']')
+	if notShown > 0 {
+		fmt.Fprintf(j.w, `,"packets_not_shown":%d`, notShown)
+	}
+	_, err = j.w.Write(head[open+1:])
+	return err
 }
 
 // ListenerObject converts a listener view to its v1 JSON shape; an, when
@@ -195,7 +257,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		Episodes:                 []JSONEpisode{},
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
-		InferredSysctls:          l.InferredSysctls, Vantage: string(l.Vantage), VantageEvidence: l.VantageEvidence,
+		InferredSysctls:          anonValues(l.InferredSysctls, an), Vantage: string(l.Vantage), VantageEvidence: an.Text(l.VantageEvidence),
 		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows,
 		Verdict: string(l.Verdict), VerdictEvidence: make([]string, 0, len(l.VerdictEvidence)), Notes: make([]string, 0, len(l.Notes)),
 	}
@@ -225,7 +287,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 			}
 		}
 		out.Episodes = append(out.Episodes, JSONEpisode{Start: absTime(e.Start), End: absTime(e.End), Evidence: e.Evidence,
-			Queue: string(e.Queue), Confidence: string(e.Confidence), Alternatives: e.Alternatives, Causes: causes})
+			Queue: string(e.Queue), Confidence: string(e.Confidence), Alternatives: anonList(e.Alternatives, an), Causes: causes})
 	}
 	if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 		out.ConnectTime = &JSONPercentiles{Count: len(l.ConnectTimes), P50: secs(q.P50), P90: secs(q.P90), P99: secs(q.P99), Max: secs(q.Max)}
@@ -240,6 +302,31 @@ func TotalsObject(s *analyze.Summary) JSONTotals {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)
 	}
 	return t
+}
+
+// anonValues returns m with its values through an.Text (m itself
+// without an anonymizer).
+func anonValues(m map[string]string, an *Anonymizer) map[string]string {
+	if an == nil {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = an.Text(v)
+	}
+	return out
+}
+
+// anonList returns l through an.Text (l itself without an anonymizer).
+func anonList(l []string, an *Anonymizer) []string {
+	if an == nil || l == nil {
+		return l
+	}
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = an.Text(v)
+	}
+	return out
 }
 
 func labelMap(m map[flowstate.Label]int) map[string]int {
@@ -263,10 +350,15 @@ func (j *JSON) Flow(f *analyze.Flow) error {
 	if j.opts.Anomalies && f.Labels == 0 {
 		return nil
 	}
-	obj := FlowObject(f, j.opts.Anon)
+	if j.cut.done() {
+		j.cut.flows++
+		return nil
+	}
 	if j.lines {
-		obj.Type = "flow"
-		return j.line(obj)
+		if err := j.writeFlow(f, "flow"); err != nil {
+			return err
+		}
+		return j.w.WriteByte('\n')
 	}
 	if j.n == 0 {
 		j.w.WriteString(`{"schema":"` + Schema + `","flows":[` + "\n")
@@ -274,12 +366,7 @@ func (j *JSON) Flow(f *analyze.Flow) error {
 		j.w.WriteString(",\n")
 	}
 	j.n++
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	_, err = j.w.Write(b)
-	return err
+	return j.writeFlow(f, "")
 }
 
 func (j *JSON) line(v any) error { return writeLine(j.w, v) }
@@ -304,8 +391,11 @@ type views struct {
 	kernel    map[string]any // "counters", "counters_source", "ss" (counters.go); nil without --nstat and --ss
 }
 
-func viewsOf(s *analyze.Summary, opts Options) views {
+func viewsOf(s *analyze.Summary, opts Options, cut *cutoff) views {
 	v := views{listeners: make([]JSONListener, 0, len(s.Listeners)), captures: s.Captures, totals: TotalsObject(s)}
+	if cut.flows > 0 {
+		v.totals.Interrupted, v.totals.FlowsNotShown = true, cut.flows
+	}
 	for _, l := range s.Listeners {
 		if !opts.Anomalies || len(l.LabelFlows) > 0 {
 			v.listeners = append(v.listeners, ListenerObject(l, opts.Anon))
@@ -316,6 +406,12 @@ func viewsOf(s *analyze.Summary, opts Options) views {
 	}
 	if opts.Kernel != nil {
 		v.kernel = kernelMembers(opts.Kernel.Reconcile(s), opts.Anon)
+	}
+	if opts.Anon != nil {
+		v.captures = make([]*analyze.Capture, len(s.Captures))
+		for i, c := range s.Captures {
+			v.captures[i] = opts.Anon.Capture(c)
+		}
 	}
 	return v
 }
@@ -381,7 +477,7 @@ func (v views) writeTail(w *bufio.Writer) error {
 
 // Close writes the captures, listeners and totals, and flushes.
 func (j *JSON) Close(s *analyze.Summary) error {
-	v := viewsOf(s, j.opts)
+	v := viewsOf(s, j.opts, &j.cut)
 	if j.lines {
 		v.writeLines(j.w)
 		return j.w.Flush()

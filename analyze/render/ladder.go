@@ -22,6 +22,9 @@ type LadderOptions struct {
 	// AbsTime labels packets with their UTC time of day, to the
 	// microsecond, instead of milliseconds since the run's first packet.
 	AbsTime bool
+	// Interrupted says the run was interrupted: the flow may be cut
+	// short, and the header says so.
+	Interrupted bool
 }
 
 func (o *LadderOptions) addr(a netip.AddrPort) string {
@@ -77,6 +80,7 @@ type ladderPacket struct {
 	labelY       float64 // baseline of the arrow's text, relative to row
 	breakBefore  bool    // a break marker in the gap before this packet
 	gapBefore    int64
+	elided       int // packets left out before this one
 	breakY       float64
 	sideStateY   [2]float64 // top of each side's state box, relative to row
 }
@@ -146,6 +150,36 @@ func LadderHTML(w io.Writer, f *analyze.Flow, opts LadderOptions) error {
 		b.WriteString(svg)
 		return nil
 	})
+}
+
+// LadderMaxPackets is the most packets a ladder draws: of a longer flow,
+// the first and last halves, with a marker saying how many were left out
+// between them (a drawing of millions of arrows helps no one and would
+// take gigabytes).
+const LadderMaxPackets = 1000
+
+// ldDrawn returns the indexes of f.Packets to draw, where in that list
+// the packets left out were (gapAt), and how many (hidden: those the
+// recording left out, Flow.Elided, and those the ladder leaves out).
+func ldDrawn(f *analyze.Flow) (draw []int, gapAt, hidden int) {
+	n := len(f.Packets)
+	gapAt, hidden = f.ElidedAt, f.Elided
+	if n <= LadderMaxPackets {
+		draw = make([]int, n)
+		for i := range draw {
+			draw[i] = i
+		}
+		return draw, gapAt, hidden
+	}
+	head := LadderMaxPackets / 2
+	tail := LadderMaxPackets - head
+	for i := 0; i < head; i++ {
+		draw = append(draw, i)
+	}
+	for i := n - tail; i < n; i++ {
+		draw = append(draw, i)
+	}
+	return draw, head, hidden + n - head - tail
 }
 
 // ladderLayout is what LadderHTML reuses of the SVG's layout.
@@ -253,6 +287,9 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 	if f.ClientGuessed {
 		lay.summary += "; caught mid-stream: client guessed from the ports"
 	}
+	if opts.Interrupted {
+		lay.summary += "; interrupted: partial data, the flow may go on"
+	}
 	var labelsLine string
 	if f.Labels != 0 {
 		labelsLine = "labels: " + strings.Join(f.Labels.Strings(), ", ")
@@ -277,11 +314,18 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 	}
 	initial := prev
 	stateW := max(textWidth(initial[c].String(), ldSmall), textWidth(initial[s].String(), ldSmall))
-	pk := make([]ladderPacket, len(f.Packets))
+	draw, gapAt, hidden := ldDrawn(f)
+	if hidden > 0 {
+		lay.summary += fmt.Sprintf("; drawn: the first %d and the last %d packets, the %d between them left out", gapAt, len(draw)-gapAt, hidden)
+	}
+	pk := make([]ladderPacket, len(draw))
 	textW, whenW, annW := 0.0, 0.0, 0.0
-	for i := range f.Packets {
+	for n, i := range draw {
 		p := &f.Packets[i]
-		lp := &pk[i]
+		lp := &pk[n]
+		if hidden > 0 && n == gapAt {
+			lp.elided = hidden
+		}
 		lp.p = p
 		lp.text = ldPacketText(p) + "  " + ldFrame(p)
 		lp.when = ldWhen(f, p.Time, opts.AbsTime)
@@ -392,7 +436,7 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 		gap := lp.p.Time - prevP.p.Time
 		gapPx := ldGapPx(gap)
 		base := prevP.row + prevP.bottom
-		if gap > ldBreakAfter {
+		if gap > ldBreakAfter || lp.elided > 0 {
 			lp.breakBefore, lp.gapBefore = true, gap
 			gapPx += ldBreakH
 			lp.breakY = base + gapPx/2 + 4
@@ -463,7 +507,11 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 		d.line(x, y0, x, lifeBottom, colFaint, 2, "")
 	}
 	for _, lp := range pk {
-		if lp.breakBefore {
+		switch {
+		case lp.elided > 0:
+			d.text((cx+sx)/2, lp.breakY+4, fmt.Sprintf("… %d packets not shown, %s …", lp.elided, humanDur(lp.gapBefore)),
+				textOpts{size: ldSmall, anchor: "middle", fill: colMuted, italic: true, class: "elided"})
+		case lp.breakBefore:
 			d.text((cx+sx)/2, lp.breakY+4, fmt.Sprintf("… %.2f s …", float64(lp.gapBefore)/1e9),
 				textOpts{size: ldSmall, anchor: "middle", fill: colMuted, italic: true, class: "gap"})
 		}

@@ -71,11 +71,12 @@ type Summary struct {
 	flood map[netip.AddrPort]*halfOpen
 	order []*halfOpen
 	buf   []byte
+	cut   cutoff
 }
 
 // NewSummary returns a summary renderer writing to w.
 func NewSummary(w io.Writer, opts SummaryOptions) *Summary {
-	s := &Summary{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color), flood: map[netip.AddrPort]*halfOpen{}}
+	s := &Summary{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color), flood: map[netip.AddrPort]*halfOpen{}, cut: cutoff{stop: opts.Stop}}
 	switch opts.Format {
 	case "csv":
 		s.csv = csv.NewWriter(s.w)
@@ -117,6 +118,10 @@ func isHalfOpen(f *analyze.Flow) bool {
 // half-open summary once floodListed of them were listed.
 func (s *Summary) Flow(f *analyze.Flow) error {
 	if s.opts.Anomalies && f.Labels == 0 {
+		return nil
+	}
+	if s.cut.done() {
+		s.cut.flows++
 		return nil
 	}
 	if isHalfOpen(f) {
@@ -244,6 +249,13 @@ func (s *Summary) halfOpen() []HalfOpenSummary {
 func (s *Summary) Close(sum *analyze.Summary) error {
 	switch {
 	case s.csv != nil:
+		if msg := partialText(sum, &s.cut); msg != "" {
+			// A trailer row as wide as the others, its first cell starting
+			// with '#' (a comment to readers that take one).
+			row := make([]string, 11)
+			row[0], row[len(row)-1] = "# interrupted", msg
+			s.csv.Write(row)
+		}
 		s.csv.Flush()
 		if err := s.csv.Error(); err != nil {
 			return err
@@ -261,9 +273,9 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 			fmt.Fprintf(s.w, "%s %d connection attempts that never went past the client's SYN (a SYN flood, or clients that gave up) to %s from %s%d sources, %s .. %s: %d listed above, the rest summarised here (--all lists every one)\n\n",
 				s.pal.warn.Sprint("half-open:"), h.Flows, h.Server, more, h.Sources, h.First, h.Last, h.Listed)
 		}
-		writeViews(s.w, s.pal, sum, s.opts.Options)
+		writeViews(s.w, s.pal, sum, s.opts.Options, &s.cut)
 	default:
-		v := viewsOf(sum, s.opts.Options)
+		v := viewsOf(sum, s.opts.Options, &s.cut)
 		v.halfOpen = s.halfOpen()
 		var err error
 		if s.opts.Format == "jsonl" {

@@ -31,6 +31,10 @@ type Options struct {
 	// Kernel, when set, is the kernel's own evidence (--nstat, --ss),
 	// reconciled with the run after the views (counters.go).
 	Kernel *analyze.KernelEvidence
+	// Stop, when closed, ends the output early after an interrupt: no
+	// more packets or flows are written, only the views and the partial
+	// marker (partial.go).
+	Stop <-chan struct{}
 }
 
 // palette holds the colours, chosen by meaning.
@@ -62,16 +66,21 @@ type Text struct {
 	w    *bufio.Writer
 	opts Options
 	pal  palette
+	cut  cutoff
 }
 
 // NewText returns a text renderer writing to w.
 func NewText(w io.Writer, opts Options) *Text {
-	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color)}
+	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color), cut: cutoff{stop: opts.Stop}}
 }
 
 // Flow writes one finished flow.
 func (t *Text) Flow(f *analyze.Flow) error {
 	if t.opts.Anomalies && f.Labels == 0 {
+		return nil
+	}
+	if t.cut.done() {
+		t.cut.flows++
 		return nil
 	}
 	w, pal := t.w, t.pal
@@ -94,6 +103,13 @@ func (t *Text) Flow(f *analyze.Flow) error {
 		prev = [2]flowstate.State{}
 	}
 	for i := range f.Packets {
+		if i%checkEvery == checkEvery-1 && t.cut.done() {
+			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("… interrupted: the other %d packets of this flow are not shown", len(f.Packets)-i))
+			break
+		}
+		if f.Elided > 0 && i == f.ElidedAt {
+			fmt.Fprintf(w, "  %s\n", pal.muted.Sprint(elidedText(f)))
+		}
 		p := &f.Packets[i]
 		arrow := "->"
 		if p.From == flowstate.Server {
@@ -146,19 +162,20 @@ func dur(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) }
 
 // Close writes the listener and capture views and flushes.
 func (t *Text) Close(s *analyze.Summary) error {
-	writeViews(t.w, t.pal, s, t.opts)
+	writeViews(t.w, t.pal, s, t.opts, &t.cut)
 	return t.w.Flush()
 }
 
-// writeViews writes the listener views, the totals and the capture views.
-func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
+// writeViews writes the listener views, the totals and the capture views,
+// and last the partial marker of an interrupted run.
+func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut *cutoff) {
 	an := opts.Anon
 	for _, l := range s.Listeners {
 		if opts.Anomalies && len(l.LabelFlows) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s  %d flows; %s; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, verdictText(pal, l.Verdict), l.Vantage, l.VantageEvidence)
-		fmt.Fprintf(w, "  verdict: %s\n", strings.Join(l.VerdictEvidence, "; "))
+		fmt.Fprintf(w, "%s  %d flows; %s; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, verdictText(pal, l.Verdict), l.Vantage, an.Text(l.VantageEvidence))
+		fmt.Fprintf(w, "  verdict: %s\n", an.Text(strings.Join(l.VerdictEvidence, "; ")))
 		if len(l.LabelFlows) > 0 {
 			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
 		}
@@ -171,7 +188,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		for i, e := range l.Episodes {
 			fmt.Fprintf(w, "  %s\n", episodeText(i, e))
 			if len(e.Alternatives) > 0 {
-				fmt.Fprintf(w, "    cannot rule out: %s\n", strings.Join(e.Alternatives, "; "))
+				fmt.Fprintf(w, "    cannot rule out: %s\n", an.Text(strings.Join(e.Alternatives, "; ")))
 			}
 		}
 		for _, n := range l.Notes {
@@ -207,7 +224,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "  inferred %s = %s\n", k, l.InferredSysctls[k])
+			fmt.Fprintf(w, "  inferred %s = %s\n", k, an.Text(l.InferredSysctls[k]))
 		}
 		fmt.Fprintln(w)
 	}
@@ -219,9 +236,10 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 	if s.RepliesMissingFlows > 0 {
 		fmt.Fprintln(w, pal.warn.Sprintf("one-sided capture: in %d flows the client acknowledged a SYN-ACK the capture never saw: it holds only one direction of their traffic, and no label that needs the server's replies is given to them", s.RepliesMissingFlows))
 	}
+	an.Learn(s.Captures)
 	for _, c := range s.Captures {
 		fmt.Fprintf(w, "capture %d: %s (%s%s, %s): %d packets, %d TCP, %d non-TCP, %d undecodable",
-			c.Index, safe(c.Name), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)
+			c.Index, safe(an.CaptureName(c)), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)
 		if why := undecodableWhy(c); why != "" {
 			fmt.Fprintf(w, " (%s)", why)
 		}
@@ -239,8 +257,8 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		}
 		fmt.Fprintln(w)
 	}
-	if s.Interrupted {
-		fmt.Fprintln(w, pal.warn.Sprint("interrupted: the report covers the packets read until then"))
+	if msg := partialText(s, cut); msg != "" {
+		fmt.Fprintln(w, pal.warn.Sprint(msg))
 	}
 	if opts.Kernel != nil {
 		writeKernel(w, pal, opts.Kernel.Reconcile(s), an)

@@ -8,6 +8,7 @@
 //	capgen -conns 200000 -seed 1 -o medium.pcap      # about 2 M packets
 //	capgen -conns 1000000 -seed 1 -o large.pcap      # about 10 M packets
 //	capgen -conns 200000 -flood 1000000 -o flood.pcap
+//	capgen -shape servers -servers 20000 -gap 2000000 -o servers.pcap   # hostile shapes (shapes.go)
 //
 // The file is classic pcap, little-endian, microsecond timestamps, link
 // type Ethernet, snaplen 128 (records longer than that are cut, with the
@@ -89,6 +90,11 @@ func run(args []string, stderr io.Writer) int {
 	fs.IntVar(&cfg.FloodSynAcks, "flood-synacks", 1, "SYN-ACKs the server sends per flood SYN: 0 none, 1 a cookie, K>1 with retransmissions")
 	fs.Float64Var(&cfg.V6, "v6", 0.1, "fraction of connections over IPv6")
 	quiet := fs.Bool("q", false, "do not print the summary line")
+	shape := fs.String("shape", "", "write a hostile shape instead of the traffic model: servers, long-flow or labelled-flow (see shapes.go)")
+	var sc shapeConfig
+	fs.IntVar(&sc.Servers, "servers", 20000, "-shape servers: number of servers")
+	fs.Int64Var(&sc.Gap, "gap", 2000000, "-shape servers: seconds between the two SYNs to each server")
+	fs.IntVar(&sc.Packets, "packets", 5000000, "-shape long-flow, labelled-flow: packets in the flow")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -97,7 +103,11 @@ func run(args []string, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := cfg.check(); err != nil {
+	check := cfg.check
+	if *shape != "" {
+		check = func() error { return sc.check(*shape) }
+	}
+	if err := check(); err != nil {
 		fmt.Fprintf(stderr, "capgen: %v\n", err)
 		return 2
 	}
@@ -115,7 +125,13 @@ func run(args []string, stderr io.Writer) int {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	st, err := generate(bw, cfg)
+	var st stats
+	var err error
+	if *shape != "" {
+		st, err = writeShape(bw, *shape, sc)
+	} else {
+		st, err = generate(bw, cfg)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -128,7 +144,9 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "capgen: %v\n", err)
 		return 1
 	}
-	if !*quiet {
+	if !*quiet && *shape != "" {
+		fmt.Fprintf(stderr, "capgen: %s: shape %s, %d packets, %d bytes, written in %.1f s\n", *out, *shape, st.Packets, st.Bytes, time.Since(start).Seconds())
+	} else if !*quiet {
 		fmt.Fprintf(stderr, "capgen: %s: %d packets, %d bytes, %d connections (%d abnormal, %d ghosts), %d flood SYNs, %.1f s of traffic, %.0f connections live on average, written in %.1f s\n",
 			*out, st.Packets, st.Bytes, st.Conns, st.Abnormal, st.Ghosts, st.FloodSYNs,
 			float64(st.SpanMicros)/1e6, st.MeanLive(), time.Since(start).Seconds())

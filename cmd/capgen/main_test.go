@@ -158,3 +158,52 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
+
+// The hostile shapes write what they say: the servers shape two SYNs per
+// server a gap apart, the long flows the packets asked for.
+func TestShapes(t *testing.T) {
+	for _, c := range []struct {
+		shape string
+		sc    shapeConfig
+		want  int
+	}{
+		{"servers", shapeConfig{Servers: 300, Gap: 2000000, Packets: 16}, 600},
+		{"long-flow", shapeConfig{Servers: 1, Packets: 1001}, 1001},
+		{"labelled-flow", shapeConfig{Servers: 1, Packets: 1001}, 1001},
+	} {
+		var buf bytes.Buffer
+		st, err := writeShape(&buf, c.shape, c.sc)
+		if err != nil || c.sc.check(c.shape) != nil {
+			t.Fatalf("%s: %v", c.shape, err)
+		}
+		r, err := pcapgo.NewReader(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		var first, last int64
+		for {
+			_, ci, err := r.ReadPacketData()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				first = ci.Timestamp.Unix()
+			}
+			last = ci.Timestamp.Unix()
+			n++
+		}
+		if n != c.want || st.Packets != int64(n) {
+			t.Errorf("%s: %d packets (stats %d), want %d", c.shape, n, st.Packets, c.want)
+		}
+		if c.shape == "servers" && last-first < c.sc.Gap {
+			t.Errorf("servers: span %d s, want the gap of %d s", last-first, c.sc.Gap)
+		}
+	}
+	if (shapeConfig{Servers: 1, Packets: 16}).check("no-such-shape") == nil {
+		t.Error("an unknown shape was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/analyze/render"
 )
 
 // analysis runs the analyzer over the inputs of a command: it checks the
@@ -23,6 +25,12 @@ type analysis struct {
 	in     *inputOptions
 	record bool
 	quiet  bool
+	// recordLimit bounds the packets recorded per flow (analyze.Options);
+	// addrs numbers the addresses for pseudonyms; anon renders file
+	// names and addresses in messages.
+	recordLimit int
+	addrs       *analyze.AddrOrder
+	anon        *render.Anonymizer
 }
 
 // countingFile counts the bytes read from a file, for the progress line.
@@ -59,6 +67,10 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 			r, err = analyze.OpenLater(name, len(readers), func(f io.Reader) io.Reader { return countingFile{f, &read} })
 		}
 		if err != nil {
+			if a.anon != nil {
+				// Main names the file; under --anonymize, by its pseudonym.
+				err = errors.New(a.anon.Text(err.Error()))
+			}
 			openErrs = append(openErrs, err)
 			continue
 		}
@@ -73,7 +85,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		}
 	}()
 
-	opts := analyze.Options{Record: a.record, Match: match}
+	opts := analyze.Options{Record: a.record, RecordLimit: a.recordLimit, Match: match, Addresses: a.addrs}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
 		opts.Progress = new(atomic.Int64)
@@ -86,7 +98,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	if err != nil {
 		return nil, openErrs, err
 	}
-	warnCaptures(a.io, sum)
+	warnCaptures(a.io, sum, a.anon)
 	return sum, openErrs, nil
 }
 

@@ -16,8 +16,9 @@ import (
 type CheckOptions struct {
 	IO *IOStreams
 	inputOptions
-	Expect []string
-	Forbid []string
+	Expect    []string
+	Forbid    []string
+	Anonymize bool
 }
 
 // expectation is one --expect or --forbid.
@@ -53,6 +54,7 @@ mismatch, 2 for bad arguments or an unreadable capture.`,
 	opts.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&opts.Expect, "expect", nil, "`LABEL` or LABEL=N: at least one flow, or exactly N flows, carry it (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.Forbid, "forbid", nil, "no flow may carry this `LABEL` (repeatable)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses and file names with stable pseudonyms in the messages (host-1, capture-1, ...; ports kept)")
 	_ = cmd.RegisterFlagCompletionFunc("expect", completeLabels)
 	_ = cmd.RegisterFlagCompletionFunc("forbid", completeLabels)
 	return cmd
@@ -90,18 +92,20 @@ func parseExpectations(expect, forbid []string) ([]expectation, error) {
 	return out, nil
 }
 
-func runCheck(ctx context.Context, opts *CheckOptions) error {
+func runCheck(ctx context.Context, opts *CheckOptions) (err error) {
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
 	exps, err := parseExpectations(opts.Expect, opts.Forbid)
 	if err != nil {
 		return err
 	}
-	keep, err := opts.flowFilter()
+	keep, err := opts.flowFilter(names)
 	if err != nil {
 		return err
 	}
 	counts := map[flowstate.Label]int{}
 	examples := map[flowstate.Label][]string{}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
@@ -109,7 +113,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		for _, l := range f.Labels.List() {
 			counts[l]++
 			if len(examples[l]) < 3 {
-				examples[l] = append(examples[l], fmt.Sprintf("flow %d %s -> %s", f.ID, f.Client, f.Server))
+				examples[l] = append(examples[l], fmt.Sprintf("flow %d %s -> %s", f.ID, anon.AddrPort(f.Client), anon.AddrPort(f.Server)))
 			}
 		}
 		return nil
@@ -120,6 +124,9 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if len(openErrs) > 0 {
 		return &inputError{openErrs}
 	}
+	// On partial data (an interrupt) only a mismatch more data cannot
+	// undo is reported, and nothing passes.
+	partial := sum.Interrupted || ctx.Err() != nil
 	var bad, good []string
 	for _, x := range exps {
 		n := counts[x.label]
@@ -132,18 +139,29 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 			bad = append(bad, fmt.Sprintf("forbidden %s found in %s%s", x.label, flows(n), seen))
 		case x.none:
 			good = append(good, fmt.Sprintf("%s absent, as required", x.label))
-		case x.exact >= 0 && n != x.exact:
+		case x.exact >= 0 && n > x.exact:
 			bad = append(bad, fmt.Sprintf("expected %s in exactly %s, found %d%s", x.label, flows(x.exact), n, seen))
-		case x.exact < 0 && n == 0:
+		case x.exact >= 0 && n != x.exact && !partial:
+			bad = append(bad, fmt.Sprintf("expected %s in exactly %s, found %d%s", x.label, flows(x.exact), n, seen))
+		case x.exact < 0 && n == 0 && !partial:
 			bad = append(bad, fmt.Sprintf("expected %s in at least 1 flow, found none", x.label))
+		case partial:
 		default:
 			good = append(good, fmt.Sprintf("%s in %s, as expected", x.label, flows(n)))
 		}
 	}
-	for _, g := range good {
-		fmt.Fprintf(opts.IO.Out, "ok: %s\n", g)
+	w := &errWriter{w: opts.IO.Out}
+	if partial {
+		fmt.Fprintf(w, "interrupted: %d flows checked before the interrupt; the check is not passed on partial data\n", sum.Flows)
+	} else {
+		for _, g := range good {
+			fmt.Fprintf(w, "ok: %s\n", g)
+		}
+		fmt.Fprintf(w, "%d flows checked\n", sum.Flows)
 	}
-	fmt.Fprintf(opts.IO.Out, "%d flows checked\n", sum.Flows)
+	if w.err != nil {
+		return writeError("standard output", w.err)
+	}
 	if len(bad) > 0 {
 		return &findingError{"check failed:\n  " + strings.Join(bad, "\n  ")}
 	}

@@ -3,14 +3,19 @@ package main
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Exit statuses, decided in one place (Main).
 const (
 	exitOK      = 0
 	exitFinding = 1 // --fail-on matched, or a check's expectation failed
-	exitUsage   = 2 // bad arguments, or input that cannot be read
+	exitUsage   = 2 // bad arguments, input that cannot be read, output that cannot be written
 )
+
+// exitInterrupted is the status of a run a signal interrupted, as a shell
+// reports it: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+func exitInterrupted(sig syscall.Signal) int { return 128 + int(sig) }
 
 // findingError reports a finding the user asked to fail on: exit 1.
 type findingError struct{ msg string }

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"net/netip"
 
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -49,7 +46,7 @@ with the SVG inline; without -o the SVG goes to standard output. Without
 	}
 	opts.addFlags(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
-	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (ports kept)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC)")
 	return cmd
 }
@@ -59,8 +56,9 @@ func NewCmdChart(io *IOStreams) *cobra.Command {
 	opts := &FigureOptions{IO: io}
 	cmd := &cobra.Command{
 		Use:   "chart FILE... -o incident.svg",
-		Short: "Draw the incident at a glance: per-second counts per listener, SVG or HTML",
-		Long: `Draw per-second counts over the capture's time, per listener: new SYNs, SYNs
+		Short: "Draw the incident at a glance: counts over time per listener, SVG or HTML",
+		Long: `Draw counts over the capture's own time (from its first packet, in bins as
+narrow as the span allows: milliseconds to days), per listener: new SYNs, SYNs
 dropped, SYN-ACKs retransmitted after the client's ACK, client data ignored,
 ghost connections and resets, with the overflow episodes shaded. -o
 incident.svg writes SVG, -o incident.html a page; without -o the SVG goes to
@@ -73,7 +71,7 @@ standard output.`,
 	}
 	opts.addFlags(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
-	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (ports kept)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	cmd.Flags().StringVar(&opts.Title, "title", "", "the chart's title")
 	return cmd
 }
@@ -89,20 +87,18 @@ func figureFormat(out string) (html bool, err error) {
 	return false, usagef("-o %q: write .svg or .html", out)
 }
 
-// writeOutput writes data to the -o file, or to standard output.
-func writeOutput(io *IOStreams, out string, data []byte) error {
+// writeOutput writes data to the -o file (atomically, output.go), or to
+// standard output.
+func writeOutput(streams *IOStreams, out string, data []byte) error {
 	if out == "" {
-		_, err := io.Out.Write(data)
-		return err
+		return writeStdout(streams, bytesWriter(data))
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(io.ErrOut, "tcptimeline: wrote %s\n", out)
-	return nil
+	return writeFiles(streams, []string{out}, []func(io.Writer) error{bytesWriter(data)})
 }
 
-func runLadder(ctx context.Context, opts *FigureOptions) error {
+func runLadder(ctx context.Context, opts *FigureOptions) (err error) {
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
 	html, err := figureFormat(opts.Output)
 	if err != nil {
 		return err
@@ -110,13 +106,13 @@ func runLadder(ctx context.Context, opts *FigureOptions) error {
 	if opts.Time != "rel" && opts.Time != "abs" {
 		return usagef("--time must be rel or abs, not %q", opts.Time)
 	}
-	keep, err := opts.flowFilter()
+	keep, err := opts.flowFilter(names)
 	if err != nil {
 		return err
 	}
 	var chosen *analyze.Flow
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
-	_, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: render.LadderMaxPackets, quiet: opts.Quiet, addrs: addrs, anon: anon}
+	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if chosen == nil && keep(f) && (opts.Flow != "" || f.Labels != 0) {
 			chosen = f
 		}
@@ -131,7 +127,7 @@ func runLadder(ctx context.Context, opts *FigureOptions) error {
 		}
 		return usagef("no flow carries a label: choose one with --flow")
 	}
-	lo := render.LadderOptions{AbsTime: opts.Time == "abs", Anonymize: opts.anonymizer()}
+	lo := render.LadderOptions{AbsTime: opts.Time == "abs", Anonymize: anon.Func(), Interrupted: sum.Interrupted}
 	draw := render.Ladder
 	if html {
 		draw = render.LadderHTML
@@ -139,30 +135,24 @@ func runLadder(ctx context.Context, opts *FigureOptions) error {
 	return opts.write(openErrs, func(w io.Writer) error { return draw(w, chosen, lo) })
 }
 
-func runChart(ctx context.Context, opts *FigureOptions) error {
+func runChart(ctx context.Context, opts *FigureOptions) (err error) {
+	addrs, _, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
 	html, err := figureFormat(opts.Output)
 	if err != nil {
 		return err
 	}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	sum, openErrs, err := a.run(ctx, func(*analyze.Flow) error { return nil })
 	if err != nil {
 		return err
 	}
-	co := render.ChartOptions{Title: opts.Title, Anonymize: opts.anonymizer()}
+	co := render.ChartOptions{Title: opts.Title, Anonymize: anon.Func()}
 	draw := render.Chart
 	if html {
 		draw = render.ChartHTML
 	}
 	return opts.write(openErrs, func(w io.Writer) error { return draw(w, sum, co) })
-}
-
-// anonymizer returns the pseudonymiser --anonymize asks for, or nil.
-func (o *FigureOptions) anonymizer() func(netip.AddrPort) string {
-	if !o.Anonymize {
-		return nil
-	}
-	return render.NewAnonymizer().AddrPort
 }
 
 // write draws the figure and writes it to -o or standard output; the
@@ -190,7 +180,7 @@ func figures(rep *render.Report, an *render.Anonymizer) (chart, ladder []byte, e
 	}
 	if f := rep.First(); f != nil {
 		var l bytes.Buffer
-		if err := render.Ladder(&l, f, render.LadderOptions{Anonymize: an.Func()}); err != nil {
+		if err := render.Ladder(&l, f, render.LadderOptions{Anonymize: an.Func(), Interrupted: rep.Summary.Interrupted}); err != nil {
 			return nil, nil, err
 		}
 		ladder = l.Bytes()

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
+	"github.com/tcptimeline/tcptimeline/analyze/render"
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
 
@@ -82,8 +83,44 @@ func (o *inputOptions) match() (func(*flowstate.Segment) bool, error) {
 	}, nil
 }
 
-// flowFilter builds the --flow filter on finished flows.
-func (o *inputOptions) flowFilter() (func(*analyze.Flow) bool, error) {
+// pseudonymPrefix starts every host pseudonym --anonymize writes.
+const pseudonymPrefix = "host-"
+
+// pseudonyms sets up what --anonymize needs, and what --flow needs to
+// take a pseudonym (host-3:8000): the run numbers its addresses by first
+// appearance (analyze.AddrOrder), which names every address alike in
+// every command. names matches pseudonyms; anon, for the output, is the
+// same anonymizer with --anonymize and nil without.
+func (o *inputOptions) pseudonyms(anonymize bool) (addrs *analyze.AddrOrder, names, anon *render.Anonymizer) {
+	if !anonymize && !strings.Contains(o.Flow, pseudonymPrefix) {
+		return nil, nil, nil
+	}
+	addrs = analyze.NewAddrOrder()
+	names = render.NewRunAnonymizer(addrs, o.Files)
+	if anonymize {
+		anon = names
+	}
+	return addrs, names, anon
+}
+
+// flowEnd is one endpoint of a --flow selector: an address, or a
+// pseudonym, and a port.
+type flowEnd struct {
+	ap        netip.AddrPort
+	pseudonym string
+	port      uint16
+}
+
+func (e *flowEnd) matches(ap netip.AddrPort, names *render.Anonymizer) bool {
+	if e.pseudonym == "" {
+		return e.ap == ap
+	}
+	return ap.Port() == e.port && names.MatchesAddr(e.pseudonym, ap.Addr())
+}
+
+// flowFilter builds the --flow filter on finished flows; names resolves
+// pseudonyms (from pseudonyms()).
+func (o *inputOptions) flowFilter(names *render.Anonymizer) (func(*analyze.Flow) bool, error) {
 	spec := strings.TrimSpace(o.Flow)
 	if spec == "" {
 		return func(*analyze.Flow) bool { return true }, nil
@@ -91,22 +128,62 @@ func (o *inputOptions) flowFilter() (func(*analyze.Flow) bool, error) {
 	if n, err := strconv.Atoi(spec); err == nil {
 		return func(f *analyze.Flow) bool { return f.ID == n }, nil
 	}
-	var ends []netip.AddrPort
-	for _, part := range strings.FieldsFunc(spec, func(r rune) bool { return r == '-' || r == '>' || r == ',' || r == ' ' }) {
+	bad := usagef("--flow %q: want a flow number, ip:port, ip:port-ip:port ([v6]:port for IPv6) or a pseudonym as --anonymize writes it (host-3:8000)", spec)
+	var ends []flowEnd
+	for _, part := range splitFlowSpec(spec) {
+		if strings.HasPrefix(part, pseudonymPrefix) {
+			name, port, ok := strings.Cut(part, ":")
+			p, err := strconv.ParseUint(port, 10, 16)
+			if n, nerr := strconv.Atoi(strings.TrimPrefix(name, pseudonymPrefix)); !ok || err != nil || nerr != nil || n < 1 || names == nil {
+				return nil, bad
+			}
+			ends = append(ends, flowEnd{pseudonym: name, port: uint16(p)})
+			continue
+		}
 		ap, err := netip.ParseAddrPort(part)
 		if err != nil {
-			return nil, usagef("--flow %q: want a flow number, ip:port or ip:port-ip:port ([v6]:port for IPv6)", spec)
+			return nil, bad
 		}
-		ends = append(ends, ap)
+		ends = append(ends, flowEnd{ap: ap})
 	}
 	return func(f *analyze.Flow) bool {
-		for _, e := range ends {
-			if e != f.Client && e != f.Server {
+		for i := range ends {
+			if !ends[i].matches(f.Client, names) && !ends[i].matches(f.Server, names) {
 				return false
 			}
 		}
 		return true
 	}, nil
+}
+
+// splitFlowSpec splits "a-b", "a->b", "a,b" or "a b" into endpoints; a
+// pseudonym's own '-' (host-3) is not a separator.
+func splitFlowSpec(spec string) []string {
+	spec = strings.ReplaceAll(spec, pseudonymPrefix, "\x00")
+	parts := strings.FieldsFunc(spec, func(r rune) bool { return r == '-' || r == '>' || r == ',' || r == ' ' })
+	for i := range parts {
+		parts[i] = strings.ReplaceAll(parts[i], "\x00", pseudonymPrefix)
+	}
+	return parts
+}
+
+// anonError is an error whose message goes through --anonymize's
+// anonymizer (file names, addresses), keeping what it wraps for the exit
+// status.
+type anonError struct {
+	err error
+	an  *render.Anonymizer
+}
+
+func (e *anonError) Error() string { return e.an.Text(e.err.Error()) }
+func (e *anonError) Unwrap() error { return e.err }
+
+// anonymizeErr wraps err for an, when both are set.
+func anonymizeErr(err error, an *render.Anonymizer) error {
+	if err == nil || an == nil {
+		return err
+	}
+	return &anonError{err, an}
 }
 
 // expandGlobs expands shell-style patterns in file arguments (for ring
@@ -126,11 +203,13 @@ func expandGlobs(args []string) []string {
 	return out
 }
 
-// warnCaptures writes each capture's warnings to stderr.
-func warnCaptures(io *IOStreams, sum *analyze.Summary) {
+// warnCaptures writes each capture's warnings to stderr, through an
+// (--anonymize) when it is set.
+func warnCaptures(io *IOStreams, sum *analyze.Summary, an *render.Anonymizer) {
+	an.Learn(sum.Captures)
 	for _, c := range sum.Captures {
 		for _, w := range c.Warnings {
-			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s\n", w)
+			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s\n", an.Text(w))
 		}
 		if c.Undecodable > 0 {
 			var why []string
@@ -144,7 +223,7 @@ func warnCaptures(io *IOStreams, sum *analyze.Summary) {
 			if len(why) > 0 {
 				because = " (" + strings.Join(why, ", ") + ")"
 			}
-			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s: %d packets could not be decoded and were skipped%s\n", c.Name, c.Undecodable, because)
+			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s: %d packets could not be decoded and were skipped%s\n", an.CaptureName(c), c.Undecodable, because)
 		}
 	}
 }

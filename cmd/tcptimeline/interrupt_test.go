@@ -29,12 +29,16 @@ func TestInterruptPrintsWhatWasRead(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := Main(ctx, []string{"timeline", "--color", "never", "-"}, &IOStreams{In: pr, Out: &out, ErrOut: &errOut})
 	pw.Close()
-	if code != 0 {
-		t.Errorf("exit %d: %s", code, errOut.String())
+	if code != 130 {
+		t.Errorf("exit %d, want 130 (interrupted): %s", code, errOut.String())
 	}
 	s := out.String()
-	if !strings.Contains(s, "6 flows, 44 TCP segments") || !strings.Contains(s, "interrupted") {
-		t.Errorf("want the 6 flows read before the interrupt and a note of it:\n%s", s)
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if !strings.Contains(s, "6 flows, 44 TCP segments") || !strings.HasPrefix(lines[len(lines)-1], "interrupted: ") {
+		t.Errorf("want the 6 flows read before the interrupt and the partial marker last:\n%s", s)
+	}
+	if !strings.Contains(errOut.String(), "interrupted by SIGINT") {
+		t.Errorf("no notice on stderr: %q", errOut.String())
 	}
 }
 

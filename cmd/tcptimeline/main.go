@@ -5,15 +5,14 @@
 //
 // Exit status: 0 when the run went fine, 1 when a finding asked for with
 // --fail-on (or a check's expectation) is met or missed, 2 for a usage
-// error or an input that cannot be read.
+// error, an input that cannot be read or an output that cannot be
+// written, 130 or 143 when SIGINT or SIGTERM interrupted the run.
 package main
 
 import (
 	"context"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 )
 
 func main() {
@@ -23,7 +22,7 @@ func main() {
 		// half-open flows stays within a few hundred MiB.
 		debug.SetMemoryLimit(448 << 20)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	code := Main(ctx, os.Args[1:], SystemStreams())
 	stop()
 	os.Exit(code)

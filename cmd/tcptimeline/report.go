@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -56,12 +54,19 @@ flow inline. Without -o, Markdown goes to standard output.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .md (Markdown, chart beside it) or .html (self-contained)")
 	f.StringVar(&opts.Title, "title", "", "the report's title")
-	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	return cmd
 }
 
-func runReport(ctx context.Context, opts *ReportOptions) error {
-	keep, err := opts.flowFilter()
+// reportRecordLimit bounds the packets recorded per flow for a report:
+// its representative flows show their first and last halves, so a report
+// stays readable, and its size bounded, whatever the flows' lengths.
+const reportRecordLimit = 400
+
+func runReport(ctx context.Context, opts *ReportOptions) (err error) {
+	addrs, selector, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
+	keep, err := opts.flowFilter(selector)
 	if err != nil {
 		return err
 	}
@@ -78,7 +83,7 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 		return err
 	}
 	rep := &render.Report{Examples: map[flowstate.Label]*analyze.Flow{}}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: reportRecordLimit, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
@@ -94,18 +99,20 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 		return err
 	}
 	rep.Summary = sum
-	ropts := render.ReportOptions{Title: opts.Title, Kernel: kernel}
-	if opts.Anonymize {
-		ropts.Anon = render.NewAnonymizer()
-	}
-	var out bytes.Buffer
+	ropts := render.ReportOptions{Title: opts.Title, Anon: anon, Kernel: kernel}
+	// The files to write: the report, and for Markdown to a file the
+	// chart beside it, written first (both or neither). The report is
+	// written as it is rendered, never held whole.
+	var names []string
+	var writes []func(io.Writer) error
+	var doc func(io.Writer) error
 	switch format {
 	case "html":
 		ropts.ChartSVG, ropts.LadderSVG, err = figures(rep, ropts.Anon)
 		if err != nil {
 			return err
 		}
-		err = rep.HTML(&out, ropts)
+		doc = func(w io.Writer) error { return rep.HTML(w, ropts) }
 	default:
 		if opts.Output != "" {
 			chartPath := strings.TrimSuffix(opts.Output, filepath.Ext(opts.Output)) + ".svg"
@@ -114,24 +121,16 @@ func runReport(ctx context.Context, opts *ReportOptions) error {
 				return ferr
 			}
 			if len(chart) > 0 {
-				if err := os.WriteFile(chartPath, chart, 0o644); err != nil {
-					return err
-				}
+				names, writes = append(names, chartPath), append(writes, bytesWriter(chart))
 				ropts.ChartLink = filepath.Base(chartPath)
 			}
 		}
-		err = rep.Markdown(&out, ropts)
-	}
-	if err != nil {
-		return err
+		doc = func(w io.Writer) error { return rep.Markdown(w, ropts) }
 	}
 	if opts.Output == "" {
-		_, err = opts.IO.Out.Write(out.Bytes())
+		err = writeStdout(opts.IO, doc)
 	} else {
-		err = os.WriteFile(opts.Output, out.Bytes(), 0o644)
-		if err == nil {
-			fmt.Fprintf(opts.IO.ErrOut, "tcptimeline: wrote %s\n", opts.Output)
-		}
+		err = writeFiles(opts.IO, append(names, opts.Output), append(writes, doc))
 	}
 	if err != nil {
 		return err

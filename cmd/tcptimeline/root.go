@@ -28,9 +28,14 @@ func Main(ctx context.Context, args []string, io *IOStreams) int {
 		fmt.Fprintf(io.ErrOut, "tcptimeline: %v\n", err)
 	}
 	if err != nil {
-		if _, ok := err.(*usageError); ok || cmd == root || isFlagError(err) {
+		var ue *usageError
+		if errors.As(err, &ue) || cmd == root || isFlagError(err) {
 			fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
+	}
+	if sig := interrupted(ctx); sig != 0 {
+		fmt.Fprintf(io.ErrOut, "tcptimeline: interrupted by %s: the output covers what was read until then\n", sigName(sig))
+		return exitInterrupted(sig)
 	}
 	return exitCode(err)
 }
@@ -55,7 +60,9 @@ connections, resets on overflow, SYN-ACK retries exhausted) and prints an
 annotated timeline.
 
 Exit status: 0 fine, 1 a finding asked for with --fail-on (or a failed check),
-2 a usage error or an input that cannot be read.`,
+2 a usage error, an input that cannot be read or an output that cannot be
+written, 130 (SIGINT) or 143 (SIGTERM) when interrupted: what was read until
+then is still written, marked partial.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -57,15 +57,17 @@ captures of any size. A flood of unanswered SYNs is summarised per listener
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json, jsonl (one object per finished flow, as they finish) or csv")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "list only flows that carry a label")
 	f.BoolVar(&opts.All, "all", false, "list every flow, even in a flood of unanswered SYNs")
-	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
 	return cmd
 }
 
-func runSummary(ctx context.Context, opts *SummaryOptions) error {
-	keep, err := opts.flowFilter()
+func runSummary(ctx context.Context, opts *SummaryOptions) (err error) {
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
+	keep, err := opts.flowFilter(names)
 	if err != nil {
 		return err
 	}
@@ -83,17 +85,15 @@ func runSummary(ctx context.Context, opts *SummaryOptions) error {
 		return usagef("--format must be text, json, jsonl or csv, not %q", opts.Format)
 	}
 	ropts := render.SummaryOptions{Format: opts.Format, All: opts.All,
-		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies}}
+		Options: render.Options{Color: colour && opts.Format == "text", Anomalies: opts.Anomalies, Stop: stopAfterInterrupt(ctx)}}
 	if opts.Format == "csv" && (len(opts.NStat) > 0 || opts.SS != "") {
 		return usagef("--nstat and --ss have no place in CSV (one row per flow): use --format text or json")
 	}
 	if ropts.Kernel, err = opts.kernelOptions.load(opts.filtered()); err != nil {
 		return err
 	}
-	if opts.Anonymize {
-		ropts.Anon = render.NewAnonymizer()
-	}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet}
+	ropts.Anon = anon
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	return renderFlows(ctx, a, keep, failOn, render.NewSummary(opts.IO.Out, ropts))
 }
 
@@ -102,15 +102,18 @@ type failOn struct {
 	want  flowstate.Labels
 	hit   flowstate.Labels
 	flows []string
+	an    *render.Anonymizer
 }
 
-func newFailOn(want flowstate.Labels) *failOn { return &failOn{want: want} }
+func newFailOn(want flowstate.Labels, an *render.Anonymizer) *failOn {
+	return &failOn{want: want, an: an}
+}
 
 func (o *failOn) see(f *analyze.Flow) {
 	if m := f.Labels & o.want; m != 0 {
 		o.hit |= m
 		if len(o.flows) < 5 {
-			o.flows = append(o.flows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, f.Client, f.Server))
+			o.flows = append(o.flows, fmt.Sprintf("flow %d (%s -> %s)", f.ID, o.an.AddrPort(f.Client), o.an.AddrPort(f.Server)))
 		}
 	}
 }

@@ -64,15 +64,17 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 	f.StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC, microseconds)")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "show only flows that carry a label")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
-	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses with stable pseudonyms (host-1, host-2, ...; ports kept)")
+	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "jsonl"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("time", cobra.FixedCompletions([]string{"rel", "abs"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
 	return cmd
 }
 
-func runTimeline(ctx context.Context, opts *TimelineOptions) error {
-	keep, err := opts.flowFilter()
+func runTimeline(ctx context.Context, opts *TimelineOptions) (err error) {
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
+	defer func() { err = anonymizeErr(err, anon) }()
+	keep, err := opts.flowFilter(names)
 	if err != nil {
 		return err
 	}
@@ -87,13 +89,12 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 	if opts.Time != "rel" && opts.Time != "abs" {
 		return usagef("--time must be rel or abs, not %q", opts.Time)
 	}
-	ropts := render.Options{Color: colour && opts.Format == "text", AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1}
+	ropts := render.Options{Color: colour && opts.Format == "text", AbsTime: opts.Time == "abs", Anomalies: opts.Anomalies, MultiFile: len(opts.Files) > 1,
+		Stop: stopAfterInterrupt(ctx)}
 	if ropts.Kernel, err = opts.kernelOptions.load(opts.filtered()); err != nil {
 		return err
 	}
-	if opts.Anonymize {
-		ropts.Anon = render.NewAnonymizer()
-	}
+	ropts.Anon = anon
 	var r renderer
 	switch opts.Format {
 	case "text":
@@ -106,7 +107,7 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 		return usagef("--format must be text, json or jsonl, not %q", opts.Format)
 	}
 
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	return renderFlows(ctx, a, keep, failOn, r)
 }
 
@@ -114,7 +115,7 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) error {
 // then the summary; the error says which --fail-on labels were found, or
 // which inputs could not be read.
 func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool, failOn flowstate.Labels, r renderer) error {
-	fails := newFailOn(failOn)
+	fails := newFailOn(failOn, a.anon)
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
@@ -126,7 +127,7 @@ func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool
 		return err
 	}
 	if err := r.Close(sum); err != nil {
-		return err
+		return writeError("standard output", err)
 	}
 	if len(openErrs) > 0 {
 		return &inputError{openErrs}

@@ -1138,6 +1138,9 @@ func TestLabListeners(t *testing.T) {
 				if c := l.AcceptQueueCapacity; c != 0 && c != tr.Backlog+1 {
 					t.Errorf("accept queue capacity %d, want the backlog %d + 1", c, tr.Backlog)
 				}
+				if c := l.AcceptQueueCapacity; c > 0 && l.PeakAcceptQueue.N < c {
+					t.Errorf("the accept queue's peak %d is below its measured capacity %d", l.PeakAcceptQueue.N, c)
+				}
 				if ov > 0 && l.AcceptQueueCapacity == 0 {
 					t.Errorf("ListenOverflows=%d, but the capacity is withheld: %s", ov, l.CapacityEvidence)
 				}

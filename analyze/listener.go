@@ -68,6 +68,8 @@ type Listener struct {
 	// RepliesMissingFlows counts the flows whose client acknowledged a
 	// SYN-ACK the capture never held: it misses the server's direction.
 	RepliesMissingFlows int
+	// Queues is both queues' occupancy over time, as the wire shows it.
+	Queues QueueLevels
 	// PeakSYNQueue and PeakAcceptQueue are the most each queue held at
 	// once as the wire shows it: requests pending in SYN-RECEIVED, and
 	// connections queued and not shown accepted (an upper bound).
@@ -127,6 +129,7 @@ type listenerAgg struct {
 	unanswered     int // flows whose SYNs got no answer at all
 	syns           int // flows that began with the client's SYN
 	halfOpen       int // flows with a SYN-ACK the client never acknowledged
+	attempts       int // flows whose handshake never completed: half-open or unanswered
 	halfOpenSrc    map[flowstate.Addr]struct{}
 	deferAccept    int // flows that show TCP_DEFER_ACCEPT
 	resetTimes     []int64
@@ -191,11 +194,10 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 			a.refused++
 		case f.SynAckTime == 0:
 			a.unanswered++
+			a.incomplete(f)
 		case f.SynAckTime != 0:
 			a.halfOpen++
-			if len(a.halfOpenSrc) < maxFloodSources {
-				a.halfOpenSrc[f.EP[flowstate.Client].Addr] = struct{}{}
-			}
+			a.incomplete(f)
 		}
 	}
 	if f.RepliesMissing {
@@ -259,7 +261,8 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	}
 	// A flow not seen closing was open until the end of the capture.
 	r := queueRecord{client: c.Addr, clientPort: c.Port, established: f.ServerEstablishTime, end: math.MaxInt64,
-		synAck: f.SynAckTime, reqEnd: requestEnd(f), cookie: f.CookieEvidence() != ""}
+		synAck: f.SynAckTime, reqEnd: requestEnd(f),
+		cookie: f.CookieEvidence() != "" || f.Labels.Has(flowstate.LabelSynCookieSuspected)}
 	if r.synAck != 0 && r.reqEnd == 0 {
 		r.reqEnd = r.synAck // a cookie, or no request kept
 	}
@@ -283,6 +286,15 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	*a.records.add() = r
 }
 
+// incomplete counts a connection attempt that never completed its
+// handshake, and its source, for the SYN flood note.
+func (a *listenerAgg) incomplete(f *flowstate.Flow) {
+	a.attempts++
+	if len(a.halfOpenSrc) < maxFloodSources {
+		a.halfOpenSrc[f.EP[flowstate.Client].Addr] = struct{}{}
+	}
+}
+
 // count adds a flow's events to the listener's series.
 func (a *listenerAgg) count(f *flowstate.Flow) {
 	bump := func(t int64, k SeriesKind) {
@@ -293,8 +305,6 @@ func (a *listenerAgg) count(f *flowstate.Flow) {
 	bump(f.SynTime, SeriesNewSYN)
 	for _, fd := range f.Findings {
 		switch fd.Label {
-		case flowstate.LabelSynDropped:
-			bump(fd.Time, SeriesSynDropped)
 		case flowstate.LabelSynAckAfterAck:
 			bump(fd.Time, SeriesSynAckAfterAck)
 		case flowstate.LabelDataWhileSynRecv:
@@ -348,12 +358,13 @@ func (a *listenerAgg) finish() *Listener {
 // closed with connections queued (a service restart).
 func (a *listenerAgg) notes() {
 	l := &a.l
-	if a.halfOpen >= minFloodHalfOpen && len(a.halfOpenSrc) >= minFloodSources {
+	if a.attempts >= minFloodHalfOpen && len(a.halfOpenSrc) >= minFloodSources && a.attempts >= 4*a.completed {
 		src := fmt.Sprint(len(a.halfOpenSrc))
 		if len(a.halfOpenSrc) >= maxFloodSources {
 			src = "at least " + src
 		}
-		l.Notes = append(l.Notes, fmt.Sprintf("SYN flood: %d half-open connections (a SYN-ACK the client never acknowledged) from %s sources", a.halfOpen, src))
+		l.Notes = append(l.Notes, fmt.Sprintf("SYN flood: %d connection attempts that never completed a handshake (%d half-open: a SYN-ACK the client never acknowledged; %d never answered) from %s sources, against %d handshakes completed",
+			a.attempts, a.halfOpen, a.attempts-a.halfOpen, src, a.completed))
 	}
 	slices.Sort(a.resetTimes)
 	for i := 0; i < len(a.resetTimes); {

@@ -11,7 +11,7 @@ type SeriesKind int
 // occupancy, say) would be an AggMax kind.
 const (
 	SeriesNewSYN         SeriesKind = iota // connections opened (first SYNs)
-	SeriesSynDropped                       // SYNs retransmitted after a drop (syn-dropped)
+	SeriesSynDropped                       // SYNs dropped by a full queue (the drops the listener view counts as evidence)
 	SeriesSynAckAfterAck                   // SYN-ACKs retransmitted after the client's ACK
 	SeriesDataIgnored                      // client data segments ignored (data-while-syn-recv)
 	SeriesGhost                            // ghost connections queued

@@ -193,7 +193,7 @@ type occupancy struct {
 func newOccupancy(records *chunked[queueRecord]) *occupancy {
 	o := &occupancy{}
 	records.each(func(r *queueRecord) {
-		if r.synAck != 0 && !r.cookie {
+		if r.synAck != 0 && !r.cookie && r.reqEnd > r.synAck {
 			o.pendStart = append(o.pendStart, r.synAck)
 			o.pendEnd = append(o.pendEnd, r.reqEnd)
 		}
@@ -234,6 +234,100 @@ func (o *occupancy) peaks() (syn, accept Peak) {
 		return p
 	}
 	return peak(o.pendStart, o.pendEnd), peak(o.heldStart, o.heldEnd)
+}
+
+// QueueLevel is both queues' occupancy over one stretch of time: from T
+// to the next level's T, the most each held (Max) and what each held at
+// the end (End). SYN counts the requests pending in SYN-RECEIVED; Accept
+// the connections queued and not shown accepted (an upper bound: silent
+// accepts look queued).
+type QueueLevel struct {
+	T                    int64 // nanoseconds since the Unix epoch
+	SYNMax, SYNEnd       int32
+	AcceptMax, AcceptEnd int32
+}
+
+// QueueLevels is a listener's queue occupancy over time: a level per
+// change while there are at most MaxSeriesBins changes, else per stretch
+// of Res (one of SeriesResolutions), so that it stays bounded.
+type QueueLevels struct {
+	Res    int64 // 0: one level per change
+	Levels []QueueLevel
+}
+
+// levels sweeps both queues' intervals into their levels over time.
+func (o *occupancy) levels() QueueLevels {
+	type change struct {
+		t          int64
+		dSYN, dAcc int32
+	}
+	var ch []change
+	for _, t := range o.pendStart {
+		ch = append(ch, change{t: t, dSYN: 1})
+	}
+	for _, t := range o.pendEnd {
+		if t != noEnd {
+			ch = append(ch, change{t: t, dSYN: -1})
+		}
+	}
+	for _, t := range o.heldStart {
+		ch = append(ch, change{t: t, dAcc: 1})
+	}
+	for _, t := range o.heldEnd {
+		if t != noEnd {
+			ch = append(ch, change{t: t, dAcc: -1})
+		}
+	}
+	slices.SortStableFunc(ch, func(a, b change) int { return cmpInt64(a.t, b.t) })
+	// One level per distinct time.
+	var lv []QueueLevel
+	var syn, acc int32
+	for i := 0; i < len(ch); {
+		t := ch[i].t
+		smax, amax := syn, acc
+		for ; i < len(ch) && ch[i].t == t; i++ {
+			syn += ch[i].dSYN
+			acc += ch[i].dAcc
+			smax, amax = max(smax, syn), max(amax, acc)
+		}
+		lv = append(lv, QueueLevel{T: t, SYNMax: smax, SYNEnd: syn, AcceptMax: amax, AcceptEnd: acc})
+	}
+	q := QueueLevels{Levels: lv}
+	for _, r := range SeriesResolutions {
+		if len(q.Levels) <= MaxSeriesBins {
+			break
+		}
+		q = coarsenLevels(lv, r)
+	}
+	return q
+}
+
+// coarsenLevels merges levels into stretches of r nanoseconds (aligned at
+// the Unix epoch): the largest of each, and the last end.
+func coarsenLevels(lv []QueueLevel, r int64) QueueLevels {
+	q := QueueLevels{Res: r}
+	for _, l := range lv {
+		t := floorDiv(l.T, r) * r
+		if n := len(q.Levels); n > 0 && q.Levels[n-1].T == t {
+			p := &q.Levels[n-1]
+			p.SYNMax, p.AcceptMax = max(p.SYNMax, l.SYNMax), max(p.AcceptMax, l.AcceptMax)
+			p.SYNEnd, p.AcceptEnd = l.SYNEnd, l.AcceptEnd
+			continue
+		}
+		l.T = t
+		q.Levels = append(q.Levels, l)
+	}
+	return q
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // at returns the counts just before time t: intervals [start, end) that
@@ -348,6 +442,7 @@ func (a *listenerAgg) decide() {
 			}
 			e.t, e.cause, e.vantage = d.t, CauseSynDropped, l.Vantage
 			ev = append(ev, *e)
+			a.series.add(d.t, SeriesSynDropped, d.n)
 			if e.queue == QueueAccept {
 				l.Counts[CounterListenOverflows] += int64(d.n)
 			} else {
@@ -371,6 +466,7 @@ func (a *listenerAgg) decide() {
 	a.evidence = ev
 	l.Episodes = episodesOf(ev)
 	l.PeakSYNQueue, l.PeakAcceptQueue = occ.peaks()
+	l.Queues = occ.levels()
 	a.estimateCapacity(capInstants)
 	a.verdict()
 }

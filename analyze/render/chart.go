@@ -55,6 +55,12 @@ var chSeries = [analyze.NumSeriesKinds]struct{ text, color string }{
 	analyze.SeriesReset:          {"resets", "#1565c0"},
 }
 
+// chQueues are the queue occupancy lines' legend texts and colours.
+var chQueues = [2]struct{ text, color, id string }{
+	{"SYN queue (requests pending)", "#2e7d32", "syn-queue"},
+	{"accept queue (unaccepted, at most)", "#00838f", "accept-queue"},
+}
+
 // niceStep returns the smallest of 1, 2, 5 times a power of ten that is at
 // least v.
 func niceStep(v float64) float64 {
@@ -124,6 +130,9 @@ type chPanel struct {
 	bins  []analyze.SeriesBin
 	ymax  float64
 	ystep float64
+	// qmax and qstep scale the queue lines on their own axis (at the
+	// right) when the bars would flatten them; 0: the bars' axis.
+	qmax, qstep float64
 }
 
 func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
@@ -194,7 +203,7 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	subtitle := fmt.Sprintf("capture start (first packet) %s UTC, span %s; x: time since then%s", time.Unix(0, origin).UTC().Format("2006-01-02 15:04:05.000000"), humanDur(s.End-origin), interrupted)
 	width = math.Ceil(max(width, textWidth(title, 15)+2*chMargin, textWidth(subtitle, chSmall)+2*chMargin))
 	plotX := chMargin + chAxisW
-	plotW := width - plotX - chMargin - 8
+	plotW := width - plotX - chMargin - 24 // room for a queue axis at the right
 
 	// Bins: the narrowest nice width that leaves chMinBin pixels per bin
 	// and is a multiple of every series' resolution; the domain is then
@@ -213,6 +222,16 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 				top = max(top, int64(v))
 			}
 		}
+		qtop := int64(0)
+		for _, q := range p.l.Queues.Levels {
+			qtop = max(qtop, int64(q.SYNMax), int64(q.AcceptMax))
+		}
+		if qtop > 0 && top > 4*qtop {
+			p.qstep = niceStep(float64(qtop) / 4)
+			p.qmax = p.qstep * math.Ceil(float64(qtop)/p.qstep)
+		} else {
+			top = max(top, qtop)
+		}
 		p.ystep = niceStep(float64(max(top, 1)) / 4)
 		p.ymax = p.ystep * math.Ceil(float64(max(top, 1))/p.ystep)
 		var parts []string
@@ -226,6 +245,9 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 			parts = append(parts, fmt.Sprintf("%d overflow episodes (shaded)", n))
 		}
 		parts = append(parts, "counts per "+humanDur(binW))
+		if p.qmax > 0 {
+			parts = append(parts, "queues on the right axis")
+		}
 		p.head = strings.Join(parts, ", ")
 	}
 
@@ -242,6 +264,17 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 		d.raw(`<g class="legend-item" data-series="%s">`, analyze.SeriesNames[k])
 		d.rect(lx, ly-10, 14, 11, sr.color, "", "")
 		d.text(lx+20, ly, sr.text, textOpts{size: chSmall, fill: colInk})
+		d.raw("</g>\n")
+		lx += iw
+	}
+	for _, q := range chQueues {
+		iw := 22 + textWidth(q.text, chSmall) + 20
+		if lx > chMargin && lx+iw > width-chMargin {
+			lx, ly = chMargin, ly+18
+		}
+		d.raw(`<g class="legend-item" data-series="%s">`, q.id)
+		d.line(lx, ly-4, lx+14, ly-4, q.color, 2, "")
+		d.text(lx+20, ly, q.text, textOpts{size: chSmall, fill: colInk})
 		d.raw("</g>\n")
 		lx += iw
 	}
@@ -347,6 +380,16 @@ func chDrawPanel(d *svgDoc, p *chPanel, y0 float64, ax *chAxis) {
 			d.raw("<title>%s</title></rect>\n", xmlText(fmt.Sprintf("%s: %d from %s to %s", chSeries[k].text, v, humanDur(t0), humanDur(t0+ax.binW))))
 		}
 	}
+	if p.qmax > 0 {
+		qat := func(v float64) float64 { return bottom - v/p.qmax*chPlotH }
+		for i := 0.0; i*p.qstep <= p.qmax+1e-9; i++ {
+			v := i * p.qstep
+			d.text(plotX+plotW+4, qat(v)+4, fmt.Sprintf("%g", v), textOpts{size: chSmall, fill: chQueues[0].color, class: "queue-tick"})
+		}
+		chDrawQueues(d, p, ax, qat)
+	} else {
+		chDrawQueues(d, p, ax, yat)
+	}
 	// Axes and x ticks.
 	d.line(plotX, bottom, plotX+plotW, bottom, colInk, 1, "")
 	d.line(plotX, top, plotX, bottom, colInk, 1, "")
@@ -358,4 +401,48 @@ func chDrawPanel(d *svgDoc, p *chPanel, y0 float64, ax *chAxis) {
 	}
 	d.text(plotX+plotW, bottom+32, "time since capture start", textOpts{size: chSmall, anchor: "end", fill: colMuted})
 	d.raw("</g>\n")
+}
+
+// chDrawQueues draws both queues' occupancy as step lines over the bars:
+// in each bin its largest level, held across bins without a change.
+func chDrawQueues(d *svgDoc, p *chPanel, ax *chAxis, yat func(float64) float64) {
+	lv := p.l.Queues.Levels
+	if len(lv) == 0 {
+		return
+	}
+	for qi, q := range chQueues {
+		get := func(l analyze.QueueLevel) (peak, end int32) {
+			if qi == 0 {
+				return l.SYNMax, l.SYNEnd
+			}
+			return l.AcceptMax, l.AcceptEnd
+		}
+		var pts []string
+		level := int32(0)
+		drawn := false
+		for i := 0; i < len(lv); {
+			bin := ax.bin(lv[i].T - ax.origin)
+			peak, end := level, level
+			for ; i < len(lv) && ax.bin(lv[i].T-ax.origin) == bin; i++ {
+				pk, e := get(lv[i])
+				peak, end = max(peak, pk), e
+			}
+			if !drawn && peak == 0 {
+				level = end
+				continue
+			}
+			x0, x1 := ax.xat(bin), ax.xat(bin+ax.binW)
+			pts = append(pts, num(x0)+","+num(yat(float64(level))), num(x0)+","+num(yat(float64(peak))), num(x1)+","+num(yat(float64(peak))))
+			if end != peak {
+				pts = append(pts, num(x1)+","+num(yat(float64(end))))
+			}
+			drawn, level = true, end
+		}
+		if !drawn {
+			continue
+		}
+		pts = append(pts, num(ax.xat(ax.hi))+","+num(yat(float64(level))))
+		d.raw(`<polyline class="level" data-series="%s" fill="none" stroke="%s" stroke-width="2" points="%s"><title>%s</title></polyline>`+"\n",
+			q.id, q.color, strings.Join(pts, " "), xmlText(q.text+": the largest in each "+humanDur(ax.binW)))
+	}
 }

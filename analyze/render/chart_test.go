@@ -30,8 +30,9 @@ func checkChart(t *testing.T, s *analyze.Summary, doc []byte) []*node {
 	for _, n := range root.find("g", "legend-item") {
 		series = append(series, n.attr["data-series"])
 	}
-	if strings.Join(series, ",") != strings.Join(analyze.SeriesNames[:], ",") {
-		t.Errorf("legend series %q, want %q", series, analyze.SeriesNames)
+	want := append(analyze.SeriesNames[:], "syn-queue", "accept-queue")
+	if strings.Join(series, ",") != strings.Join(want, ",") {
+		t.Errorf("legend series %q, want %q", series, want)
 	}
 	panels := root.find("g", "panel")
 	byAddr := map[string]*analyze.Listener{}
@@ -187,7 +188,7 @@ func TestChartCapsPanels(t *testing.T) {
 	s.Listeners = append(s.Listeners, &analyze.Listener{Server: netip.MustParseAddrPort("10.0.1.1:80")}) // no series: skipped
 	anon := func(a netip.AddrPort) string { return "L" + a.Addr().String()[7:] }
 	doc := renderChart(t, s, ChartOptions{Anonymize: anon})
-	root, _, _ := parseSVG(t, doc)
+	root, _, _ := parseSVG(t, []byte(doc))
 	panels := root.find("g", "panel")
 	if len(panels) != MaxChartPanels {
 		t.Errorf("%d panels, want %d", len(panels), MaxChartPanels)
@@ -232,7 +233,9 @@ type chartEvent struct {
 // ghosts, and first resets.
 func eventsOf(r *fixtureRun) []chartEvent {
 	var out []chartEvent
-	kinds := map[flowstate.Label]analyze.SeriesKind{flowstate.LabelSynDropped: analyze.SeriesSynDropped, flowstate.LabelSynAckAfterAck: analyze.SeriesSynAckAfterAck,
+	// Dropped SYNs are drawn where the listener view counts them as
+	// evidence: at each copy that got no answer.
+	kinds := map[flowstate.Label]analyze.SeriesKind{flowstate.LabelSynAckAfterAck: analyze.SeriesSynAckAfterAck,
 		flowstate.LabelDataWhileSynRecv: analyze.SeriesDataIgnored, flowstate.LabelGhostConnection: analyze.SeriesGhost}
 	for _, f := range r.flows {
 		add := func(t int64, k analyze.SeriesKind) {
@@ -240,6 +243,15 @@ func eventsOf(r *fixtureRun) []chartEvent {
 		}
 		if f.SynTime != 0 {
 			add(f.SynTime, analyze.SeriesNewSYN)
+		}
+		if times, _ := f.DroppedSYNs(); len(times) > 0 {
+			for _, l := range r.sum.Listeners {
+				if l.Server == f.Server && l.Counts[analyze.CounterListenDrops] > 0 {
+					for _, t := range times {
+						add(t, analyze.SeriesSynDropped)
+					}
+				}
+			}
 		}
 		for _, fd := range f.Findings {
 			if k, ok := kinds[fd.Label]; ok {
@@ -391,5 +403,22 @@ func TestChartMultiYear(t *testing.T) {
 	panels := checkChart(t, s, doc)
 	if len(panels) != 1 || strings.Contains(string(doc), "e+") || !strings.Contains(panels[0].text, "counts per ") || !strings.Contains(panels[0].text, " d") {
 		t.Errorf("multi-year chart:\n%s", doc)
+	}
+}
+
+// An overflowing listener's chart draws both queues' occupancy as lines.
+func TestChartQueueLines(t *testing.T) {
+	fx := analyzeFixture(t, "lab/syncookies-off/server.pcap")
+	doc, _, err := chartSVG(fx.sum, ChartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, _ := parseSVG(t, []byte(doc))
+	got := map[string]bool{}
+	for _, n := range root.find("polyline", "level") {
+		got[n.attr["data-series"]] = n.attr["points"] != ""
+	}
+	if !got["syn-queue"] || !got["accept-queue"] {
+		t.Errorf("queue lines %v, want syn-queue and accept-queue", got)
 	}
 }

@@ -102,6 +102,24 @@ type JSONListener struct {
 	Counters        map[string]int64 `json:"counters"`
 	PeakSYNQueue    JSONPeak         `json:"peak_syn_queue"`
 	PeakAcceptQueue JSONPeak         `json:"peak_accept_queue"`
+	Queues          JSONQueues       `json:"queues"`
+}
+
+// JSONQueues is a listener's queue occupancy over time: a level per
+// change (res 0), or per stretch of res seconds when there were too many.
+type JSONQueues struct {
+	Res    float64          `json:"res"`
+	Levels []JSONQueueLevel `json:"levels"`
+}
+
+// JSONQueueLevel is both queues' occupancy from time on: the most each
+// held until the next level and what each held at its end.
+type JSONQueueLevel struct {
+	Time      string `json:"time"`
+	SYNMax    int32  `json:"syn_max"`
+	SYN       int32  `json:"syn"`
+	AcceptMax int32  `json:"accept_max"`
+	Accept    int32  `json:"accept"`
 }
 
 // JSONPeak is a queue's peak occupancy.
@@ -266,6 +284,10 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		out.Counters[c.String()] = l.Counts[c]
 	}
 	out.PeakSYNQueue, out.PeakAcceptQueue = peakObject(l.PeakSYNQueue), peakObject(l.PeakAcceptQueue)
+	out.Queues = JSONQueues{Res: secs(l.Queues.Res), Levels: make([]JSONQueueLevel, 0, len(l.Queues.Levels))}
+	for _, q := range l.Queues.Levels {
+		out.Queues.Levels = append(out.Queues.Levels, JSONQueueLevel{Time: absTime(q.T), SYNMax: q.SYNMax, SYN: q.SYNEnd, AcceptMax: q.AcceptMax, Accept: q.AcceptEnd})
+	}
 	for _, v := range l.VerdictEvidence {
 		out.VerdictEvidence = append(out.VerdictEvidence, an.Text(v))
 	}

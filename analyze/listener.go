@@ -74,6 +74,9 @@ type Listener struct {
 	// once as the wire shows it: requests pending in SYN-RECEIVED, and
 	// connections queued and not shown accepted (an upper bound).
 	PeakSYNQueue, PeakAcceptQueue Peak
+	// Hidden counts the listener's flows a filter kept from the output
+	// (Options.Show): the view itself covers all Flows.
+	Hidden int
 	// Counts is what the capture shows the kernel counted for this
 	// listener (ListenOverflows and the others, counters.go).
 	Counts WireCounts

@@ -27,9 +27,14 @@ type Options struct {
 	// Timeouts decide when live flows are finished; zero fields take the
 	// defaults.
 	Timeouts Timeouts
-	// Match, when set, keeps only the segments it accepts (host and port
-	// filters). Listener views then cover only those segments too.
+	// Match, when set, keeps only the segments it accepts: the rest are
+	// not analysed at all, and listener views cover only those kept.
 	Match func(*flowstate.Segment) bool
+	// Show, when set, picks the finished flows handed to emit; the others
+	// are analysed (flow numbers and listener views cover them) and
+	// counted in Summary.Hidden and Listener.Hidden. The command line's
+	// filters use it, so that a filter never changes a conclusion.
+	Show func(*Flow) bool
 	// Addresses, when set, numbers the addresses of every packet read,
 	// before Match, in order of first appearance (AddrOrder).
 	Addresses *AddrOrder
@@ -55,6 +60,8 @@ type Summary struct {
 	// CaptureLossFlows counts flows in which a side acknowledged data the
 	// capture never saw.
 	CaptureLossFlows int
+	// Hidden counts the flows Options.Show did not hand out.
+	Hidden int
 	// RepliesMissingFlows counts flows whose client acknowledged a SYN-ACK
 	// the capture never held: the capture misses the server's direction
 	// of their traffic (asymmetric routing, a one-direction filter).
@@ -327,9 +334,14 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			}
 			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
 				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
-			p.explain(agg.answered > 0)
-			if emitErr = emit(p); emitErr != nil {
-				stopAll()
+			if opts.Show != nil && !opts.Show(p) {
+				sum.Hidden++
+				agg.l.Hidden++
+			} else {
+				p.explain(agg.answered > 0)
+				if emitErr = emit(p); emitErr != nil {
+					stopAll()
+				}
 			}
 		}
 		if recycle != nil {

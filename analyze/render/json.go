@@ -96,6 +96,9 @@ type JSONListener struct {
 	ConnectTime              *JSONPercentiles  `json:"connect_time,omitempty"`
 	CaptureLossFlows         int               `json:"capture_loss_flows"`
 	RepliesMissingFlows      int               `json:"replies_missing_flows"`
+	// Hidden counts the listener's flows a filter kept out of the output;
+	// the view covers all of them.
+	Hidden int `json:"hidden_flows"`
 	// Counters is what the capture shows the kernel counted for this
 	// listener, by nstat name; PeakSYNQueue and PeakAcceptQueue are the
 	// queues at their fullest.
@@ -165,10 +168,12 @@ type JSONTotals struct {
 	CaptureLoss int            `json:"capture_loss_flows"`
 	// RepliesMissing counts flows whose client acknowledged a SYN-ACK the
 	// capture never held (one-sided capture).
-	RepliesMissing int    `json:"replies_missing_flows"`
-	Start          string `json:"start,omitempty"`
-	End            string `json:"end,omitempty"`
-	Interrupted    bool   `json:"interrupted,omitempty"`
+	RepliesMissing int `json:"replies_missing_flows"`
+	// Hidden counts the flows a filter kept out of the output.
+	Hidden      int    `json:"hidden_flows"`
+	Start       string `json:"start,omitempty"`
+	End         string `json:"end,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
 	// FlowsNotShown counts the flows that finished after an interrupt
 	// and were not written, to end the output in time.
 	FlowsNotShown int `json:"flows_not_shown,omitempty"`
@@ -276,7 +281,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
 		InferredSysctls:          anonValues(l.InferredSysctls, an), Vantage: string(l.Vantage), VantageEvidence: an.Text(l.VantageEvidence),
-		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows,
+		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows, Hidden: l.Hidden,
 		Verdict: string(l.Verdict), VerdictEvidence: make([]string, 0, len(l.VerdictEvidence)), Notes: make([]string, 0, len(l.Notes)),
 	}
 	out.Counters = make(map[string]int64, analyze.NumCounters)
@@ -319,7 +324,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
-	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows}
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden}
 	if s.HasTime {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)
 	}

@@ -176,6 +176,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		}
 		fmt.Fprintf(w, "%s  %d flows; %s; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, verdictText(pal, l.Verdict), l.Vantage, an.Text(l.VantageEvidence))
 		fmt.Fprintf(w, "  verdict: %s\n", an.Text(strings.Join(l.VerdictEvidence, "; ")))
+		if l.Hidden > 0 {
+			fmt.Fprintf(w, "  %s\n", pal.muted.Sprintf("a filter hid %d of its %d flows from the output above; this view covers all %d", l.Hidden, l.Flows, l.Flows))
+		}
 		if len(l.LabelFlows) > 0 {
 			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
 		}
@@ -229,6 +232,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "%d flows, %d TCP segments", s.Flows, s.Segments)
+	if s.Hidden > 0 {
+		fmt.Fprintf(w, " (%d flows not shown: --flow, --port and --host pick what is shown, the views cover all)", s.Hidden)
+	}
 	if len(s.LabelFlows) > 0 {
 		fmt.Fprintf(w, "; flows per label: %s", pal.warn.Sprint(labelCounts(s.LabelFlows)))
 	}

@@ -31,6 +31,9 @@ type analysis struct {
 	recordLimit int
 	addrs       *analyze.AddrOrder
 	anon        *render.Anonymizer
+	// keep picks the flows shown (flowFilter: --flow, --port, --host);
+	// the others are analysed but not handed out.
+	keep func(*analyze.Flow) bool
 }
 
 // countingFile counts the bytes read from a file, for the progress line.
@@ -49,9 +52,11 @@ func (c countingFile) Read(p []byte) (int, error) {
 // lists the files that could not be read; err is a failure of the run
 // itself (an emit error, a usage error in the filters).
 func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum *analyze.Summary, openErrs []error, err error) {
-	match, err := a.in.match()
-	if err != nil {
-		return nil, nil, err
+	keep := a.keep
+	if keep == nil {
+		if keep, err = a.in.flowFilter(nil); err != nil {
+			return nil, nil, err
+		}
 	}
 	var read atomic.Int64
 	var total int64
@@ -85,7 +90,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		}
 	}()
 
-	opts := analyze.Options{Record: a.record, RecordLimit: a.recordLimit, Match: match, Addresses: a.addrs}
+	opts := analyze.Options{Record: a.record, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
 		opts.Progress = new(atomic.Int64)
@@ -99,6 +104,9 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		return nil, openErrs, err
 	}
 	warnCaptures(a.io, sum, a.anon)
+	if a.in.Flow != "" && sum.Flows-sum.Hidden == 0 && !sum.Interrupted {
+		return nil, openErrs, usagef("no flow matches --flow %q", a.in.Flow)
+	}
 	return sum, openErrs, nil
 }
 

@@ -105,7 +105,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) (err error) {
 	}
 	counts := map[flowstate.Label]int{}
 	examples := map[flowstate.Label][]string{}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon, keep: keep}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -111,10 +113,15 @@ func runLadder(ctx context.Context, opts *FigureOptions) (err error) {
 		return err
 	}
 	var chosen *analyze.Flow
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: render.LadderMaxPackets, quiet: opts.Quiet, addrs: addrs, anon: anon}
+	var matches []string // every flow the selector matched, when it is no flow number
+	_, byNumber := strconv.Atoi(strings.TrimSpace(opts.Flow))
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: render.LadderMaxPackets, quiet: opts.Quiet, addrs: addrs, anon: anon, keep: keep}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if chosen == nil && keep(f) && (opts.Flow != "" || f.Labels != 0) {
 			chosen = f
+		}
+		if opts.Flow != "" && byNumber != nil && keep(f) && len(matches) < 20 {
+			matches = append(matches, fmt.Sprintf("%d (%s -> %s)", f.ID, anon.AddrPort(f.Client), anon.AddrPort(f.Server)))
 		}
 		return nil
 	})
@@ -126,6 +133,9 @@ func runLadder(ctx context.Context, opts *FigureOptions) (err error) {
 			return usagef("no flow matches --flow %q", opts.Flow)
 		}
 		return usagef("no flow carries a label: choose one with --flow")
+	}
+	if len(matches) > 1 {
+		return usagef("--flow %q matches several flows; a ladder draws one: choose it by number: %s", opts.Flow, strings.Join(matches, ", "))
 	}
 	lo := render.LadderOptions{AbsTime: opts.Time == "abs", Anonymize: anon.Func(), Interrupted: sum.Interrupted}
 	draw := render.Ladder

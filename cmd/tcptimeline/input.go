@@ -28,8 +28,8 @@ type inputOptions struct {
 func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Flow, "flow", "", "show one flow: its number (as printed), an endpoint `ip:port`, or ip:port-ip:port")
-	f.IntSliceVar(&o.Ports, "port", nil, "keep only packets to or from this `port` (repeatable)")
-	f.StringSliceVar(&o.Hosts, "host", nil, "keep only packets to or from this `ip` (repeatable)")
+	f.IntSliceVar(&o.Ports, "port", nil, "show only flows to or from this `port` (repeatable; listener views still cover the whole capture)")
+	f.StringSliceVar(&o.Hosts, "host", nil, "show only flows to or from this `ip` (repeatable; listener views still cover the whole capture)")
 	f.StringVar(&o.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -52,7 +52,8 @@ func (o *inputOptions) useColor(io *IOStreams) (bool, error) {
 	return false, usagef("--color must be auto, always or never, not %q", o.Color)
 }
 
-// match builds the packet filter of --port and --host.
+// match builds the filter of --port and --host, on a flow's endpoints
+// (a segment's, either direction).
 func (o *inputOptions) match() (func(*flowstate.Segment) bool, error) {
 	if len(o.Ports) == 0 && len(o.Hosts) == 0 {
 		return nil, nil
@@ -118,9 +119,31 @@ func (e *flowEnd) matches(ap netip.AddrPort, names *render.Anonymizer) bool {
 	return ap.Port() == e.port && names.MatchesAddr(e.pseudonym, ap.Addr())
 }
 
-// flowFilter builds the --flow filter on finished flows; names resolves
-// pseudonyms (from pseudonyms()).
+// flowFilter builds the filter on finished flows of --flow, --port and
+// --host; names resolves pseudonyms (from pseudonyms()). The filters pick
+// what is shown: the analysis itself (flow numbers, listener views) always
+// covers the whole capture.
 func (o *inputOptions) flowFilter(names *render.Anonymizer) (func(*analyze.Flow) bool, error) {
+	match, err := o.match()
+	if err != nil {
+		return nil, err
+	}
+	sel, err := o.flowSelector(names)
+	if err != nil {
+		return nil, err
+	}
+	if match == nil {
+		return sel, nil
+	}
+	return func(f *analyze.Flow) bool {
+		c, s := &f.EP[flowstate.Client], &f.EP[flowstate.Server]
+		seg := flowstate.Segment{Src: c.Addr, SrcPort: c.Port, Dst: s.Addr, DstPort: s.Port}
+		return match(&seg) && sel(f)
+	}, nil
+}
+
+// flowSelector builds the --flow filter.
+func (o *inputOptions) flowSelector(names *render.Anonymizer) (func(*analyze.Flow) bool, error) {
 	spec := strings.TrimSpace(o.Flow)
 	if spec == "" {
 		return func(*analyze.Flow) bool { return true }, nil

@@ -83,7 +83,7 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 		return err
 	}
 	rep := &render.Report{Examples: map[flowstate.Label]*analyze.Flow{}}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: reportRecordLimit, quiet: opts.Quiet, addrs: addrs, anon: anon}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, recordLimit: reportRecordLimit, quiet: opts.Quiet, addrs: addrs, anon: anon, keep: keep}
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil

@@ -116,6 +116,7 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) (err error) {
 // which inputs could not be read.
 func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool, failOn flowstate.Labels, r renderer) error {
 	fails := newFailOn(failOn, a.anon)
+	a.keep = keep
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil

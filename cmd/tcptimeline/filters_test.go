@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// Filters pick what is shown, never what is concluded: flow numbers and
+// listener views are those of the whole capture, and the views say that a
+// filter hid flows.
+func TestFiltersKeepNumbersAndListenerViews(t *testing.T) {
+	const fx = "../../testdata/lab/ghost/server.pcap"
+	full, _, code := run(t, nil, "summary", "--format", "json", fx)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	part, _, code := run(t, nil, "summary", "--format", "json", "--port", "41003", fx)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	type doc struct {
+		Flows []struct {
+			ID     int    `json:"id"`
+			Client string `json:"client"`
+		} `json:"flows"`
+		Listeners []struct {
+			Flows   int    `json:"flows"`
+			Verdict string `json:"verdict"`
+			Vantage string `json:"vantage"`
+			Hidden  int    `json:"hidden_flows"`
+		} `json:"listeners"`
+		Totals struct {
+			Hidden int `json:"hidden_flows"`
+		} `json:"totals"`
+	}
+	var a, b doc
+	if err := json.Unmarshal([]byte(full), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(part), &b); err != nil {
+		t.Fatal(err)
+	}
+	want := -1
+	for _, f := range a.Flows {
+		if strings.HasSuffix(f.Client, ":41003") {
+			want = f.ID
+		}
+	}
+	if len(b.Flows) != 1 || b.Flows[0].ID != want {
+		t.Errorf("--port 41003: flows %+v, want the one flow numbered %d as in the whole capture", b.Flows, want)
+	}
+	if len(b.Listeners) != 1 || b.Listeners[0].Flows != a.Listeners[0].Flows || b.Listeners[0].Verdict != a.Listeners[0].Verdict ||
+		b.Listeners[0].Vantage != a.Listeners[0].Vantage {
+		t.Errorf("--port 41003: listener %+v, want the whole capture's %+v", b.Listeners, a.Listeners)
+	}
+	if n := a.Listeners[0].Flows - 1; b.Listeners[0].Hidden != n || b.Totals.Hidden != n {
+		t.Errorf("hidden: listener %d, totals %d, want %d", b.Listeners[0].Hidden, b.Totals.Hidden, n)
+	}
+	text, _, _ := run(t, nil, "summary", "--port", "41003", fx)
+	if !strings.Contains(text, "a filter hid 6 of its 7 flows") {
+		t.Errorf("text listener view does not say the filter hid flows:\n%s", text)
+	}
+}
+
+// --flow that matches nothing exits 2 with the same message in every
+// command; a ladder selector that matches several flows lists them.
+func TestFlowSelectorsEverywhere(t *testing.T) {
+	const fx = "../../testdata/lab/ghost/server.pcap"
+	for _, args := range [][]string{
+		{"timeline", "--flow", "99", fx},
+		{"summary", "--flow", "99", fx},
+		{"report", "--flow", "99", fx},
+		{"ladder", "--flow", "99", fx},
+		{"check", "--forbid", "syn-dropped", "--flow", "99", fx},
+		{"timeline", "--flow", "10.9.9.9:1", fx},
+	} {
+		stdout, stderr, code := run(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, "no flow matches --flow") {
+			t.Errorf("%v: exit %d, stderr %q, stdout %d bytes; want exit 2 and \"no flow matches --flow\"", args, code, stderr, len(stdout))
+		}
+	}
+	_, stderr, code := run(t, nil, "ladder", "--flow", "10.77.0.1:8000", fx)
+	if code != 2 || !strings.Contains(stderr, "matches several flows") || !strings.Contains(stderr, "5 (10.77.0.2:41005 -> 10.77.0.1:8000)") {
+		t.Errorf("ladder --flow matching 7 flows: exit %d, stderr %q; want exit 2 listing them", code, stderr)
+	}
+	if _, _, code := run(t, nil, "ladder", "--flow", "10.77.0.2:41005", fx); code != 0 {
+		t.Errorf("ladder --flow matching one flow: exit %d", code)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -63,7 +64,11 @@ func (r *Report) build(opts ReportOptions) []block {
 	if opts.Title == "" {
 		var names []string
 		for _, c := range s.Captures {
-			names = append(names, lit(an.CaptureName(c)))
+			name := an.CaptureName(c)
+			if an == nil {
+				name = filepath.Base(name) // the file, not where it was
+			}
+			names = append(names, lit(name))
 		}
 		title = "TCP incident report"
 		if len(names) > 0 {
@@ -189,7 +194,7 @@ func (r *Report) build(opts ReportOptions) []block {
 			t := NewText(&buf, Options{Anon: an})
 			t.Flow(f)
 			t.w.Flush()
-			add("pre", strings.TrimRight(buf.String(), "\n"))
+			add("pre", wrapLines(strings.TrimRight(buf.String(), "\n"), reportWidth))
 		}
 	}
 
@@ -213,6 +218,38 @@ var labelMeaning = map[flowstate.Label]string{
 	flowstate.LabelSynCookieSuspected:     "a SYN cookie answered the SYN: the SYN queue was full (or tcp_syncookies=2)",
 	flowstate.LabelDeferAccept:            "the listener held a bare handshake ACK on purpose (TCP_DEFER_ACCEPT), not an overflow",
 	flowstate.LabelAppReset:               "the server reset a connection it had accepted (RST with ACK): the application's doing, not an overflow",
+}
+
+// reportWidth is the widest line a report's timelines keep: longer ones
+// (the explanations) are wrapped, so that nothing is cut when the report
+// is printed or shown in a Markdown viewer that does not wrap code.
+const reportWidth = 120
+
+// wrapLines wraps each line of text longer than width at spaces, the
+// continuation indented under where the line's text began, two more.
+func wrapLines(text string, width int) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if len(line) <= width {
+			out = append(out, line)
+			continue
+		}
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		if strings.HasPrefix(strings.TrimLeft(line, " "), "^ ") {
+			indent += 2
+		}
+		pad := strings.Repeat(" ", min(indent+2, width/2))
+		for len(line) > width {
+			cut := strings.LastIndexByte(line[:width], ' ')
+			if cut <= len(pad) {
+				cut = width
+			}
+			out = append(out, line[:cut])
+			line = pad + strings.TrimLeft(line[cut:], " ")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // many writes a count and a noun, plural unless the count is one.
@@ -383,7 +420,7 @@ func (r *Report) HTML(w io.Writer, opts ReportOptions) error {
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>")
 	b.WriteString(html.EscapeString(unlit(strings.ReplaceAll(blocks[0].text, "`", ""))))
 	b.WriteString("</title>\n<style>\nbody{font-family:sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}\n" +
-		"pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;font-size:12px}\ntable{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\n" +
+		"pre{background:#f6f6f6;padding:.8rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}\ntable{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\n" +
 		"code{background:#f0f0f0;padding:0 .2rem}.figure{overflow-x:auto;margin:1rem 0}\n" +
 		".partial{border:2px solid #c62828;background:#fde2e2;padding:.6rem .8rem}\n</style>\n</head>\n<body>\n")
 	for _, bl := range blocks {

@@ -64,7 +64,11 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	for _, name := range a.in.Files {
 		var r *analyze.CaptureReader
 		if name == "-" {
-			r, err = analyze.NewCaptureReader("stdin", countingFile{a.io.In, &read}, len(readers))
+			name := "stdin"
+			if a.in.stdinName != "" {
+				name = a.in.stdinName
+			}
+			r, err = analyze.NewCaptureReader(name, countingFile{a.io.In, &read}, len(readers))
 		} else {
 			if st, serr := os.Stat(name); serr == nil && st.Mode().IsRegular() {
 				total += st.Size()

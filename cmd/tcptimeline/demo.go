@@ -15,6 +15,9 @@ import (
 //go:embed demo/ghost.pcap
 var demoCapture []byte
 
+// demoName is what the output calls the embedded capture.
+const demoName = "demo: testdata/lab/ghost/server.pcap (embedded)"
+
 // NewCmdDemo builds "tcptimeline demo".
 func NewCmdDemo(io *IOStreams) *cobra.Command {
 	opts := &TimelineOptions{IO: io, Format: "text", Time: "rel"}
@@ -30,6 +33,7 @@ the capture lab (testdata/lab/ghost). Nothing to download.`,
 			demoIO.In = bytes.NewReader(demoCapture)
 			opts.IO = &demoIO
 			opts.Files = []string{"-"}
+			opts.stdinName = demoName
 			fmt.Fprintln(io.ErrOut, "tcptimeline: demo: the embedded capture testdata/lab/ghost/server.pcap")
 			return runTimeline(cmd.Context(), opts)
 		},

@@ -88,3 +88,30 @@ func TestFlowSelectorsEverywhere(t *testing.T) {
 		t.Errorf("ladder --flow matching one flow: exit %d", code)
 	}
 }
+
+// The demo names its embedded capture, not "stdin".
+func TestDemoNamesItsCapture(t *testing.T) {
+	stdout, _, code := run(t, nil, "demo", "--color", "never")
+	if code != 0 || !strings.Contains(stdout, "capture 0: "+demoName) {
+		t.Errorf("exit %d; the capture line does not name the embedded capture:\n%s", code, stdout[max(0, len(stdout)-300):])
+	}
+}
+
+// A report's title is the capture's base name, and its timelines wrap
+// long lines, so that nothing is cut when it is printed.
+func TestReportTitleAndWrapping(t *testing.T) {
+	stdout, _, code := run(t, nil, "report", "../../testdata/lab/ghost/server.pcap")
+	if code != 0 || !strings.HasPrefix(stdout, "# TCP incident report: server.pcap\n") {
+		t.Fatalf("exit %d, title: %q", code, strings.SplitN(stdout, "\n", 2)[0])
+	}
+	inCode := false
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+			continue
+		}
+		if inCode && len(line) > 120 {
+			t.Errorf("a timeline line of %d characters: %q", len(line), line)
+		}
+	}
+}

@@ -19,10 +19,13 @@ import (
 type inputOptions struct {
 	Files []string
 	Flow  string
-	Ports []int
-	Hosts []string
-	Color string
-	Quiet bool
+	// stdinName names the standard input in the output ("stdin" when
+	// empty): the demo's embedded capture.
+	stdinName string
+	Ports     []int
+	Hosts     []string
+	Color     string
+	Quiet     bool
 }
 
 func (o *inputOptions) addFlags(cmd *cobra.Command) {

@@ -205,6 +205,9 @@ func (r *Report) build(opts ReportOptions) []block {
 	return b
 }
 
+// LabelMeaning says in one line what a label means.
+func LabelMeaning(l flowstate.Label) string { return labelMeaning[l] }
+
 var labelMeaning = map[flowstate.Label]string{
 	flowstate.LabelSynDropped:             "a SYN got no SYN-ACK and was retransmitted before a later copy was answered: connect() waited seconds",
 	flowstate.LabelSynUnanswered:          "no SYN-ACK ever came: connect() timed out (or the capture ended)",

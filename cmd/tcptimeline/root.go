@@ -98,6 +98,7 @@ then is still written, marked partial.`,
 	root.AddCommand(NewCmdLadder(io))
 	root.AddCommand(NewCmdChart(io))
 	root.AddCommand(NewCmdDemo(io))
+	root.AddCommand(NewCmdLabels(io))
 	root.AddCommand(NewCmdVersion(io))
 	return root
 }

@@ -122,7 +122,7 @@ type listenerAgg struct {
 	drops          []dropInstant
 	records        chunked[queueRecord]
 	recordsDropped bool
-	votes          map[Vantage]int
+	votes          [numVantages]int // by vantageIndex
 	maxExhausted   int // most SYN-ACK retransmissions before a server forgot
 	rstOverflow    int
 	ackIgnored     int
@@ -133,7 +133,8 @@ type listenerAgg struct {
 	syns           int // flows that began with the client's SYN
 	halfOpen       int // flows with a SYN-ACK the client never acknowledged
 	attempts       int // flows whose handshake never completed: half-open or unanswered
-	halfOpenSrc    map[flowstate.Addr]struct{}
+	halfOpenSrc    map[flowstate.Addr]struct{} // the sources of attempts, once there are two
+	firstSrc       flowstate.Addr
 	deferAccept    int // flows that show TCP_DEFER_ACCEPT
 	resetTimes     []int64
 	cookies        int
@@ -159,10 +160,10 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 	k := listenerKey{s.Addr, s.Port}
 	a := ls.m[k]
 	if a == nil {
-		a = &listenerAgg{votes: make(map[Vantage]int), halfOpenSrc: make(map[flowstate.Addr]struct{}), series: seriesBuilder{origin: ls.origin}}
+		// Maps are made when first needed: a capture can hold tens of
+		// thousands of listeners seen for a packet or two.
+		a = &listenerAgg{series: seriesBuilder{origin: ls.origin}}
 		a.l.Server = addrPort(s)
-		a.l.LabelFlows = make(map[flowstate.Label]int)
-		a.l.InferredSysctls = make(map[string]string)
 		ls.m[k] = a
 		ls.order = append(ls.order, a)
 	}
@@ -174,8 +175,8 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 func (a *listenerAgg) vantage() Vantage {
 	best, n := VantageUnknown, 0
 	for _, v := range []Vantage{VantageServer, VantageClient, VantageSameHost, VantageBetween} {
-		if a.votes[v] > n {
-			best, n = v, a.votes[v]
+		if a.votes[vantageIndex(v)] > n {
+			best, n = v, a.votes[vantageIndex(v)]
 		}
 	}
 	return best
@@ -213,9 +214,12 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 		l.CaptureLossFlows++
 	}
 	if v != VantageUnknown {
-		a.votes[v]++
+		a.votes[vantageIndex(v)]++
 	}
 	for _, lb := range f.Labels.List() {
+		if l.LabelFlows == nil {
+			l.LabelFlows = make(map[flowstate.Label]int)
+		}
 		l.LabelFlows[lb]++
 	}
 	if len(a.evidence) < maxEvidence {
@@ -293,8 +297,18 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 // handshake, and its source, for the SYN flood note.
 func (a *listenerAgg) incomplete(f *flowstate.Flow) {
 	a.attempts++
+	src := f.EP[flowstate.Client].Addr
+	if a.halfOpenSrc == nil {
+		// One source needs no map: a listener tried once or twice, as most
+		// are, costs nothing more.
+		if a.attempts == 1 || a.firstSrc == src {
+			a.firstSrc = src
+			return
+		}
+		a.halfOpenSrc = map[flowstate.Addr]struct{}{a.firstSrc: {}}
+	}
 	if len(a.halfOpenSrc) < maxFloodSources {
-		a.halfOpenSrc[f.EP[flowstate.Client].Addr] = struct{}{}
+		a.halfOpenSrc[src] = struct{}{}
 	}
 }
 
@@ -345,7 +359,7 @@ func (a *listenerAgg) finish() *Listener {
 		total += n
 	}
 	if total > 0 {
-		l.VantageEvidence = fmt.Sprintf("%d of %d complete handshakes look like %s", a.votes[l.Vantage], total, vantageWhy(l.Vantage))
+		l.VantageEvidence = fmt.Sprintf("%d of %d complete handshakes look like %s", a.votes[vantageIndex(l.Vantage)], total, vantageWhy(l.Vantage))
 	} else {
 		l.VantageEvidence = "no complete handshake to judge by"
 	}
@@ -387,6 +401,7 @@ func (a *listenerAgg) notes() {
 // of every output agrees.
 func (a *listenerAgg) inferSysctls() {
 	l := &a.l
+	l.InferredSysctls = make(map[string]string)
 	switch {
 	case a.ackIgnored > 0 && a.rstOverflow > 0:
 		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 and 1 both seen (the server ignored handshake ACKs in %d flows and reset %d on overflow: the setting changed during the capture, or several listening sockets share the port)", a.ackIgnored, a.rstOverflow)
@@ -407,6 +422,24 @@ func (a *listenerAgg) inferSysctls() {
 	if l.AcceptQueueCapacity > 0 {
 		l.InferredSysctls["listen_backlog"] = fmt.Sprintf("%d (min(listen() backlog, net.core.somaxconn): the accept queue held %d when full, an upper bound)", l.BacklogEstimate, l.AcceptQueueCapacity)
 	}
+}
+
+// numVantages is how many Vantage values there are; vantageIndex
+// numbers them for the listener's votes.
+const numVantages = 5
+
+func vantageIndex(v Vantage) int {
+	switch v {
+	case VantageServer:
+		return 1
+	case VantageClient:
+		return 2
+	case VantageSameHost:
+		return 3
+	case VantageBetween:
+		return 4
+	}
+	return 0
 }
 
 // plural writes a count and a noun, plural unless the count is one.

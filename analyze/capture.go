@@ -123,8 +123,9 @@ type CaptureReader struct {
 
 	// pcapng
 	ng      *pcapgo.NgReader
-	ngBE    bool // byte order of the section being read
-	secBase int  // index in info.Interfaces of the current section's interface 0
+	ngBE    bool          // byte order of the section being read
+	ngDir   flowstate.Dir // direction from the next packet's epb_flags
+	secBase int           // index in info.Interfaces of the current section's interface 0
 	section int
 
 	lastTime       int64
@@ -408,6 +409,16 @@ func (c *CaptureReader) Next(seg *flowstate.Segment) error {
 			seg.Time = ts
 			seg.File = int32(c.info.Index)
 			seg.Frame = c.info.Packets
+			if iface >= 0 {
+				// The cooked header's interface and direction, when
+				// there is one, say more than the pcapng interface.
+				if seg.Dir == flowstate.DirUnknown {
+					seg.Dir = c.ngDir
+				}
+				if seg.Iface == 0 {
+					seg.Iface = uint8(iface + 1)
+				}
+			}
 			return nil
 		case resNonTCP:
 			c.info.NonTCP++
@@ -558,6 +569,7 @@ func (c *CaptureReader) ngScan(saw func(typ uint32, b []byte)) bool {
 	}
 	base := c.offset()
 	q := 0
+	c.ngDir = flowstate.DirUnknown
 	for {
 		b, err := c.br.Peek(q + 12)
 		if len(b) < q+12 {
@@ -627,6 +639,9 @@ func (c *CaptureReader) ngScan(saw func(typ uint32, b []byte)) bool {
 		}
 		if packet {
 			c.ngBE = be
+			if typ == ngEPB {
+				c.ngDir = epbDir(b[q:end], be)
+			}
 			return true
 		}
 		if saw != nil {
@@ -634,6 +649,40 @@ func (c *CaptureReader) ngScan(saw func(typ uint32, b []byte)) bool {
 		}
 		q = end
 	}
+}
+
+// epbDir reads the direction bits of an Enhanced Packet Block's epb_flags
+// option (pcapng draft 4.3.1: bits 0-1, 01 inbound, 10 outbound), from the
+// whole block b; DirUnknown when there is none.
+func epbDir(b []byte, be bool) flowstate.Dir {
+	u32 := binary.LittleEndian.Uint32
+	u16 := binary.LittleEndian.Uint16
+	if be {
+		u32, u16 = binary.BigEndian.Uint32, binary.BigEndian.Uint16
+	}
+	caplen := int(u32(b[20:]))
+	o := 28 + (caplen+3)&^3
+	for o+4 <= len(b)-4 {
+		code, l := u16(b[o:]), int(u16(b[o+2:]))
+		if code == 0 { // opt_endofopt
+			break
+		}
+		v := o + 4
+		if v+l > len(b)-4 {
+			break
+		}
+		if code == 2 && l == 4 { // epb_flags
+			switch u32(b[v:]) & 3 {
+			case 1:
+				return flowstate.DirIncoming
+			case 2:
+				return flowstate.DirOutgoing
+			}
+			return flowstate.DirUnknown
+		}
+		o = v + (l+3)&^3
+	}
+	return flowstate.DirUnknown
 }
 
 // ngError reports an error pcapgo met in blocks ngScan let through.

@@ -135,13 +135,23 @@ const (
 // (not Time, File or Frame), and cut reports whether the captured payload
 // is shorter than Len.
 func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment) (res result, cut bool) {
+	seg.Dir, seg.Iface = flowstate.DirUnknown, 0
 	switch lt {
 	case layers.LinkTypeEthernet:
 		return d.parse(startEthernet, data, seg, 0)
 	case layers.LinkTypeLinuxSLL:
-		return d.parse(startSLL, data, seg, 0)
+		res, cut = d.parse(startSLL, data, seg, 0)
+		if res == resTCP {
+			seg.Dir = sllDir(uint8(d.sll.PacketType))
+		}
+		return res, cut
 	case layers.LinkTypeLinuxSLL2:
-		return d.parse(startSLL2, data, seg, 0)
+		res, cut = d.parse(startSLL2, data, seg, 0)
+		if res == resTCP {
+			seg.Dir = sllDir(uint8(d.sll2.PacketType))
+			seg.Iface = uint8(d.sll2.InterfaceIndex)
+		}
+		return res, cut
 	case layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14:
 		// No link header: the IP version nibble says which IP.
 		if len(data) == 0 {
@@ -183,6 +193,20 @@ func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment
 	return resUnsupported, false
 }
 
+// sllDir maps a cooked header's packet type (packet(7), the same values in
+// LINUX_SLL and LINUX_SLL2) to a capture direction.
+func sllDir(t uint8) flowstate.Dir {
+	switch t {
+	case 0, 1, 2: // PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST
+		return flowstate.DirIncoming
+	case 3: // PACKET_OTHERHOST
+		return flowstate.DirOtherHost
+	case 4: // PACKET_OUTGOING
+		return flowstate.DirOutgoing
+	}
+	return flowstate.DirUnknown
+}
+
 // parse runs the parser for st and looks at the last layer it decoded.
 func (d *decoder) parse(st start, data []byte, seg *flowstate.Segment, depth int) (result, bool) {
 	err := d.parsers[st].DecodeLayers(data, &d.decoded)
@@ -200,7 +224,7 @@ func (d *decoder) parse(st start, data []byte, seg *flowstate.Segment, depth int
 		// ip.Length is the total length (layers.IPv4 already replaced a
 		// zero left by TCP segmentation offload with the captured length).
 		declared := int(ip.Length) - int(ip.IHL)*4
-		return d.tcp(seg, flowstate.AddrFrom4([4]byte(ip.SrcIP)), flowstate.AddrFrom4([4]byte(ip.DstIP)), ip.TTL, ip.Payload, declared)
+		return d.tcp(seg, flowstate.AddrFrom4([4]byte(ip.SrcIP)), flowstate.AddrFrom4([4]byte(ip.DstIP)), ip.TTL, ip.Id, ip.Payload, declared)
 	case layers.LayerTypeIPv6:
 		return d.ipv6(seg, depth)
 	}
@@ -227,7 +251,7 @@ func (d *decoder) ipv6(seg *flowstate.Segment, depth int) (result, bool) {
 		var hl int
 		switch proto {
 		case protoTCP:
-			return d.tcp(seg, src, dst, ttl, payload, declared)
+			return d.tcp(seg, src, dst, ttl, 0, payload, declared)
 		case protoHopByHop, protoRouting, protoDstOpts, protoMobility, protoHIP, protoShim6, protoExp1, protoExp2:
 			if len(payload) < 2 {
 				return resUndecodable, false
@@ -279,7 +303,7 @@ func (d *decoder) ipv6(seg *flowstate.Segment, depth int) (result, bool) {
 // the length of the TCP header and payload according to the IP header, so
 // Len stays true when the snaplen cut the packet. Checksums are not
 // verified: offload makes them wrong in many captures.
-func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, b []byte, declared int) (result, bool) {
+func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, ipid uint16, b []byte, declared int) (result, bool) {
 	if len(b) < 20 {
 		return resUndecodable, false
 	}
@@ -290,7 +314,7 @@ func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8
 	seg.Src, seg.Dst = src, dst
 	seg.SrcPort = binary.BigEndian.Uint16(b[0:2])
 	seg.DstPort = binary.BigEndian.Uint16(b[2:4])
-	seg.TTL = ttl
+	seg.TTL, seg.IPID = ttl, ipid
 	seg.Seq = flowstate.Seq(binary.BigEndian.Uint32(b[4:8]))
 	seg.Ack = flowstate.Seq(binary.BigEndian.Uint32(b[8:12]))
 	// flowstate.Flags follows the header's flag byte bit for bit (RFC
@@ -351,6 +375,11 @@ func parseOptions(o *flowstate.Options, b []byte) {
 		case optSACK:
 			if len(v) > 0 && len(v)%8 == 0 {
 				o.NSACK = uint8(min(len(v)/8, 4))
+				// Wireshark's bytes in flight subtract the first
+				// three blocks (dissect_tcpopt_sack), in 32 bits.
+				for i := 0; i+8 <= len(v) && i < 24; i += 8 {
+					o.SACKBytes += binary.BigEndian.Uint32(v[i+4:]) - binary.BigEndian.Uint32(v[i:])
+				}
 			}
 		case optTimestamp:
 			if len(v) == 8 {

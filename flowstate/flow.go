@@ -33,6 +33,9 @@ type Packet struct {
 	// Duplicate: the same frame seen twice (as tcpdump -i any records on
 	// some setups); it is shown but not fed to the state machine.
 	Duplicate bool
+	// PacketAnalysis is Wireshark's view of the packet, and ours beside
+	// it (analysis.go).
+	PacketAnalysis
 }
 
 // Finding is a label on one packet, with its time, kept even when packets
@@ -121,13 +124,20 @@ type Flow struct {
 	revisedNow [2]bool
 
 	zeek zeekTracker // Zeek's conn_state and history (zeek.go)
+
+	// FlowAnalysis is Wireshark's view of the flow and its stall
+	// findings (analysis.go, stall.go).
+	FlowAnalysis
 }
 
 // digest is what duplicate detection compares of a segment: its time,
-// and the rest, which must be equal.
+// the rest, which must be equal, and what the capture says of the frame.
 type digest struct {
-	time int64
-	rest digestRest
+	time  int64
+	rest  digestRest
+	ipid  uint16
+	dir   Dir
+	iface uint8
 }
 
 type digestRest struct {
@@ -142,7 +152,8 @@ type digestRest struct {
 
 func digestOf(s *Segment) digest {
 	return digest{time: s.Time, rest: digestRest{seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
-		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]}}
+		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]},
+		ipid: s.IPID, dir: s.Dir, iface: s.Iface}
 }
 
 // NewFlow starts a flow from its first segment. The client is the sender
@@ -159,6 +170,7 @@ func NewFlow(first *Segment, cfg Config) *Flow {
 func (f *Flow) Reset(first *Segment, cfg Config) {
 	findings, packets, events := f.Findings[:0], f.Packets[:0], f.events[:0]
 	log, synAcks := f.hs.log[:0], f.hs.synAcks[:0]
+	stalls, slots := f.Stalls[:0], [2][]wsSeg{f.wsSlots[0][:0], f.wsSlots[1][:0]}
 	var times [2][3][]int64
 	for i := range f.EP {
 		e := &f.EP[i]
@@ -167,6 +179,7 @@ func (f *Flow) Reset(first *Segment, cfg Config) {
 	*f = Flow{}
 	f.Findings, f.Packets, f.events = findings, packets, events
 	f.hs.log, f.hs.synAcks = log, synAcks
+	f.Stalls, f.wsSlots = stalls, slots
 	for i := range f.EP {
 		e := &f.EP[i]
 		e.SYNTimes, e.DataRetransmitTimes, e.FINTimes = times[i][0], times[i][1], times[i][2]
@@ -237,7 +250,8 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.NPackets++
 	f.LastTime = seg.Time
 	from := f.SideOf(seg)
-	f.zeek.process(seg, from) // duplicates too: Zeek sees retransmissions
+	f.zeek.process(seg, from)         // duplicates too: Zeek sees retransmissions
+	an := f.wsAnalyze(seg, from, idx) // duplicates too: Wireshark knows none
 
 	d := digestOf(seg)
 	if idx > 0 && f.isDuplicate(&d) {
@@ -246,6 +260,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 			p := f.packetOf(seg, from)
 			p.Duplicate = true
 			p.State = [2]State{f.EP[Client].State, f.EP[Server].State}
+			p.PacketAnalysis = an.packet()
 			f.Packets = append(f.Packets, p)
 		}
 		return f.events
@@ -253,12 +268,15 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.last = d
 
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
+	unseen := f.AckedUnseen
 	retrans := f.track(seg, from)
+	ours := f.observe(seg, from, idx, &an, unseen)
 	if f.cfg.Record {
 		// Appended before the handlers run, so that labels and revisions
 		// can reach this packet too; its states are set last.
 		p := f.packetOf(seg, from)
 		p.Retransmit = retrans
+		p.PacketAnalysis = ours
 		f.Packets = append(f.Packets, p)
 	}
 	switch {
@@ -275,13 +293,26 @@ func (f *Flow) Process(seg *Segment) []Event {
 	return f.events
 }
 
-// isDuplicate reports whether seg repeats the previous segment exactly,
-// within a millisecond: the same frame recorded twice, not a
-// retransmission (which the sender's timers space much further apart).
+// isDuplicate reports whether seg is the previous segment captured again:
+// every TCP field the same within a millisecond (a retransmission is
+// spaced further apart by the sender's timers), and proof that it is one
+// packet, not two alike. A non-zero IPv4 ID must match: a sender numbers
+// its packets, so two distinct zero-window ACKs or duplicate ACKs differ
+// there. Without an ID (IPv6, or IPv4 ID 0: Linux's SYN-ACKs and RSTs)
+// only the capture can prove a copy: the two records came from different
+// interfaces (a bridge and its port), or in opposite directions (out, then
+// in again on loopback); otherwise they are two packets.
 func (f *Flow) isDuplicate(d *digest) bool {
 	p := &f.last
 	dt := d.time - p.time
-	return dt >= 0 && dt < 1e6 && d.rest == p.rest
+	if dt < 0 || dt >= 1e6 || d.rest != p.rest {
+		return false
+	}
+	if d.ipid != 0 || p.ipid != 0 {
+		return d.ipid == p.ipid
+	}
+	return d.iface != 0 && p.iface != 0 && d.iface != p.iface ||
+		d.dir != DirUnknown && p.dir != DirUnknown && d.dir != p.dir
 }
 
 func (f *Flow) packetOf(seg *Segment, from Side) Packet {

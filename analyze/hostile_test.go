@@ -681,7 +681,7 @@ func net4(a, b, c, d byte) []byte { return []byte{a, b, c, d} }
 // past 2^32 on both sides is one flow, closes cleanly, carries no label
 // and no retransmission, and shows relative numbers that go on counting
 // across the wrap. With one real retransmission across the wrap, exactly
-// that one is counted.
+// that one is counted (and labelled a timer retransmission and a loss).
 func TestHostileSequenceWraparound(t *testing.T) {
 	for _, rexmit := range []bool{false, true} {
 		t.Run(fmt.Sprintf("retransmit=%v", rexmit), func(t *testing.T) {
@@ -691,7 +691,13 @@ func TestHostileSequenceWraparound(t *testing.T) {
 				t.Fatalf("%d flows, %d segments; want 1 and %d", len(flows), sum.Segments, len(want))
 			}
 			f := flows[0]
-			if f.Labels != 0 || !f.Closed || f.EndReason != "closed" || f.MidStream ||
+			// The retransmission comes 200 ms after the last progress:
+			// the sender's timer (TCP_RTO_MIN), and so a loss.
+			var labels flowstate.Labels
+			if rexmit {
+				labels = labels.Add(flowstate.LabelRTORetransmission).Add(flowstate.LabelLoss)
+			}
+			if f.Labels != labels || !f.Closed || f.EndReason != "closed" || f.MidStream ||
 				f.EP[flowstate.Client].State != flowstate.StateTimeWait || f.EP[flowstate.Server].State != flowstate.StateClosed {
 				t.Errorf("labels [%v], closed %v (%s), states %v/%v", f.Labels, f.Closed, f.EndReason,
 					f.EP[flowstate.Client].State, f.EP[flowstate.Server].State)

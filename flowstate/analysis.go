@@ -184,10 +184,12 @@ type DirStats struct {
 	// capture (it never saw the original: lost between the sender and the
 	// capture point, or by the capture itself); LostAfterCapture resent
 	// segments whose bytes the capture had seen, not yet acknowledged (lost
-	// after the capture point, or their ACK was); Reordered segments that
-	// filled a gap soon after (Wireshark's out-of-order) without being
-	// resent.
-	LostBeforeCapture, LostAfterCapture, Reordered int
+	// after the capture point, or their ACK was); Undone the resent
+	// segments the peer's ACK proved needless (it echoed the original's
+	// timestamp: RFC 3522, Linux's tcp_packet_delayed); Reordered segments
+	// that filled a gap soon after (Wireshark's out-of-order) without
+	// being resent.
+	LostBeforeCapture, LostAfterCapture, Undone, Reordered int
 	// AckedUnseen counts the peer's ACKs that covered bytes of this side
 	// the capture never saw.
 	AckedUnseen int
@@ -686,12 +688,16 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 
 	// What the capture saw of the sender's sequence space, and an ACK of
 	// the peer's bytes it never saw (capture loss, also in the middle of
-	// what it saw, which the state machine's count misses).
-	if seg.Flags&ACK != 0 && seg.Flags&RST == 0 && f.holes[from.Peer()].acked(seg.Ack) {
-		f.Stats[from.Peer()].AckedUnseen++
-		if f.AckedUnseen == unseenBefore {
-			f.AckedUnseen++
+	// what it saw, which the state machine's count misses). The ACK also
+	// settles the peer's resent segments it covers (stall.go).
+	if seg.Flags&ACK != 0 && seg.Flags&RST == 0 {
+		if f.holes[from.Peer()].acked(seg.Ack) {
+			f.Stats[from.Peer()].AckedUnseen++
+			if f.AckedUnseen == unseenBefore {
+				f.AckedUnseen++
+			}
 		}
+		f.settleResent(seg, from.Peer())
 	}
 	if seg.Len == 0 && seg.Flags&(SYN|FIN) == 0 {
 		return p
@@ -710,12 +716,12 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 	case gap > 0 && seen == 0 && ooo:
 		st.Reordered++ // a gap filled soon after: the network reordered
 	case gap > 0 && (resent || ooo):
-		st.LostBeforeCapture++ // resent into a gap: the capture never saw the original
+		f.lostBefore(seg, from, idx) // resent into a gap: the capture never saw the original
 	case ooo && seen > 0:
 		p.ReallyRetransmit = true
-		st.LostAfterCapture++
+		f.resentSeen(seg, from, idx)
 	case resent && seen > 0:
-		st.LostAfterCapture++
+		f.resentSeen(seg, from, idx)
 	}
 	return p
 }

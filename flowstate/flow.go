@@ -289,6 +289,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 	default:
 		f.onSegment(seg, from, idx)
 	}
+	f.stallStep(seg, from, idx, &an)
 	f.setStates(idx, before)
 	return f.events
 }
@@ -649,6 +650,7 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 	f.Finished = true
 	f.EndReason = reason
 	f.FinishTime = now
+	f.stallFinish()
 	if f.SynTime != 0 && f.SynAckTime == 0 && f.hs.lastSynIdx >= 0 && !f.EP[Server].SentRST {
 		f.addLabel(f.hs.lastSynIdx, LabelSynUnanswered, f.hs.lastSynTime)
 	}

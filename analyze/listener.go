@@ -51,6 +51,8 @@ type Listener struct {
 	// the capture never saw: the capture lost packets, so drop labels are
 	// less certain.
 	CaptureLossFlows int
+	// Traffic: bytes, retransmissions and stalls of its flows (traffic.go).
+	Traffic
 }
 
 // SeriesKind names one count of the per-second series.
@@ -212,6 +214,7 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 		}
 	}
 	a.count(f)
+	l.Traffic.add(f)
 	if d, ok := f.ConnectTime(); ok && len(l.ConnectTimes) < maxConnectTimes {
 		l.ConnectTimes = append(l.ConnectTimes, d)
 	}

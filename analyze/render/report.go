@@ -79,6 +79,9 @@ func (r *Report) build(opts ReportOptions) []block {
 	if !overflowed {
 		add("p", "No listen-queue overflow shows in this capture: no SYN was dropped, no handshake ACK ignored or reset, and no connection queued only after its client left.")
 	}
+	if t := stallStory(&s.Traffic, s.LabelFlows); t != "" {
+		add("p", t)
+	}
 	if s.CaptureLossFlows > 0 {
 		add("p", fmt.Sprintf("Caution: in %d flows a side acknowledged data the capture never saw: the capture itself lost packets (tcpdump under load, or a mirror port dropping), and a capture that loses packets can look like SYN and data drops. The drop labels below are less certain.", s.CaptureLossFlows))
 	}
@@ -122,6 +125,7 @@ func (r *Report) build(opts ReportOptions) []block {
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 			items = append(items, fmt.Sprintf("connect() time, first SYN to handshake ACK, over %d connections: p50 %s, p90 %s, p99 %s, max %s.", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max)))
 		}
+		items = append(items, trafficItem(&l.Traffic))
 		if l.AcceptQueueCapacity > 0 {
 			items = append(items, fmt.Sprintf("Accept queue capacity: %d connections, so the listen backlog in force was %d. Evidence: %s.", l.AcceptQueueCapacity, l.BacklogEstimate, an.Text(l.CapacityEvidence)))
 		} else {
@@ -178,6 +182,49 @@ var labelMeaning = map[flowstate.Label]string{
 	flowstate.LabelSynAckRetriesExhausted: "the server gave up on the request while the client believed it was connected",
 	flowstate.LabelRstOnOverflow:          "the server reset the connection at the handshake (tcp_abort_on_overflow=1)",
 	flowstate.LabelSynCookieSuspected:     "a SYN cookie answered the SYN and the cookie ACK was dropped",
+	flowstate.LabelZeroWindowStall:        "the receiver advertised a zero window for over a second: its application stopped reading",
+	flowstate.LabelRTORetransmission:      "the sender waited for its retransmission timer (no ACK for 200 ms or more), not a fast retransmit",
+	flowstate.LabelLoss:                   "segments were lost and sent again, before or after the capture point",
+	flowstate.LabelKeepaliveOnly:          "the connection sat idle with only keep-alives for over a second",
+}
+
+// stallStory tells the stalls and losses in plain words; "" when there
+// were none.
+func stallStory(t *analyze.Traffic, labels map[flowstate.Label]int) string {
+	var parts []string
+	if t.StalledFlows > 0 {
+		var why []string
+		if n := labels[flowstate.LabelZeroWindowStall]; n > 0 {
+			why = append(why, fmt.Sprintf("%s on a zero window (the receiving application stopped reading)", many(n, "flow")))
+		}
+		if n := labels[flowstate.LabelRTORetransmission]; n > 0 {
+			why = append(why, fmt.Sprintf("%s waiting for retransmission timeouts", many(n, "flow")))
+		}
+		parts = append(parts, fmt.Sprintf("%s stood still for %s in all: %s", many(t.StalledFlows, "flow"), dur(t.StallTime), strings.Join(why, ", ")))
+	}
+	if t.LossFlows > 0 {
+		parts = append(parts, fmt.Sprintf("%s lost segments and sent them again: %d lost before the capture point (the capture never saw them), %d after it (the capture saw them go by)",
+			many(t.LossFlows, "flow"), t.LostBefore, t.LostAfter))
+	}
+	if t.KeepaliveFlows > 0 {
+		parts = append(parts, fmt.Sprintf("%s sat idle with only keep-alives", many(t.KeepaliveFlows, "flow")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	text := "Beyond the handshakes:"
+	for _, p := range parts {
+		text += " " + strings.ToUpper(p[:1]) + p[1:] + "."
+	}
+	return text
+}
+
+// trafficItem is a listener's bytes and retransmissions each way.
+func trafficItem(t *analyze.Traffic) string {
+	c, s := flowstate.Client, flowstate.Server
+	return fmt.Sprintf("Traffic: %s in %d segments from the clients, %s in %d from the server; Wireshark retransmissions: %d (%s) from the clients, %d (%s) from the server.",
+		bytesText(t.Bytes[c]), t.Packets[c], bytesText(t.Bytes[s]), t.Packets[s],
+		t.Retransmissions[c], bytesText(t.RetransmittedBytes[c]), t.Retransmissions[s], bytesText(t.RetransmittedBytes[s]))
 }
 
 // many writes a count and a noun, plural unless the count is one.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,19 +31,23 @@ type Options struct {
 	Anon *Anonymizer
 }
 
-// palette holds the colours, chosen by meaning.
+// palette holds the colours, chosen by meaning: warn for what went
+// wrong (labels, losses), notice for a receiver holding its sender back
+// (zero and full windows), change for a state that changed, muted for
+// bookkeeping.
 type palette struct {
-	warn, change, header, muted *color.Color
+	warn, notice, change, header, muted *color.Color
 }
 
 func newPalette(on bool) palette {
 	p := palette{
 		warn:   color.New(color.FgRed, color.Bold),
+		notice: color.New(color.FgYellow),
 		change: color.New(color.FgCyan),
 		header: color.New(color.Bold),
 		muted:  color.New(color.Faint),
 	}
-	for _, c := range []*color.Color{p.warn, p.change, p.header, p.muted} {
+	for _, c := range []*color.Color{p.warn, p.notice, p.change, p.header, p.muted} {
 		if on {
 			c.EnableColor()
 		} else {
@@ -56,9 +61,10 @@ func newPalette(on bool) palette {
 // line per packet, the explanation of each labelled packet under it, and
 // the listener and capture views at the end.
 type Text struct {
-	w    *bufio.Writer
-	opts Options
-	pal  palette
+	w     *bufio.Writer
+	opts  Options
+	pal   palette
+	marks []mark
 }
 
 // NewText returns a text renderer writing to w.
@@ -85,7 +91,7 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	if t.opts.AbsTime {
 		timeHdr = fmt.Sprintf("%-27s", "time (UTC)")
 	}
-	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s  %-13s %s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "client", "server"))
+	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s %8s  %-13s %s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "win", "client", "server"))
 	prev := [2]flowstate.State{flowstate.StateClosed, flowstate.StateListen}
 	if f.MidStream {
 		prev = [2]flowstate.State{}
@@ -104,8 +110,12 @@ func (t *Text) Flow(f *analyze.Flow) error {
 		if p.Flags&flowstate.ACK == 0 {
 			ack = "-"
 		}
-		line := fmt.Sprintf("  %s %7s %3s %-5s %10d %10s %6d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len,
+		line := fmt.Sprintf("  %s %7s %3s %-5s %10d %10s %6d %8d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len, p.WinScaled,
 			t.state(p.State[flowstate.Client], prev[flowstate.Client], 13), t.state(p.State[flowstate.Server], prev[flowstate.Server], 24))
+		t.marks = marks(f, i, t.opts.MultiFile, t.marks)
+		for _, m := range t.marks {
+			line += " " + t.markColor(m.kind).Sprint(m.text)
+		}
 		if p.Labels != 0 {
 			line += " " + pal.warn.Sprint(strings.Join(p.Labels.Strings(), ","))
 		}
@@ -117,6 +127,22 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	}
 	fmt.Fprintf(w, "  end: client %s, server %s\n\n", f.EP[flowstate.Client].State, f.EP[flowstate.Server].State)
 	return nil
+}
+
+func (t *Text) markColor(k markKind) *color.Color {
+	return t.pal.markColor(k)
+}
+
+func (p palette) markColor(k markKind) *color.Color {
+	switch k {
+	case markLoss:
+		return p.warn
+	case markWindow:
+		return p.notice
+	case markNew:
+		return p.change
+	}
+	return p.muted
 }
 
 func (t *Text) state(s, prev flowstate.State, width int) string {
@@ -161,6 +187,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		if l.CaptureLossFlows > 0 {
 			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("capture loss: in %d flows a side acknowledged data the capture never saw; the capture dropped packets, so drop labels are less certain", l.CaptureLossFlows))
 		}
+		writeTraffic(w, pal, &l.Traffic)
 		for i, e := range l.Episodes {
 			fmt.Fprintf(w, "  overflow episode %d: %s .. %s (%s, %d pieces of evidence)\n", i+1, absTime(e.Start), absTime(e.End), dur(e.End-e.Start), e.Evidence)
 		}
@@ -193,6 +220,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options) {
 		fmt.Fprintf(w, "; flows per label: %s", pal.warn.Sprint(labelCounts(s.LabelFlows)))
 	}
 	fmt.Fprintln(w)
+	if s.Flows > 0 {
+		writeTraffic(w, pal, &s.Traffic)
+	}
 	for _, c := range s.Captures {
 		fmt.Fprintf(w, "capture %d: %s (%s%s, %s): %d packets, %d TCP, %d non-TCP, %d undecodable",
 			c.Index, safe(c.Name), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)
@@ -248,3 +278,51 @@ func labelCounts(m map[flowstate.Label]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// writeTraffic writes the bytes each way and, when there were any, the
+// retransmissions, stalls and losses.
+func writeTraffic(w io.Writer, pal palette, t *analyze.Traffic) {
+	c, sv := flowstate.Client, flowstate.Server
+	fmt.Fprintf(w, "  traffic: %s in %d segments client to server, %s in %d back", bytesText(t.Bytes[c]), t.Packets[c], bytesText(t.Bytes[sv]), t.Packets[sv])
+	if n := t.Retransmissions[c] + t.Retransmissions[sv]; n > 0 {
+		fmt.Fprintf(w, "; retransmissions %d (%s) and %d (%s)", t.Retransmissions[c], bytesText(t.RetransmittedBytes[c]),
+			t.Retransmissions[sv], bytesText(t.RetransmittedBytes[sv]))
+	}
+	fmt.Fprintln(w)
+	if t.StalledFlows > 0 {
+		fmt.Fprintf(w, "  %s\n", pal.notice.Sprintf("stalls: %d flows stood still (zero window or retransmission timeout), %s in all", t.StalledFlows, seconds(t.StallTime)))
+	}
+	if t.LossFlows > 0 {
+		fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("loss: %d flows lost segments: %d before the capture point, %d after it", t.LossFlows, t.LostBefore, t.LostAfter))
+	}
+	if t.KeepaliveFlows > 0 {
+		fmt.Fprintf(w, "  idle: %d flows sat idle on keep-alives\n", t.KeepaliveFlows)
+	}
+}
+
+// bytesText writes a byte count with a decimal unit: 999 B, 1.5 kB,
+// 23 MB.
+func bytesText(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1e6:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', decimals(n, 1e3), 64) + " kB"
+	case n < 1e9:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', decimals(n, 1e6), 64) + " MB"
+	}
+	return strconv.FormatFloat(float64(n)/1e9, 'f', decimals(n, 1e9), 64) + " GB"
+}
+
+// decimals keeps three significant digits.
+func decimals(n int64, unit float64) int {
+	switch v := float64(n) / unit; {
+	case v < 10:
+		return 2
+	case v < 100:
+		return 1
+	}
+	return 0
+}
+
+func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -20,10 +21,11 @@ import (
 // SYNs start a new flow caught mid-stream, whose analysis starts afresh
 // where Wireshark's continues (README, Wireshark parity).
 
-// memoEntry is one finished flow's memo. The memo's endpoint A is the key's
-// a when aIsKeyA.
+// memoEntry is one finished flow's memo, 32 bytes: the key is kept as its
+// 64-bit hash (memoSlot, unseeded, so what matches never changes from run
+// to run). The memo's endpoint A is the key's a when aIsKeyA.
 type memoEntry struct {
-	key     flowKey
+	hash    uint64
 	at      int64 // when the flow finished
 	base    [2]flowstate.Seq
 	set     [2]bool
@@ -36,31 +38,36 @@ type memoCache struct {
 	head  int
 	n     int
 	index []int32 // open addressing over memoSlot(key): ring position + 1, 0 empty
+	shift uint8   // 64 - log2(len(index))
 	ttl   int64
 }
 
 // memoSlot hashes a key without a seed: the index's layout then never
 // changes the outcome, only its speed (a probe sequence is deterministic).
+// The index takes the product's high bits (multiplicative hashing).
 func memoSlot(k *flowKey) uint64 {
 	h := uint64(k.pa)<<16 | uint64(k.pb)
-	h ^= binary.LittleEndian.Uint64(k.a[8:]) ^ binary.LittleEndian.Uint64(k.b[8:])<<1 ^
-		binary.LittleEndian.Uint64(k.a[:8])<<3 ^ binary.LittleEndian.Uint64(k.b[:8])<<5
-	h *= 0x9e3779b97f4a7c15
-	return h ^ h>>31
+	h ^= binary.LittleEndian.Uint64(k.a[8:])*0xff51afd7ed558ccd ^ binary.LittleEndian.Uint64(k.b[8:])*0xc4ceb9fe1a85ec53 ^
+		binary.LittleEndian.Uint64(k.a[:8]) ^ binary.LittleEndian.Uint64(k.b[:8])<<1
+	return h * 0x9e3779b97f4a7c15
 }
+
+// home is the first slot in the index of a key hashing to h.
+func (c *memoCache) home(h uint64) uint64 { return h >> c.shift }
 
 // find returns the live entry of k, or nil.
 func (c *memoCache) find(k *flowKey) *memoEntry {
 	if c.n == 0 {
 		return nil
 	}
+	h := memoSlot(k)
 	mask := uint64(len(c.index) - 1)
-	for i := memoSlot(k) & mask; ; i = (i + 1) & mask {
+	for i := c.home(h); ; i = (i + 1) & mask {
 		p := c.index[i]
 		if p == 0 {
 			return nil
 		}
-		if e := &c.ring[p-1]; e.live && e.key == *k {
+		if e := &c.ring[p-1]; e.live && e.hash == h {
 			return e
 		}
 	}
@@ -79,12 +86,12 @@ func (c *memoCache) removeHead() {
 	pos := int32(c.head + 1)
 	// Find its slot and delete it, moving later entries of the probe run
 	// back (linear-probing deletion without tombstones).
-	i := memoSlot(&e.key) & mask
+	i := c.home(e.hash)
 	for c.index[i] != pos {
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; c.index[j] != 0; j = (j + 1) & mask {
-		home := memoSlot(&c.ring[c.index[j]-1].key) & mask
+		home := c.home(c.ring[c.index[j]-1].hash)
 		if (j-home)&mask >= (j-i)&mask {
 			c.index[i] = c.index[j]
 			i = j
@@ -96,23 +103,24 @@ func (c *memoCache) removeHead() {
 	c.n--
 }
 
-// add remembers a finished flow's memo, finished at time at.
+// add remembers a finished flow's memo, finished at time at. An older
+// entry of the same key, met on the way to a free slot, is superseded.
 func (c *memoCache) add(k *flowKey, at int64, m flowstate.ConvMemo) {
 	c.expire(at)
-	if old := c.find(k); old != nil {
-		old.live = false // the newer flow's memo is the one to compare with
-	}
 	if c.n == len(c.ring) {
 		c.grow()
 	}
 	pos := (c.head + c.n) % len(c.ring)
-	c.ring[pos] = memoEntry{key: *k, at: at, base: m.Base, set: m.Set, live: true,
+	h := memoSlot(k)
+	c.ring[pos] = memoEntry{hash: h, at: at, base: m.Base, set: m.Set, live: true,
 		aIsKeyA: m.A == k.a && m.PA == k.pa}
 	c.n++
 	mask := uint64(len(c.index) - 1)
-	i := memoSlot(k) & mask
-	for c.index[i] != 0 {
-		i = (i + 1) & mask
+	i := c.home(h)
+	for ; c.index[i] != 0; i = (i + 1) & mask {
+		if e := &c.ring[c.index[i]-1]; e.live && e.hash == h {
+			e.live = false
+		}
 	}
 	c.index[i] = int32(pos + 1)
 }
@@ -126,9 +134,10 @@ func (c *memoCache) grow() {
 	}
 	c.ring, c.head = ring, 0
 	c.index = make([]int32, 2*size)
+	c.shift = uint8(64 - bits.TrailingZeros(uint(len(c.index))))
 	mask := uint64(len(c.index) - 1)
 	for p := 0; p < c.n; p++ {
-		i := memoSlot(&c.ring[p].key) & mask
+		i := c.home(c.ring[p].hash)
 		for c.index[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -145,10 +154,14 @@ func (c *memoCache) has(k *flowKey, now int64) bool {
 // resume tells f, a new flow on k started by seg at its time, whether
 // seg reuses the ports of the flow that finished there before it.
 func (c *memoCache) resume(k *flowKey, f *flowstate.Flow, seg *flowstate.Segment) {
-	if seg.Flags&(flowstate.SYN|flowstate.ACK) != flowstate.SYN || !c.has(k, seg.Time) {
+	if seg.Flags&(flowstate.SYN|flowstate.ACK) != flowstate.SYN || c.n == 0 {
 		return
 	}
+	c.expire(seg.Time)
 	e := c.find(k)
+	if e == nil {
+		return
+	}
 	m := flowstate.ConvMemo{A: k.b, PA: k.pb, Base: e.base, Set: e.set}
 	if e.aIsKeyA {
 		m.A, m.PA = k.a, k.pa

@@ -217,7 +217,7 @@ func TestStallLoss(t *testing.T) {
 			if f.Stats[flowstate.Server].DupAcks == 0 || f.Duplicates != 0 {
 				t.Errorf("%d dup ACKs, %d duplicate frames", f.Stats[flowstate.Server].DupAcks, f.Duplicates)
 			}
-			counts = append(counts, [2]int{st.LostBeforeCapture, st.LostAfterCapture})
+			counts = append(counts, [2]int{int(st.LostBeforeCapture), int(st.LostAfterCapture)})
 		})
 	}
 	if len(counts) == 2 && counts[0] != counts[1] {
@@ -283,7 +283,7 @@ func TestDistinctDupAcksAreNotDuplicates(t *testing.T) {
 			n++
 		}
 	}
-	if n != f.Stats[flowstate.Server].DupAcks || n < alike {
+	if n != int(f.Stats[flowstate.Server].DupAcks) || n < alike {
 		t.Errorf("%d Wireshark dup ACKs, %d counted, %d alike pairs", n, f.Stats[flowstate.Server].DupAcks, alike)
 	}
 }

@@ -163,19 +163,19 @@ type PacketAnalysis struct {
 // DirStats are per-direction totals of a flow, counted on every packet
 // but the duplicate frames (which Wireshark counts as retransmissions).
 type DirStats struct {
-	// Retransmissions counts the sender's segments Wireshark flags as
-	// retransmissions (fast and spurious ones included), and
-	// RetransmittedBytes their payload.
-	Retransmissions    int
+	// RetransmittedBytes is the payload of the sender's segments Wireshark
+	// flags as retransmissions (fast and spurious ones included), and
+	// Retransmissions their number.
 	RetransmittedBytes int64
+	Retransmissions    int32
 	// MaxWindow and MinWindow are the largest and smallest receive window
 	// the side advertised, scaled as Wireshark shows it (SYNs excluded);
 	// HaveWindow says whether there was any.
 	MaxWindow, MinWindow uint32
 	HaveWindow           bool
-	ZeroWindows          int // segments advertising a zero window
-	DupAcks              int // duplicate ACKs sent
-	LostSegments         int // "previous segment not captured" on its segments
+	ZeroWindows          int32 // segments advertising a zero window
+	DupAcks              int32 // duplicate ACKs sent
+	LostSegments         int32 // "previous segment not captured" on its segments
 
 	// Our own facts on the side's data and FIN segments once the
 	// handshake is over (before, a server holding the connection as a
@@ -189,10 +189,10 @@ type DirStats struct {
 	// timestamp: RFC 3522, Linux's tcp_packet_delayed); Reordered segments
 	// that filled a gap soon after (Wireshark's out-of-order) without
 	// being resent.
-	LostBeforeCapture, LostAfterCapture, Undone, Reordered int
+	LostBeforeCapture, LostAfterCapture, Undone, Reordered int32
 	// AckedUnseen counts the peer's ACKs that covered bytes of this side
 	// the capture never saw.
-	AckedUnseen int
+	AckedUnseen int32
 }
 
 // FlowAnalysis is the Wireshark-style view of a whole flow. It is
@@ -660,10 +660,10 @@ func (o *wsOut) packet() PacketAnalysis {
 
 // observe updates the flow's totals and our own facts with a segment that
 // is not a duplicate frame, after the state machine tracked it;
-// unseenBefore is Flow.AckedUnseen before it did. It returns the packet's
-// analysis with our facts beside Wireshark's.
-func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore int) PacketAnalysis {
-	p := an.packet()
+// unseenBefore is Flow.AckedUnseen before it did. It reports whether the
+// segment is really a retransmission where Wireshark says out-of-order
+// (PacketAnalysis.ReallyRetransmit).
+func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore int) (really bool) {
 	st := &f.Stats[from]
 	f.InitialRTT = f.ws.firstRTT
 	if an.flags&AnalysisRetransmission != 0 {
@@ -700,7 +700,7 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 		f.settleResent(seg, from.Peer())
 	}
 	if seg.Len == 0 && seg.Flags&(SYN|FIN) == 0 {
-		return p
+		return false
 	}
 	start := seg.Seq
 	if seg.Flags&SYN != 0 {
@@ -708,7 +708,7 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 	}
 	gap, _, seen, known := f.holes[from].add(start, seg.SeqEnd())
 	if !known || seg.Flags&SYN != 0 || f.hs.pending {
-		return p
+		return false
 	}
 	ooo := an.flags&AnalysisOutOfOrder != 0
 	resent := an.flags&AnalysisRetransmission != 0 && an.flags&AnalysisSpuriousRetransmission == 0
@@ -718,10 +718,10 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 	case gap > 0 && (resent || ooo):
 		f.lostBefore(seg, from, idx) // resent into a gap: the capture never saw the original
 	case ooo && seen > 0:
-		p.ReallyRetransmit = true
+		really = true
 		f.resentSeen(seg, from, idx)
 	case resent && seen > 0:
 		f.resentSeen(seg, from, idx)
 	}
-	return p
+	return really
 }

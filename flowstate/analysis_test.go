@@ -97,7 +97,7 @@ func TestDuplicateRule(t *testing.T) {
 			if last.Analysis != tc.wantAnalysis {
 				t.Errorf("Wireshark's view %v, want %v: a copy is a duplicate ACK to Wireshark either way", last.Analysis, tc.wantAnalysis)
 			}
-			if n := f.Stats[Server].DupAcks; n != 3-map[bool]int{true: 1}[tc.wantDup] {
+			if n := int(f.Stats[Server].DupAcks); n != 3-map[bool]int{true: 1}[tc.wantDup] {
 				t.Errorf("dup ACKs counted %d", n)
 			}
 		})

@@ -270,13 +270,14 @@ func (f *Flow) Process(seg *Segment) []Event {
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
 	unseen := f.AckedUnseen
 	retrans := f.track(seg, from)
-	ours := f.observe(seg, from, idx, &an, unseen)
+	really := f.observe(seg, from, idx, &an, unseen)
 	if f.cfg.Record {
 		// Appended before the handlers run, so that labels and revisions
 		// can reach this packet too; its states are set last.
 		p := f.packetOf(seg, from)
 		p.Retransmit = retrans
-		p.PacketAnalysis = ours
+		p.PacketAnalysis = an.packet()
+		p.ReallyRetransmit = really
 		f.Packets = append(f.Packets, p)
 	}
 	switch {

@@ -3,7 +3,7 @@ package flowstate
 // maxHoles bounds the gaps kept per direction. A capture that loses more
 // than that many separate stretches of one direction at once stops being
 // classified (holes.lost): its facts are then unknown, never guessed.
-const maxHoles = 8
+const maxHoles = 4
 
 // seqRange is the sequence space [a, b).
 type seqRange struct{ a, b Seq }

@@ -93,16 +93,16 @@ type stallState struct {
 	// seen, waiting for the ACK that tells lost from needless.
 	resent [2][maxResent]resentSeg
 	nres   [2]uint8
-	// lost: lost segments found, to be recorded by ruleLoss once their
-	// packet is in the flow.
-	lost  [maxResent + 1]lostSeg
-	nlost uint8
-	idle  keepaliveIdle
+	// pendLost: a lost segment found on the packet being processed, to be
+	// recorded by ruleLoss once the packet is in the flow.
+	pendLost lostSeg
+	havePend bool
+	idle     keepaliveIdle
 }
 
 // maxResent bounds the resent segments waiting for their ACK per side;
 // the oldest is taken as lost when another comes.
-const maxResent = 8
+const maxResent = 4
 
 type resentSeg struct {
 	end   Seq
@@ -352,34 +352,40 @@ func (f *Flow) settleOldest(side Side, needless bool) {
 }
 
 func (f *Flow) noteLost(l lostSeg) {
-	st := &f.stall
-	if int(st.nlost) < len(st.lost) {
-		st.lost[st.nlost] = l
-		st.nlost++
+	if f.cfg.Record && int(l.idx) >= len(f.Packets) {
+		f.stall.pendLost, f.stall.havePend = l, true // stallStep records it
+		return
 	}
+	f.recordLost(l)
 }
 
 // ruleLoss: LabelLoss. The first lost segment of a side labels its packet;
 // the side's Stall follows the counts (DirStats.LostBeforeCapture and
-// LostAfterCapture).
+// LostAfterCapture). Here: the lost segment of the packet just processed.
 func (f *Flow) ruleLoss() {
+	if f.stall.havePend {
+		f.stall.havePend = false
+		f.recordLost(f.stall.pendLost)
+	}
+}
+
+// recordLost records a lost segment in its side's loss Stall, starting it
+// (and labelling the packet) with the side's first.
+func (f *Flow) recordLost(l lostSeg) {
 	st := &f.stall
-	for _, l := range st.lost[:st.nlost] {
-		s := f.stallAt(st.loss[l.side])
-		if s == nil && st.loss[l.side] == 0 {
-			st.loss[l.side] = -1
-			if i := f.addStall(Stall{Label: LabelLoss, Side: l.side, Packet: int(l.idx), Start: l.t}); i > 0 {
-				st.loss[l.side] = i
-				s = f.stallAt(i)
-			}
-		}
-		if s != nil {
-			s.Start, s.End = min(s.Start, l.t), max(s.End, l.t)
-			s.LostBefore, s.LostAfter = f.Stats[l.side].LostBeforeCapture, f.Stats[l.side].LostAfterCapture
-			s.Count = s.LostBefore + s.LostAfter
+	s := f.stallAt(st.loss[l.side])
+	if s == nil && st.loss[l.side] == 0 {
+		st.loss[l.side] = -1
+		if i := f.addStall(Stall{Label: LabelLoss, Side: l.side, Packet: int(l.idx), Start: l.t}); i > 0 {
+			st.loss[l.side] = i
+			s = f.stallAt(i)
 		}
 	}
-	st.nlost = 0
+	if s != nil {
+		s.Start, s.End = min(s.Start, l.t), max(s.End, l.t)
+		s.LostBefore, s.LostAfter = int(f.Stats[l.side].LostBeforeCapture), int(f.Stats[l.side].LostAfterCapture)
+		s.Count = s.LostBefore + s.LostAfter
+	}
 }
 
 // ruleKeepalive: LabelKeepaliveOnly. A keep-alive (Wireshark's

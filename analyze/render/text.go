@@ -65,6 +65,8 @@ type Text struct {
 	opts  Options
 	pal   palette
 	marks []mark
+	line  []byte // the packet line being built
+	num   []byte // a number being formatted
 }
 
 // NewText returns a text renderer writing to w.
@@ -98,28 +100,9 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	}
 	for i := range f.Packets {
 		p := &f.Packets[i]
-		arrow := "->"
-		if p.From == flowstate.Server {
-			arrow = "<-"
-		}
-		frame := fmt.Sprint(p.Frame)
-		if t.opts.MultiFile {
-			frame = fmt.Sprintf("%d:%d", p.File, p.Frame)
-		}
-		ack := fmt.Sprint(p.Ack)
-		if p.Flags&flowstate.ACK == 0 {
-			ack = "-"
-		}
-		line := fmt.Sprintf("  %s %7s %3s %-5s %10d %10s %6d %8d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len, p.WinScaled,
-			t.state(p.State[flowstate.Client], prev[flowstate.Client], 13), t.state(p.State[flowstate.Server], prev[flowstate.Server], 24))
-		t.marks = marks(f, i, t.opts.MultiFile, t.marks)
-		for _, m := range t.marks {
-			line += " " + t.markColor(m.kind).Sprint(m.text)
-		}
-		if p.Labels != 0 {
-			line += " " + pal.warn.Sprint(strings.Join(p.Labels.Strings(), ","))
-		}
-		fmt.Fprintln(w, strings.TrimRight(line, " "))
+		b := t.packetLine(t.line[:0], f, i, prev)
+		t.line = b
+		w.Write(b)
 		if i < len(f.Notes) && f.Notes[i] != "" {
 			fmt.Fprintf(w, "  %s %s\n", strings.Repeat(" ", len(timeHdr)), pal.warn.Sprint("^ "+f.Notes[i]))
 		}
@@ -129,8 +112,92 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	return nil
 }
 
-func (t *Text) markColor(k markKind) *color.Color {
-	return t.pal.markColor(k)
+// packetLine appends packet i's line: the columns of the header, then
+// the Wireshark marks and the labels, and a newline. It appends the fields
+// itself (fmt was most of a long timeline's time).
+func (t *Text) packetLine(b []byte, f *analyze.Flow, i int, prev [2]flowstate.State) []byte {
+	p := &f.Packets[i]
+	b = append(b, "  "...)
+	if t.opts.AbsTime {
+		b = padRight(b, absTime(p.Time), 27)
+	} else {
+		b = padLeftBytes(b, strconv.AppendFloat(t.num[:0], float64(p.Time-f.Origin)/1e6, 'f', 3, 64), 10)
+	}
+	b = append(b, ' ')
+	n := t.num[:0]
+	if t.opts.MultiFile {
+		n = strconv.AppendInt(n, int64(p.File), 10)
+		n = append(n, ':')
+	}
+	n = strconv.AppendInt(n, p.Frame, 10)
+	b = padLeftBytes(b, n, 7)
+	if p.From == flowstate.Server {
+		b = append(b, "  <- "...)
+	} else {
+		b = append(b, "  -> "...)
+	}
+	b = padRight(b, p.Flags.String(), 5)
+	b = append(b, ' ')
+	b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.Seq), 10), 10)
+	b = append(b, ' ')
+	if p.Flags&flowstate.ACK == 0 {
+		b = padRight(b, "         -", 10)
+	} else {
+		b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.Ack), 10), 10)
+	}
+	b = append(b, ' ')
+	b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.Len), 10), 6)
+	b = append(b, ' ')
+	b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.WinScaled), 10), 8)
+	b = append(b, "  "...)
+	b = t.appendState(b, p.State[flowstate.Client], prev[flowstate.Client], 13)
+	b = append(b, ' ')
+	b = t.appendState(b, p.State[flowstate.Server], prev[flowstate.Server], 24)
+	t.marks = marks(f, i, t.opts.MultiFile, t.marks)
+	for _, m := range t.marks {
+		b = append(b, ' ')
+		b = t.paint(b, t.pal.markColor(m.kind), m.text)
+	}
+	if p.Labels != 0 {
+		b = append(b, ' ')
+		b = t.paint(b, t.pal.warn, p.Labels.String())
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return append(b, '\n')
+}
+
+// paint appends s in colour c, or as it is without colours.
+func (t *Text) paint(b []byte, c *color.Color, s string) []byte {
+	if !t.opts.Color {
+		return append(b, s...)
+	}
+	return append(b, c.Sprint(s)...)
+}
+
+// appendState appends a state padded to width, in the change colour when
+// it differs from the state before.
+func (t *Text) appendState(b []byte, s, prev flowstate.State, width int) []byte {
+	if s != prev && t.opts.Color {
+		return append(b, t.state(s, prev, width)...)
+	}
+	return padRight(b, s.String(), width)
+}
+
+func padRight(b []byte, s string, w int) []byte {
+	b = append(b, s...)
+	for n := len(s); n < w; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+func padLeftBytes(b, s []byte, w int) []byte {
+	for n := len(s); n < w; n++ {
+		b = append(b, ' ')
+	}
+	return append(b, s...)
 }
 
 func (p palette) markColor(k markKind) *color.Color {

@@ -352,8 +352,11 @@ func (f *Flow) settleOldest(side Side, needless bool) {
 }
 
 func (f *Flow) noteLost(l lostSeg) {
-	if f.cfg.Record && int(l.idx) >= len(f.Packets) {
-		f.stall.pendLost, f.stall.havePend = l, true // stallStep records it
+	if int(l.idx) >= f.NPackets-1 {
+		// The packet being processed: it is not in the flow yet when
+		// recording, so stallStep records it (in the same order whether
+		// recording or not).
+		f.stall.pendLost, f.stall.havePend = l, true
 		return
 	}
 	f.recordLost(l)

@@ -34,11 +34,14 @@ type memoEntry struct {
 }
 
 type memoCache struct {
-	ring  []memoEntry // a ring of entries in finish order: ring[head], ring[head+1], ...
-	head  int
-	n     int
-	index []int32 // open addressing over memoSlot(key): ring position + 1, 0 empty
-	shift uint8   // 64 - log2(len(index))
+	ring []memoEntry // a ring of entries in finish order: ring[head], ring[head+1], ...
+	head int
+	n    int
+	// index is open addressing over memoSlot(key): each slot holds the
+	// hash's low 32 bits above the ring position + 1 (0: empty), so a probe
+	// reads the ring only when the hash matches.
+	index []uint64
+	shift uint8 // 64 - log2(len(index))
 	ttl   int64
 }
 
@@ -62,12 +65,16 @@ func (c *memoCache) find(k *flowKey) *memoEntry {
 	}
 	h := memoSlot(k)
 	mask := uint64(len(c.index) - 1)
+	tag := h << 32
 	for i := c.home(h); ; i = (i + 1) & mask {
 		p := c.index[i]
 		if p == 0 {
 			return nil
 		}
-		if e := &c.ring[p-1]; e.live && e.hash == h {
+		if p&^0xffffffff != tag {
+			continue
+		}
+		if e := &c.ring[uint32(p)-1]; e.live && e.hash == h {
 			return e
 		}
 	}
@@ -83,15 +90,15 @@ func (c *memoCache) expire(now int64) {
 func (c *memoCache) removeHead() {
 	e := &c.ring[c.head]
 	mask := uint64(len(c.index) - 1)
-	pos := int32(c.head + 1)
+	pos := uint32(c.head + 1)
 	// Find its slot and delete it, moving later entries of the probe run
 	// back (linear-probing deletion without tombstones).
 	i := c.home(e.hash)
-	for c.index[i] != pos {
+	for uint32(c.index[i]) != pos {
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; c.index[j] != 0; j = (j + 1) & mask {
-		home := c.home(c.ring[c.index[j]-1].hash)
+		home := c.home(c.ring[uint32(c.index[j])-1].hash)
 		if (j-home)&mask >= (j-i)&mask {
 			c.index[i] = c.index[j]
 			i = j
@@ -116,13 +123,16 @@ func (c *memoCache) add(k *flowKey, at int64, m flowstate.ConvMemo) {
 		aIsKeyA: m.A == k.a && m.PA == k.pa}
 	c.n++
 	mask := uint64(len(c.index) - 1)
+	tag := h << 32
 	i := c.home(h)
 	for ; c.index[i] != 0; i = (i + 1) & mask {
-		if e := &c.ring[c.index[i]-1]; e.live && e.hash == h {
-			e.live = false
+		if c.index[i]&^0xffffffff == tag {
+			if e := &c.ring[uint32(c.index[i])-1]; e.live && e.hash == h {
+				e.live = false
+			}
 		}
 	}
-	c.index[i] = int32(pos + 1)
+	c.index[i] = tag | uint64(pos+1)
 }
 
 // grow doubles the ring (and the index, kept at most half full).
@@ -133,7 +143,7 @@ func (c *memoCache) grow() {
 		ring[i] = c.ring[(c.head+i)%len(c.ring)]
 	}
 	c.ring, c.head = ring, 0
-	c.index = make([]int32, 2*size)
+	c.index = make([]uint64, 2*size)
 	c.shift = uint8(64 - bits.TrailingZeros(uint(len(c.index))))
 	mask := uint64(len(c.index) - 1)
 	for p := 0; p < c.n; p++ {
@@ -141,7 +151,7 @@ func (c *memoCache) grow() {
 		for c.index[i] != 0 {
 			i = (i + 1) & mask
 		}
-		c.index[i] = int32(p + 1)
+		c.index[i] = c.ring[p].hash<<32 | uint64(p+1)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Analysis is the set of Wireshark's tcp.analysis flags on one packet, as
@@ -168,14 +169,9 @@ type DirStats struct {
 	// Retransmissions their number.
 	RetransmittedBytes int64
 	Retransmissions    int32
-	// MaxWindow and MinWindow are the largest and smallest receive window
-	// the side advertised, scaled as Wireshark shows it (SYNs excluded);
-	// HaveWindow says whether there was any.
-	MaxWindow, MinWindow uint32
-	HaveWindow           bool
-	ZeroWindows          int32 // segments advertising a zero window
-	DupAcks              int32 // duplicate ACKs sent
-	LostSegments         int32 // "previous segment not captured" on its segments
+	ZeroWindows        int32 // segments advertising a zero window
+	DupAcks            int32 // duplicate ACKs sent
+	LostSegments       int32 // "previous segment not captured" on its segments
 
 	// Our own facts on the side's data and FIN segments once the
 	// handshake is over (before, a server holding the connection as a
@@ -200,18 +196,45 @@ type DirStats struct {
 type FlowAnalysis struct {
 	// Stats is indexed by Side.
 	Stats [2]DirStats
-	// InitialRTT is Wireshark's initial_rtt: from the most recent SYN to
-	// the first ACK without SYN, in nanoseconds; 0 when not seen.
-	InitialRTT int64
 	// Stalls are the flow's stall and loss findings (stall.go), at most
 	// maxStalls, in the order they were found.
 	Stalls []Stall
+}
 
+// WarmRange is the part of a Flow a reader of a finished flow reads:
+// everything after the analysis bookkeeping at its start.
+func WarmRange() (from, to uintptr) { return unsafe.Sizeof(analysisState{}), unsafe.Sizeof(Flow{}) }
+
+// analysisState is a flow's analysis bookkeeping: Wireshark's
+// conversation, what the capture saw of each direction, the stall rules'
+// state.
+type analysisState struct {
+	analysisHot
 	ws      wsConv
-	holes   [2]holes
 	stall   stallState
-	reused  bool // the next packet opens a connection on a reused 4-tuple
 	wsSlots [2][]wsSeg
+}
+
+// analysisHot is what every packet reads of the flow-wide bookkeeping,
+// first, with Wireshark's per-direction state right after it.
+type analysisHot struct {
+	lastActive int64 // the last packet with payload, SYN, FIN or RST (keep-alive rule)
+	havePend   bool  // stall.pendLost holds a lost segment to record
+	idleOpen   bool  // a keep-alive period is being followed (stall.idle)
+	// busy: a zero window, a timer retransmission or a resent segment was
+	// met, so the end of the flow has something to settle (stallFinish).
+	busy bool
+}
+
+// reset empties the state for a new flow, keeping the unacknowledged
+// segments' memory. What is read only below a count (the resent
+// segments, the pending lost one, the keep-alive period being followed)
+// is left as it was: the counts and flags are zeroed.
+func (a *analysisState) reset() {
+	a.analysisHot = analysisHot{}
+	a.ws = wsConv{}
+	a.stall.loss = [2]int32{}
+	a.wsSlots[0], a.wsSlots[1] = a.wsSlots[0][:0], a.wsSlots[1][:0]
 }
 
 // Wireshark's window-scale states (packet-tcp.c tcp_flow_t win_scale).
@@ -236,29 +259,42 @@ type wsSeg struct {
 // tcp_analyze_seq_flow_info_t, with their names. Sequence numbers are the
 // raw ones, and 0 means "not set", as in Wireshark.
 type wsFlow struct {
+	nextseqTime     int64
+	lastackTime     int64
 	baseSeq         Seq
 	nextseq         Seq
 	maxseqtobeacked Seq
 	lastack         Seq
 	window          uint32 // unscaled; MaxUint32 before the first segment
-	nextseqTime     int64
-	lastackTime     int64
-	lastnondupack   int32 // packet index + 1 of the last ACK that changed the ack number
-	dupacknum       int32 // -1 after an "ACKed unseen segment"
+	lastnondupack   int32  // packet index + 1 of the last ACK that changed the ack number
+	dupacknum       int32  // -1 after an "ACKed unseen segment"
 	sacked          uint32
-	lastSegFlags    Analysis
-	winScale        int8
-	baseSet         bool
-	isFirstAck      bool
-	validBIF        bool
+	// Ours, on the same cache line: the window's extremes (scaled).
+	maxWin, minWin uint32
+	lastSegFlags   uint16 // Analysis flags of the last segment (all fit)
+	winScale       int8
+	baseSet        bool
+	isFirstAck     bool
+	validBIF       bool
+	haveWin        bool
+	nres           uint8 // resent segments waiting for their ACK (stall.go)
+
+	// Ours, for the same direction, beside it: the stall rules'
+	// per-packet state (stall.go), and what the capture saw of its
+	// sequence space.
+	rto   rtoTimer   // as the sender
+	zw    zeroWindow // as the receiver
+	holes holes
+	_     [16]byte // to 192 bytes: three cache lines
 }
 
 // wsConv is a conversation's analysis state (packet-tcp.c tcp_analysis).
 type wsConv struct {
-	dir      [2]wsFlow
 	tsMruSyn int64 // the most recent SYN without ACK; 0 none
-	started  bool
 	firstRTT int64 // ts_first_rtt; 0 while not known
+	started  bool
+	_        [24]byte // with analysisHot before it, dir starts a cache line (the Flow's first field is the bookkeeping)
+	dir      [2]wsFlow
 }
 
 func (c *wsConv) init() {
@@ -288,7 +324,7 @@ type wsOut struct {
 // NoteReusedPorts tells a new flow that its first packet reuses the
 // 4-tuple of a flow that came before it (see ConvMemo.ReusedBy): Wireshark
 // then flags that packet reused_ports.
-func (f *Flow) NoteReusedPorts() { f.reused = true }
+func (f *Flow) NoteReusedPorts() { f.wsReused = true }
 
 // ConvMemo is what a flow table keeps of a finished flow for Wireshark's
 // port-reuse rule: Wireshark never forgets a conversation, and flags
@@ -305,11 +341,7 @@ type ConvMemo struct {
 // ConvMemo returns the flow's memo.
 func (f *Flow) ConvMemo() ConvMemo {
 	c := &f.EP[Client]
-	m := ConvMemo{A: c.Addr, PA: c.Port}
-	for i := range f.ws.dir {
-		m.Base[i], m.Set[i] = f.ws.dir[i].baseSeq, f.ws.dir[i].baseSet
-	}
-	return m
+	return ConvMemo{A: c.Addr, PA: c.Port, Base: f.wsBase, Set: f.wsBaseSet}
 }
 
 // MemoOf returns the memo of a flow made of segs alone (a flow a table kept
@@ -353,11 +385,16 @@ func (m *ConvMemo) ReusedBy(seg *Segment) bool {
 func (f *Flow) wsAnalyze(seg *Segment, from Side, idx int) wsOut {
 	var slots *[2][]wsSeg
 	if f.cfg.Record {
-		slots = &f.wsSlots
+		slots = &f.an.wsSlots
 	}
-	reused := f.reused
-	f.reused = false
-	return f.ws.step(seg, from, idx, reused, slots)
+	reused := f.wsReused
+	f.wsReused = false
+	out := f.an.ws.step(seg, from, idx, reused, slots)
+	// The bases, where a finished flow's memo reads them (ConvMemo).
+	d := &f.an.ws.dir
+	f.wsBase = [2]Seq{d[0].baseSeq, d[1].baseSeq}
+	f.wsBaseSet = [2]bool{d[0].baseSet, d[1].baseSet}
+	return out
 }
 
 // step is Wireshark's analysis of one segment of the conversation: it
@@ -451,12 +488,12 @@ func (c *wsConv) step(seg *Segment, from Side, idx int, reused bool, slots *[2][
 		same := seglen == 0 && window == fwd.window && seq == fwd.nextseq && ack == fwd.lastack && flags&(SYN|FIN|RST) == 0
 		switch {
 		// KEEP ALIVE ACK: a repeated ACK after the peer's keep-alive.
-		case same && window != 0 && rev.lastSegFlags&AnalysisKeepAlive != 0:
+		case same && window != 0 && Analysis(rev.lastSegFlags)&AnalysisKeepAlive != 0:
 			ta |= AnalysisKeepAliveAck
 			finishedFwd = true
 		// ZERO WINDOW PROBE ACK: the same zero window after the peer's
 		// zero-window probe.
-		case same && window == 0 && rev.lastSegFlags&AnalysisZeroWindowProbe != 0:
+		case same && window == 0 && Analysis(rev.lastSegFlags)&AnalysisZeroWindowProbe != 0:
 			ta |= AnalysisZeroWindowProbeAck
 			finishedFwd = true
 		// DUPLICATE ACK: the same window, seq and ack, no payload.
@@ -541,7 +578,7 @@ func (c *wsConv) step(seg *Segment, from Side, idx int, reused bool, slots *[2][
 	}
 	fwd.window = window
 	fwd.lastack, fwd.lastackTime = ack, now
-	fwd.lastSegFlags = ta
+	fwd.lastSegFlags = uint16(ta)
 
 	if slots != nil {
 		out.ackRTT = wsAcked(slots, from, ack, now)
@@ -652,6 +689,19 @@ func (c *wsConv) bytesInFlight(slots *[2][]wsSeg, from Side, seg *Segment) uint3
 	return inFlight
 }
 
+// InitialRTT is Wireshark's initial_rtt: from the most recent SYN to the
+// first ACK without SYN, in nanoseconds; 0 when not seen. Like Window, it
+// reads the flow's analysis state: valid until the flow is Reset.
+func (f *Flow) InitialRTT() int64 { return f.an.ws.firstRTT }
+
+// Window returns the largest and smallest receive window side advertised,
+// scaled as Wireshark shows it (SYNs excluded); ok is false when it
+// advertised none.
+func (f *Flow) Window(side Side) (largest, smallest uint32, ok bool) {
+	d := &f.an.ws.dir[side]
+	return d.maxWin, d.minWin, d.haveWin
+}
+
 // packet gives the per-packet view of a wsAnalyze result.
 func (o *wsOut) packet() PacketAnalysis {
 	return PacketAnalysis{Analysis: o.flags, DupAckNum: o.dupAckNum, DupAckOf: o.dupAckOf,
@@ -659,31 +709,31 @@ func (o *wsOut) packet() PacketAnalysis {
 }
 
 // observe updates the flow's totals and our own facts with a segment that
-// is not a duplicate frame, after the state machine tracked it;
-// unseenBefore is Flow.AckedUnseen before it did. It reports whether the
-// segment is really a retransmission where Wireshark says out-of-order
-// (PacketAnalysis.ReallyRetransmit).
-func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore int) (really bool) {
+// is not a duplicate frame, after the state machine tracked it; it reports whether the segment is really a retransmission where
+// Wireshark says out-of-order (PacketAnalysis.ReallyRetransmit).
+func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut) (really bool) {
 	st := &f.Stats[from]
-	f.InitialRTT = f.ws.firstRTT
 	if an.flags&AnalysisRetransmission != 0 {
 		st.Retransmissions++
 		st.RetransmittedBytes += int64(seg.Len)
 	}
 	if seg.Flags&SYN == 0 {
-		if !st.HaveWindow {
-			st.MaxWindow, st.MinWindow, st.HaveWindow = an.win, an.win, true
+		d := &f.an.ws.dir[from]
+		if !d.haveWin {
+			d.maxWin, d.minWin, d.haveWin = an.win, an.win, true
 		}
-		st.MaxWindow, st.MinWindow = max(st.MaxWindow, an.win), min(st.MinWindow, an.win)
+		d.maxWin, d.minWin = max(d.maxWin, an.win), min(d.minWin, an.win)
 	}
-	if an.flags&AnalysisZeroWindow != 0 {
-		st.ZeroWindows++
-	}
-	if an.flags&AnalysisDuplicateAck != 0 {
-		st.DupAcks++
-	}
-	if an.flags&AnalysisLostSegment != 0 {
-		st.LostSegments++
+	if an.flags&(AnalysisZeroWindow|AnalysisDuplicateAck|AnalysisLostSegment) != 0 {
+		if an.flags&AnalysisZeroWindow != 0 {
+			st.ZeroWindows++
+		}
+		if an.flags&AnalysisDuplicateAck != 0 {
+			st.DupAcks++
+		}
+		if an.flags&AnalysisLostSegment != 0 {
+			st.LostSegments++
+		}
 	}
 
 	// What the capture saw of the sender's sequence space, and an ACK of
@@ -691,10 +741,16 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 	// what it saw, which the state machine's count misses). The ACK also
 	// settles the peer's resent segments it covers (stall.go).
 	if seg.Flags&ACK != 0 && seg.Flags&RST == 0 {
-		if f.holes[from.Peer()].acked(seg.Ack) {
-			f.Stats[from.Peer()].AckedUnseen++
-			if f.AckedUnseen == unseenBefore {
-				f.AckedUnseen++
+		if h := &f.an.ws.dir[from.Peer()].holes; h.n > 0 {
+			// The state machine counts an ACK beyond everything the
+			// peer was seen to send (track); this one, in a gap below
+			// it, it misses.
+			beyond := h.have && h.next.LessThan(seg.Ack)
+			if h.acked(seg.Ack) {
+				f.Stats[from.Peer()].AckedUnseen++
+				if !beyond {
+					f.AckedUnseen++
+				}
 			}
 		}
 		f.settleResent(seg, from.Peer())
@@ -706,7 +762,7 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut, unseenBefore
 	if seg.Flags&SYN != 0 {
 		start++ // the SYN's own number is the handshake's business
 	}
-	gap, _, seen, known := f.holes[from].add(start, seg.SeqEnd())
+	gap, _, seen, known := f.an.ws.dir[from].holes.add(start, seg.SeqEnd())
 	if !known || seg.Flags&SYN != 0 || f.hs.pending {
 		return false
 	}

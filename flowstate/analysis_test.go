@@ -3,6 +3,7 @@ package flowstate
 import (
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 func TestAnalysisNames(t *testing.T) {
@@ -148,5 +149,18 @@ func TestHoles(t *testing.T) {
 	}
 	if _, _, _, known := h.add(0x1008, 0x1009); known {
 		t.Error("overflowing gaps still known")
+	}
+}
+
+// The analysis bookkeeping is the start of a Flow, and its per-direction
+// blocks start cache lines; WarmRange covers the rest.
+func TestAnalysisLayout(t *testing.T) {
+	var f Flow
+	from, to := WarmRange()
+	if unsafe.Offsetof(f.an) != 0 || from != unsafe.Sizeof(f.an) || to != unsafe.Sizeof(f) {
+		t.Errorf("bookkeeping at %d, warm range %d..%d of %d", unsafe.Offsetof(f.an), from, to, unsafe.Sizeof(f))
+	}
+	if off := unsafe.Offsetof(f.an.ws) + unsafe.Offsetof(f.an.ws.dir); off%64 != 0 || unsafe.Sizeof(wsFlow{})%64 != 0 {
+		t.Errorf("direction blocks at offset %d, %d bytes each: not on cache lines", off, unsafe.Sizeof(wsFlow{}))
 	}
 }

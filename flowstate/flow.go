@@ -75,6 +75,11 @@ type Event struct {
 // state machines. Create it with NewFlow from its first segment and feed
 // every later segment of the same 4-tuple to Process, then call Finish.
 type Flow struct {
+	// an is the bookkeeping of the Wireshark-style analysis and the stall
+	// rules (analysis.go): first, so that its per-direction blocks start
+	// cache lines (a Flow is allocated on a 64-byte boundary).
+	an analysisState
+
 	EP [2]Endpoint // indexed by Side
 	// ClientGuessed is set when the flow was caught mid-stream and the
 	// client was taken to be the side with the ephemeral (higher) port.
@@ -87,6 +92,11 @@ type Flow struct {
 	Initial [2]State
 
 	FirstTime, LastTime int64
+	// Wireshark's base sequence numbers, per direction, kept here for
+	// ConvMemo; wsReused: the next packet reuses the 4-tuple (analysis.go).
+	wsBase    [2]Seq
+	wsBaseSet [2]bool
+	wsReused  bool
 	// Order is the Order of the flow's first segment; FinishTime the
 	// capture time Finish was given.
 	Order      int64
@@ -170,7 +180,7 @@ func NewFlow(first *Segment, cfg Config) *Flow {
 func (f *Flow) Reset(first *Segment, cfg Config) {
 	findings, packets, events := f.Findings[:0], f.Packets[:0], f.events[:0]
 	log, synAcks := f.hs.log[:0], f.hs.synAcks[:0]
-	stalls, slots := f.Stalls[:0], [2][]wsSeg{f.wsSlots[0][:0], f.wsSlots[1][:0]}
+	stalls, slots := f.Stalls[:0], [2][]wsSeg{f.an.wsSlots[0][:0], f.an.wsSlots[1][:0]}
 	var times [2][3][]int64
 	for i := range f.EP {
 		e := &f.EP[i]
@@ -179,7 +189,7 @@ func (f *Flow) Reset(first *Segment, cfg Config) {
 	*f = Flow{}
 	f.Findings, f.Packets, f.events = findings, packets, events
 	f.hs.log, f.hs.synAcks = log, synAcks
-	f.Stalls, f.wsSlots = stalls, slots
+	f.Stalls, f.an.wsSlots = stalls, slots
 	for i := range f.EP {
 		e := &f.EP[i]
 		e.SYNTimes, e.DataRetransmitTimes, e.FINTimes = times[i][0], times[i][1], times[i][2]
@@ -268,9 +278,8 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.last = d
 
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
-	unseen := f.AckedUnseen
 	retrans := f.track(seg, from)
-	really := f.observe(seg, from, idx, &an, unseen)
+	really := f.observe(seg, from, idx, &an)
 	if f.cfg.Record {
 		// Appended before the handlers run, so that labels and revisions
 		// can reach this packet too; its states are set last.

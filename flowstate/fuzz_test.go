@@ -484,7 +484,14 @@ func checkFlow(t *testing.T, n int, f, fc *Flow, evs [][]Event) {
 			}
 		}
 	}
-	if a, b := fmt.Sprintf("%+v %d %+v", f.Stats, f.InitialRTT, f.Stalls), fmt.Sprintf("%+v %d %+v", fc.Stats, fc.InitialRTT, fc.Stalls); a != b {
+	win := func(fl *Flow) (w [2][3]any) {
+		for side := range w {
+			mx, mn, ok := fl.Window(Side(side))
+			w[side] = [3]any{mx, mn, ok}
+		}
+		return w
+	}
+	if a, b := fmt.Sprintf("%+v %d %v %+v", f.Stats, f.InitialRTT(), win(f), f.Stalls), fmt.Sprintf("%+v %d %v %+v", fc.Stats, fc.InitialRTT(), win(fc), fc.Stalls); a != b {
 		fail("Wireshark totals or stalls differ with Record on and off:\n on  %s\n off %s", a, b)
 	}
 

@@ -15,11 +15,11 @@ type seqRange struct{ a, b Seq }
 // one that repeats bytes the capture saw, and an ACK that covers a gap
 // (the capture lost what the receiver got).
 type holes struct {
-	h    [maxHoles]seqRange
 	n    uint8
 	have bool
 	lost bool // a gap could not be kept: coverage is no longer known
 	next Seq  // just past the highest byte seen
+	h    [maxHoles]seqRange
 }
 
 // add records the segment [s, e) and returns how many of its bytes fill

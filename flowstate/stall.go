@@ -85,19 +85,21 @@ func (f *Flow) StallTime() int64 {
 }
 
 // stallState is the bookkeeping behind the findings.
+// The per-packet part (each side's zero window and retransmission timer,
+// how many resent segments wait) is in wsFlow, beside Wireshark's state of
+// the same direction, so that a segment touches few cache lines.
 type stallState struct {
-	zw   [2]zeroWindow // indexed by the receiver
-	rto  [2]rtoTimer   // indexed by the sender
-	loss [2]int32      // index + 1 in Stalls of the side's loss finding
+	loss [2]int32 // index + 1 in Stalls of the side's loss finding
 	// resent: the side's resent segments whose bytes the capture had
 	// seen, waiting for the ACK that tells lost from needless.
 	resent [2][maxResent]resentSeg
-	nres   [2]uint8
 	// pendLost: a lost segment found on the packet being processed, to be
-	// recorded by ruleLoss once the packet is in the flow.
+	// recorded by ruleLoss once the packet is in the flow (havePend, in
+	// analysisState's hot head, says there is one).
 	pendLost lostSeg
-	havePend bool
-	idle     keepaliveIdle
+	// idle is the keep-alive period being followed (idleOpen, in the hot
+	// head, says there is one).
+	idle Stall
 }
 
 // maxResent bounds the resent segments waiting for their ACK per side;
@@ -120,31 +122,25 @@ type lostSeg struct {
 }
 
 type zeroWindow struct {
-	open   bool
 	start  int64
 	pkt    int32
 	probes int32
+	open   bool
 }
 
+// rtoTimer's fields read on every segment come first.
 type rtoTimer struct {
-	una        Seq   // the peer's highest acknowledgment of this side
-	haveUna    bool  // una is set
+	una        Seq  // the peer's highest acknowledgment of this side
+	seq        Seq  // the segment retransmitted on the timer (open)
+	haveUna    bool // una is set
+	idle       bool // nothing was outstanding: the timer starts at the next send
+	open       bool // an episode of retransmissions of seq on the timer
+	hasTS      bool // the first retransmission had a timestamp, tsVal
+	tsVal      uint32
 	timerStart int64 // when the retransmission timer last (re)started
-	idle       bool  // nothing was outstanding: the timer starts at the next send
 	lastDupAck int64
-	// The episode: retransmissions of seq on the timer.
-	open  bool
-	hasTS bool   // the first retransmission had a timestamp, tsVal
-	tsVal uint32 //
-	seq   Seq
-	stall int32 // index + 1 in Stalls
-	last  int64 // the latest retransmission of seq
-}
-
-type keepaliveIdle struct {
-	lastActive int64 // the last packet with payload, SYN, FIN or RST
-	open       bool
-	stall      Stall
+	last       int64 // the latest retransmission of seq
+	stall      int32 // index + 1 in Stalls
 }
 
 // stallStep runs the stall rules on packet idx, seg from side from.
@@ -158,29 +154,33 @@ func (f *Flow) stallStep(seg *Segment, from Side, idx int, an *wsOut) {
 // stallFinish closes the stalls still open at the end of the flow, at
 // its last packet.
 func (f *Flow) stallFinish() {
+	if !f.an.busy && !f.an.idleOpen && !f.an.havePend {
+		return // nothing open: most flows
+	}
 	end := f.LastTime
+
 	// Resent segments never acknowledged: lost, as far as the capture
 	// shows.
-	for side := range f.stall.nres {
-		for f.stall.nres[side] > 0 {
+	for side := range f.an.ws.dir {
+		for f.an.ws.dir[side].nres > 0 {
 			f.settleOldest(Side(side), false)
 		}
 	}
 	f.ruleLoss()
-	for side := range f.stall.zw {
-		if z := &f.stall.zw[side]; z.open {
+	for side := range f.an.ws.dir {
+		if z := &f.an.ws.dir[side].zw; z.open {
 			f.closeZeroWindow(Side(side), end, true)
 		}
 	}
-	for side := range f.stall.rto {
-		if r := &f.stall.rto[side]; r.open {
+	for side := range f.an.ws.dir {
+		if r := &f.an.ws.dir[side].rto; r.open {
 			r.open = false
 			if s := f.stallAt(r.stall); s != nil {
 				s.End, s.Open = end, true
 			}
 		}
 	}
-	if f.stall.idle.open {
+	if f.an.idleOpen {
 		f.closeIdle(end, true)
 	}
 }
@@ -216,16 +216,17 @@ func appendStallTime(ts []int64, t int64) []int64 {
 // its next non-zero window, or a RST from either side, closes it; the
 // episode is a finding when it lasted StallThreshold or more.
 func (f *Flow) ruleZeroWindow(seg *Segment, from Side, idx int, an *wsOut) {
-	z := &f.stall.zw[from]
+	z := &f.an.ws.dir[from].zw
 	switch {
 	case an.flags&AnalysisZeroWindow != 0:
 		if !z.open {
 			*z = zeroWindow{open: true, start: seg.Time, pkt: int32(idx)}
+			f.an.busy = true
 		}
 	case z.open && seg.Flags&SYN == 0 && seg.Window != 0:
 		f.closeZeroWindow(from, seg.Time, false)
 	}
-	if p := &f.stall.zw[from.Peer()]; p.open {
+	if p := &f.an.ws.dir[from.Peer()].zw; p.open {
 		if seg.Flags&RST != 0 {
 			f.closeZeroWindow(from.Peer(), seg.Time, false)
 		} else {
@@ -238,7 +239,7 @@ func (f *Flow) ruleZeroWindow(seg *Segment, from Side, idx int, an *wsOut) {
 }
 
 func (f *Flow) closeZeroWindow(side Side, end int64, open bool) {
-	z := &f.stall.zw[side]
+	z := &f.an.ws.dir[side].zw
 	z.open = false
 	if end-z.start < StallThreshold {
 		return
@@ -258,7 +259,7 @@ func (f *Flow) ruleRTO(seg *Segment, from Side, idx int, an *wsOut) {
 	peer := from.Peer()
 	// The peer's ACK: progress for this side's peer timer.
 	if seg.Flags&ACK != 0 && seg.Flags&RST == 0 {
-		r := &f.stall.rto[peer]
+		r := &f.an.ws.dir[peer].rto
 		switch {
 		case !r.haveUna || r.una.LessThan(seg.Ack):
 			r.una, r.haveUna = seg.Ack, true
@@ -275,7 +276,7 @@ func (f *Flow) ruleRTO(seg *Segment, from Side, idx int, an *wsOut) {
 			r.lastDupAck = seg.Time
 		}
 	}
-	r := &f.stall.rto[from]
+	r := &f.an.ws.dir[from].rto
 	if seg.Len == 0 && seg.Flags&FIN == 0 || seg.Flags&(SYN|RST) != 0 {
 		return
 	}
@@ -301,6 +302,7 @@ func (f *Flow) ruleRTO(seg *Segment, from Side, idx int, an *wsOut) {
 		return
 	}
 	r.open, r.seq, r.last = true, seg.Seq, seg.Time
+	f.an.busy = true
 	r.hasTS, r.tsVal = seg.Opt.HasTS, seg.Opt.TSVal
 	r.stall = f.addStall(Stall{Label: LabelRTORetransmission, Side: from, Packet: idx, Start: ref, End: seg.Time,
 		Count: 1, Times: appendStallTime(nil, seg.Time), Seq: f.EP[from].Rel(seg.Seq)})
@@ -318,20 +320,21 @@ func (f *Flow) lostBefore(seg *Segment, from Side, idx int) {
 // after the capture point, unless the ACK that covers it proves the
 // original arrived (settleResent).
 func (f *Flow) resentSeen(seg *Segment, from Side, idx int) {
-	st := &f.stall
-	if st.nres[from] == maxResent {
+	st, d := &f.an.stall, &f.an.ws.dir[from]
+	f.an.busy = true
+	if d.nres == maxResent {
 		f.settleOldest(from, false)
 	}
-	st.resent[from][st.nres[from]] = resentSeg{end: seg.SeqEnd(), tsVal: seg.Opt.TSVal, hasTS: seg.Opt.HasTS, idx: int32(idx), t: seg.Time}
-	st.nres[from]++
+	st.resent[from][d.nres] = resentSeg{end: seg.SeqEnd(), tsVal: seg.Opt.TSVal, hasTS: seg.Opt.HasTS, idx: int32(idx), t: seg.Time}
+	d.nres++
 }
 
 // settleResent settles side's resent segments that ack (from the peer)
 // covers: needless when the ACK echoes a timestamp older than the
 // retransmission's (RFC 3522; tcp_packet_delayed), lost otherwise.
 func (f *Flow) settleResent(ack *Segment, side Side) {
-	st := &f.stall
-	for st.nres[side] > 0 && st.resent[side][0].end.LessThanEq(ack.Ack) {
+	st, d := &f.an.stall, &f.an.ws.dir[side]
+	for d.nres > 0 && st.resent[side][0].end.LessThanEq(ack.Ack) {
 		r := st.resent[side][0]
 		f.settleOldest(side, r.hasTS && ack.Opt.HasTS && int32(ack.Opt.TSEcr-r.tsVal) < 0)
 	}
@@ -339,10 +342,11 @@ func (f *Flow) settleResent(ack *Segment, side Side) {
 
 // settleOldest settles side's oldest waiting resent segment.
 func (f *Flow) settleOldest(side Side, needless bool) {
-	st := &f.stall
+	st := &f.an.stall
 	r := st.resent[side][0]
-	copy(st.resent[side][:], st.resent[side][1:st.nres[side]])
-	st.nres[side]--
+	d := &f.an.ws.dir[side]
+	copy(st.resent[side][:], st.resent[side][1:d.nres])
+	d.nres--
 	if needless {
 		f.Stats[side].Undone++
 		return
@@ -356,7 +360,7 @@ func (f *Flow) noteLost(l lostSeg) {
 		// The packet being processed: it is not in the flow yet when
 		// recording, so stallStep records it (in the same order whether
 		// recording or not).
-		f.stall.pendLost, f.stall.havePend = l, true
+		f.an.stall.pendLost, f.an.havePend = l, true
 		return
 	}
 	f.recordLost(l)
@@ -366,16 +370,16 @@ func (f *Flow) noteLost(l lostSeg) {
 // the side's Stall follows the counts (DirStats.LostBeforeCapture and
 // LostAfterCapture). Here: the lost segment of the packet just processed.
 func (f *Flow) ruleLoss() {
-	if f.stall.havePend {
-		f.stall.havePend = false
-		f.recordLost(f.stall.pendLost)
+	if f.an.havePend {
+		f.an.havePend = false
+		f.recordLost(f.an.stall.pendLost)
 	}
 }
 
 // recordLost records a lost segment in its side's loss Stall, starting it
 // (and labelling the packet) with the side's first.
 func (f *Flow) recordLost(l lostSeg) {
-	st := &f.stall
+	st := &f.an.stall
 	s := f.stallAt(st.loss[l.side])
 	if s == nil && st.loss[l.side] == 0 {
 		st.loss[l.side] = -1
@@ -398,39 +402,39 @@ func (f *Flow) recordLost(l lostSeg) {
 // answers) change nothing. A period of StallThreshold or more is a
 // finding.
 func (f *Flow) ruleKeepalive(seg *Segment, from Side, idx int, an *wsOut) {
-	k := &f.stall.idle
+	a := &f.an.analysisHot
 	active := seg.Len > 1 || seg.Len == 1 && an.flags&AnalysisKeepAlive == 0 || seg.Flags&(SYN|FIN|RST) != 0
 	if active {
-		if k.open {
+		if a.idleOpen {
 			f.closeIdle(seg.Time, false)
 		}
-		k.lastActive = seg.Time
+		a.lastActive = seg.Time
 		return
 	}
-	if k.open && from != k.stall.Side {
-		k.stall.Answered++
+	k := &f.an.stall.idle
+	if a.idleOpen && from != k.Side {
+		k.Answered++
 		return
 	}
-	if an.flags&AnalysisKeepAlive == 0 || f.stall.zw[from.Peer()].open {
+	if an.flags&AnalysisKeepAlive == 0 || f.an.ws.dir[from.Peer()].zw.open {
 		return
 	}
-	if !k.open {
-		start := k.lastActive
+	if !a.idleOpen {
+		start := a.lastActive
 		if start == 0 {
 			start = f.FirstTime
 		}
-		k.open = true
-		k.stall = Stall{Label: LabelKeepaliveOnly, Side: from, Packet: idx, Start: start}
+		a.idleOpen = true
+		*k = Stall{Label: LabelKeepaliveOnly, Side: from, Packet: idx, Start: start}
 	}
-	k.stall.Count++
-	k.stall.Times = appendStallTime(k.stall.Times, seg.Time)
+	k.Count++
+	k.Times = appendStallTime(k.Times, seg.Time)
 }
 
 func (f *Flow) closeIdle(end int64, open bool) {
-	k := &f.stall.idle
-	k.open = false
-	s := k.stall
-	k.stall = Stall{}
+	f.an.idleOpen = false
+	s := f.an.stall.idle
+	f.an.stall.idle = Stall{}
 	s.End, s.Open = end, open
 	if s.Duration() >= StallThreshold {
 		f.addStall(s)

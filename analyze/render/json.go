@@ -209,8 +209,8 @@ func FlowObject(f *analyze.Flow, an *Anonymizer) JSONFlow {
 		s := secs(d)
 		out.ConnectTime = &s
 	}
-	if f.InitialRTT != 0 {
-		s := secs(f.InitialRTT)
+	if rtt := f.InitialRTT(); rtt != 0 {
+		s := secs(rtt)
 		out.InitialRTT = &s
 	}
 	c, sv := &f.EP[flowstate.Client], &f.EP[flowstate.Server]
@@ -219,8 +219,10 @@ func FlowObject(f *analyze.Flow, an *Anonymizer) JSONFlow {
 	out.PacketsByDir = JSONDirs{int64(c.Packets), int64(sv.Packets)}
 	out.Retransmissions = JSONDirs{int64(cs.Retransmissions), int64(ss.Retransmissions)}
 	out.RetransmittedBytes = JSONDirs{cs.RetransmittedBytes, ss.RetransmittedBytes}
-	out.MaxWindow = JSONDirs{int64(cs.MaxWindow), int64(ss.MaxWindow)}
-	out.MinWindow = JSONDirs{int64(cs.MinWindow), int64(ss.MinWindow)}
+	cmax, cmin, _ := f.Window(flowstate.Client)
+	smax, smin, _ := f.Window(flowstate.Server)
+	out.MaxWindow = JSONDirs{int64(cmax), int64(smax)}
+	out.MinWindow = JSONDirs{int64(cmin), int64(smin)}
 	out.StallTime = secs(f.StallTime())
 	out.Stalls = stallObjects(f)
 	for i := range f.Packets {

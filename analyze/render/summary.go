@@ -120,8 +120,8 @@ func Row(f *analyze.Flow, an *Anonymizer) SummaryRow {
 	r.PacketsByDir = JSONDirs{int64(c.Packets), int64(sv.Packets)}
 	r.Retransmissions = JSONDirs{int64(cs.Retransmissions), int64(ss.Retransmissions)}
 	r.RetransmittedBytes = JSONDirs{cs.RetransmittedBytes, ss.RetransmittedBytes}
-	if f.InitialRTT != 0 {
-		v := secs(f.InitialRTT)
+	if rtt := f.InitialRTT(); rtt != 0 {
+		v := secs(rtt)
 		r.InitialRTT = &v
 	}
 	r.StallTime = secs(f.StallTime())

@@ -210,9 +210,25 @@ func WarmRange() (from, to uintptr) { return unsafe.Sizeof(analysisState{}), uns
 // state.
 type analysisState struct {
 	analysisHot
-	ws      wsConv
+	ws wsConv
+	// c is the rest, allocated the first time a flow needs it (a resent
+	// segment, a keep-alive, a loss, or recording): most flows never do,
+	// and a recycled flow keeps it.
+	c *analysisCold
+}
+
+// analysisCold is the analysis bookkeeping few flows need.
+type analysisCold struct {
 	stall   stallState
 	wsSlots [2][]wsSeg
+}
+
+// cold returns the flow's rarely needed bookkeeping, allocating it once.
+func (f *Flow) cold() *analysisCold {
+	if f.an.c == nil {
+		f.an.c = new(analysisCold)
+	}
+	return f.an.c
 }
 
 // analysisHot is what every packet reads of the flow-wide bookkeeping,
@@ -224,17 +240,11 @@ type analysisHot struct {
 	// busy: a zero window, a timer retransmission or a resent segment was
 	// met, so the end of the flow has something to settle (stallFinish).
 	busy bool
-}
-
-// reset empties the state for a new flow, keeping the unacknowledged
-// segments' memory. What is read only below a count (the resent
-// segments, the pending lost one, the keep-alive period being followed)
-// is left as it was: the counts and flags are zeroed.
-func (a *analysisState) reset() {
-	a.analysisHot = analysisHot{}
-	a.ws = wsConv{}
-	a.stall.loss = [2]int32{}
-	a.wsSlots[0], a.wsSlots[1] = a.wsSlots[0][:0], a.wsSlots[1][:0]
+	// Mirrors, so that a segment reads the rest only when there is
+	// something there: a direction's zero window is open (wsFlow.zw.open),
+	// some direction has gaps (wsFlow.holes.n > 0).
+	zwOpen   [2]bool
+	anyHoles bool
 }
 
 // Wireshark's window-scale states (packet-tcp.c tcp_flow_t win_scale).
@@ -385,15 +395,19 @@ func (m *ConvMemo) ReusedBy(seg *Segment) bool {
 func (f *Flow) wsAnalyze(seg *Segment, from Side, idx int) wsOut {
 	var slots *[2][]wsSeg
 	if f.cfg.Record {
-		slots = &f.an.wsSlots
+		slots = &f.cold().wsSlots
 	}
 	reused := f.wsReused
 	f.wsReused = false
 	out := f.an.ws.step(seg, from, idx, reused, slots)
-	// The bases, where a finished flow's memo reads them (ConvMemo).
-	d := &f.an.ws.dir
-	f.wsBase = [2]Seq{d[0].baseSeq, d[1].baseSeq}
-	f.wsBaseSet = [2]bool{d[0].baseSet, d[1].baseSet}
+	// The bases, where a finished flow's memo reads them (ConvMemo): they
+	// are set by a direction's first segment or the peer's first ACK, and
+	// change only on a SYN-ACK.
+	if !f.wsBaseSet[0] || !f.wsBaseSet[1] || seg.Flags&SYN != 0 {
+		d := &f.an.ws.dir
+		f.wsBase = [2]Seq{d[0].baseSeq, d[1].baseSeq}
+		f.wsBaseSet = [2]bool{d[0].baseSet, d[1].baseSet}
+	}
 	return out
 }
 
@@ -741,7 +755,7 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut) (really bool
 	// what it saw, which the state machine's count misses). The ACK also
 	// settles the peer's resent segments it covers (stall.go).
 	if seg.Flags&ACK != 0 && seg.Flags&RST == 0 {
-		if h := &f.an.ws.dir[from.Peer()].holes; h.n > 0 {
+		if h := &f.an.ws.dir[from.Peer()].holes; f.an.anyHoles && h.n > 0 {
 			// The state machine counts an ACK beyond everything the
 			// peer was seen to send (track); this one, in a gap below
 			// it, it misses.
@@ -752,6 +766,7 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut) (really bool
 					f.AckedUnseen++
 				}
 			}
+			f.an.anyHoles = f.an.ws.dir[0].holes.n|f.an.ws.dir[1].holes.n != 0
 		}
 		f.settleResent(seg, from.Peer())
 	}
@@ -762,7 +777,13 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut) (really bool
 	if seg.Flags&SYN != 0 {
 		start++ // the SYN's own number is the handshake's business
 	}
-	gap, _, seen, known := f.an.ws.dir[from].holes.add(start, seg.SeqEnd())
+	h := &f.an.ws.dir[from].holes
+	gap, _, seen, known := h.add(start, seg.SeqEnd())
+	if h.n != 0 {
+		f.an.anyHoles = true
+	} else if f.an.anyHoles {
+		f.an.anyHoles = f.an.ws.dir[from.Peer()].holes.n != 0
+	}
 	if !known || seg.Flags&SYN != 0 || f.hs.pending {
 		return false
 	}

@@ -180,7 +180,7 @@ func NewFlow(first *Segment, cfg Config) *Flow {
 func (f *Flow) Reset(first *Segment, cfg Config) {
 	findings, packets, events := f.Findings[:0], f.Packets[:0], f.events[:0]
 	log, synAcks := f.hs.log[:0], f.hs.synAcks[:0]
-	stalls, slots := f.Stalls[:0], [2][]wsSeg{f.an.wsSlots[0][:0], f.an.wsSlots[1][:0]}
+	stalls, cold := f.Stalls[:0], f.an.c
 	var times [2][3][]int64
 	for i := range f.EP {
 		e := &f.EP[i]
@@ -189,7 +189,11 @@ func (f *Flow) Reset(first *Segment, cfg Config) {
 	*f = Flow{}
 	f.Findings, f.Packets, f.events = findings, packets, events
 	f.hs.log, f.hs.synAcks = log, synAcks
-	f.Stalls, f.an.wsSlots = stalls, slots
+	f.Stalls, f.an.c = stalls, cold
+	if cold != nil {
+		slots := [2][]wsSeg{cold.wsSlots[0][:0], cold.wsSlots[1][:0]}
+		*cold = analysisCold{wsSlots: slots}
+	}
 	for i := range f.EP {
 		e := &f.EP[i]
 		e.SYNTimes, e.DataRetransmitTimes, e.FINTimes = times[i][0], times[i][1], times[i][2]

@@ -216,12 +216,15 @@ func appendStallTime(ts []int64, t int64) []int64 {
 // its next non-zero window, or a RST from either side, closes it; the
 // episode is a finding when it lasted StallThreshold or more.
 func (f *Flow) ruleZeroWindow(seg *Segment, from Side, idx int, an *wsOut) {
+	if an.flags&AnalysisZeroWindow == 0 && !f.an.zwOpen[0] && !f.an.zwOpen[1] {
+		return // no zero window: most segments
+	}
 	z := &f.an.ws.dir[from].zw
 	switch {
 	case an.flags&AnalysisZeroWindow != 0:
 		if !z.open {
 			*z = zeroWindow{open: true, start: seg.Time, pkt: int32(idx)}
-			f.an.busy = true
+			f.an.zwOpen[from], f.an.busy = true, true
 		}
 	case z.open && seg.Flags&SYN == 0 && seg.Window != 0:
 		f.closeZeroWindow(from, seg.Time, false)
@@ -240,7 +243,7 @@ func (f *Flow) ruleZeroWindow(seg *Segment, from Side, idx int, an *wsOut) {
 
 func (f *Flow) closeZeroWindow(side Side, end int64, open bool) {
 	z := &f.an.ws.dir[side].zw
-	z.open = false
+	z.open, f.an.zwOpen[side] = false, false
 	if end-z.start < StallThreshold {
 		return
 	}
@@ -320,7 +323,7 @@ func (f *Flow) lostBefore(seg *Segment, from Side, idx int) {
 // after the capture point, unless the ACK that covers it proves the
 // original arrived (settleResent).
 func (f *Flow) resentSeen(seg *Segment, from Side, idx int) {
-	st, d := &f.an.stall, &f.an.ws.dir[from]
+	st, d := &f.cold().stall, &f.an.ws.dir[from]
 	f.an.busy = true
 	if d.nres == maxResent {
 		f.settleOldest(from, false)
@@ -333,7 +336,11 @@ func (f *Flow) resentSeen(seg *Segment, from Side, idx int) {
 // covers: needless when the ACK echoes a timestamp older than the
 // retransmission's (RFC 3522; tcp_packet_delayed), lost otherwise.
 func (f *Flow) settleResent(ack *Segment, side Side) {
-	st, d := &f.an.stall, &f.an.ws.dir[side]
+	d := &f.an.ws.dir[side]
+	if d.nres == 0 {
+		return
+	}
+	st := &f.cold().stall
 	for d.nres > 0 && st.resent[side][0].end.LessThanEq(ack.Ack) {
 		r := st.resent[side][0]
 		f.settleOldest(side, r.hasTS && ack.Opt.HasTS && int32(ack.Opt.TSEcr-r.tsVal) < 0)
@@ -342,7 +349,7 @@ func (f *Flow) settleResent(ack *Segment, side Side) {
 
 // settleOldest settles side's oldest waiting resent segment.
 func (f *Flow) settleOldest(side Side, needless bool) {
-	st := &f.an.stall
+	st := &f.cold().stall
 	r := st.resent[side][0]
 	d := &f.an.ws.dir[side]
 	copy(st.resent[side][:], st.resent[side][1:d.nres])
@@ -360,7 +367,7 @@ func (f *Flow) noteLost(l lostSeg) {
 		// The packet being processed: it is not in the flow yet when
 		// recording, so stallStep records it (in the same order whether
 		// recording or not).
-		f.an.stall.pendLost, f.an.havePend = l, true
+		f.cold().stall.pendLost, f.an.havePend = l, true
 		return
 	}
 	f.recordLost(l)
@@ -372,14 +379,14 @@ func (f *Flow) noteLost(l lostSeg) {
 func (f *Flow) ruleLoss() {
 	if f.an.havePend {
 		f.an.havePend = false
-		f.recordLost(f.an.stall.pendLost)
+		f.recordLost(f.cold().stall.pendLost)
 	}
 }
 
 // recordLost records a lost segment in its side's loss Stall, starting it
 // (and labelling the packet) with the side's first.
 func (f *Flow) recordLost(l lostSeg) {
-	st := &f.an.stall
+	st := &f.cold().stall
 	s := f.stallAt(st.loss[l.side])
 	if s == nil && st.loss[l.side] == 0 {
 		st.loss[l.side] = -1
@@ -411,12 +418,15 @@ func (f *Flow) ruleKeepalive(seg *Segment, from Side, idx int, an *wsOut) {
 		a.lastActive = seg.Time
 		return
 	}
-	k := &f.an.stall.idle
+	if !a.idleOpen && (an.flags&AnalysisKeepAlive == 0 || f.an.zwOpen[from.Peer()]) {
+		return // most segments
+	}
+	k := &f.cold().stall.idle
 	if a.idleOpen && from != k.Side {
 		k.Answered++
 		return
 	}
-	if an.flags&AnalysisKeepAlive == 0 || f.an.ws.dir[from.Peer()].zw.open {
+	if an.flags&AnalysisKeepAlive == 0 || f.an.zwOpen[from.Peer()] {
 		return
 	}
 	if !a.idleOpen {
@@ -433,8 +443,8 @@ func (f *Flow) ruleKeepalive(seg *Segment, from Side, idx int, an *wsOut) {
 
 func (f *Flow) closeIdle(end int64, open bool) {
 	f.an.idleOpen = false
-	s := f.an.stall.idle
-	f.an.stall.idle = Stall{}
+	s := f.cold().stall.idle
+	f.cold().stall.idle = Stall{}
 	s.End, s.Open = end, open
 	if s.Duration() >= StallThreshold {
 		f.addStall(s)

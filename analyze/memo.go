@@ -12,7 +12,7 @@ import (
 // flagged reused_ports ("TCP Port numbers reused"). A table finishes flows
 // (closed ones 2 s after the close, idle ones after their timeout), so it
 // keeps, for each finished flow, the base sequence numbers Wireshark would
-// compare with, for as long as the idle timeout: a memoCache. Entries sit
+// compare with, for memoTTL of capture time: a memoCache. Entries sit
 // in a ring in the order the table finished their flows (finish times only
 // grow), found through an open-addressing index; they leave the ring when
 // older than the timeout, so what is remembered depends on each flow's own
@@ -20,6 +20,12 @@ import (
 // many tables there are). Segments after a flow was finished that are not
 // SYNs start a new flow caught mid-stream, whose analysis starts afresh
 // where Wireshark's continues (README, Wireshark parity).
+
+// memoTTL is how long a finished flow is remembered: twice Linux's
+// TIME-WAIT (TCP_TIMEWAIT_LEN, 60 s), within which a client reusing its
+// port meets the server's old connection. Memory holds the flows
+// finished in the last memoTTL, 48 bytes each.
+const memoTTL = 120e9
 
 // memoEntry is one finished flow's memo, 32 bytes: the key is kept as its
 // 64-bit hash (memoSlot, unseeded, so what matches never changes from run

@@ -211,7 +211,7 @@ func (x *finished) flow(cfg flowstate.Config, recycled *flowstate.Flow) *flowsta
 func newTable(cfg flowstate.Config, t Timeouts, hasher keyHasher, finish func(finished)) *table {
 	tt := &table{cfg: cfg, timeouts: t.withDefaults(), hasher: hasher, finish: finish, lastAt: math.MinInt64,
 		pend: newPendingStore(hasher)}
-	tt.memo.ttl = tt.timeouts.Idle
+	tt.memo.ttl = memoTTL
 	return tt
 }
 

@@ -269,6 +269,7 @@ type wsSeg struct {
 // tcp_analyze_seq_flow_info_t, with their names. Sequence numbers are the
 // raw ones, and 0 means "not set", as in Wireshark.
 type wsFlow struct {
+	// Line 1: what every segment of either direction reads.
 	nextseqTime     int64
 	lastackTime     int64
 	baseSeq         Seq
@@ -276,26 +277,28 @@ type wsFlow struct {
 	maxseqtobeacked Seq
 	lastack         Seq
 	window          uint32 // unscaled; MaxUint32 before the first segment
-	lastnondupack   int32  // packet index + 1 of the last ACK that changed the ack number
 	dupacknum       int32  // -1 after an "ACKed unseen segment"
-	sacked          uint32
-	// Ours, on the same cache line: the window's extremes (scaled).
-	maxWin, minWin uint32
-	lastSegFlags   uint16 // Analysis flags of the last segment (all fit)
-	winScale       int8
-	baseSet        bool
-	isFirstAck     bool
-	validBIF       bool
-	haveWin        bool
-	nres           uint8 // resent segments waiting for their ACK (stall.go)
+	maxWin, minWin  uint32 // ours: the window's extremes (scaled)
+	lastSegFlags    uint16 // Analysis flags of the last segment (all fit)
+	winScale        int8
+	baseSet         bool
+	isFirstAck      bool
+	validBIF        bool
+	haveWin         bool
+	nres            uint8 // ours: resent segments waiting for their ACK (stall.go)
+	holes           holes // ours: what the capture saw of the sequence space
 
-	// Ours, for the same direction, beside it: the stall rules'
-	// per-packet state (stall.go), and what the capture saw of its
-	// sequence space.
-	rto   rtoTimer   // as the sender
-	zw    zeroWindow // as the receiver
-	holes holes
-	_     [16]byte // to 192 bytes: three cache lines
+	// Line 2: the sender's retransmission timer (stall.go), read on its
+	// data and on the peer's ACKs; what only recording reads.
+	rto           rtoTimer
+	lastnondupack int32  // packet index + 1 of the last ACK that changed the ack number (recording)
+	sacked        uint32 // SACK bytes of the last segment (recording)
+	_             [16]byte
+
+	// Line 3: read only when there are gaps or a zero window.
+	gaps gaps
+	zw   zeroWindow // as the receiver
+	_    [8]byte
 }
 
 // wsConv is a conversation's analysis state (packet-tcp.c tcp_analysis).
@@ -519,12 +522,14 @@ func (c *wsConv) step(seg *Segment, from Side, idx int, reused bool, slots *[2][
 			}
 			ta |= AnalysisDuplicateAck
 			out.dupAckNum = uint32(fwd.dupacknum)
-			out.dupAckOf = fwd.lastnondupack - 1
+			out.dupAckOf = fwd.lastnondupack - 1 // 0 when not recording
 		}
 	}
 	// finished_fwd: a new ack number resets the duplicate-ACK count.
 	if ack != fwd.lastack {
-		fwd.lastnondupack = int32(idx) + 1
+		if slots != nil {
+			fwd.lastnondupack = int32(idx) + 1 // only shown: kept when recording
+		}
 		fwd.dupacknum = 0
 	}
 	// ACKED LOST PACKET: an ACK beyond the peer's highest contiguous
@@ -624,7 +629,9 @@ func (c *wsConv) step(seg *Segment, from Side, idx int, reused bool, slots *[2][
 	if seg.Opt.WScale >= 0 {
 		fwd.winScale = seg.Opt.WScale
 	}
-	fwd.sacked = seg.Opt.SACKBytes
+	if slots != nil {
+		fwd.sacked = seg.Opt.SACKBytes // for bytes in flight, when recording
+	}
 	if flags&SYN != 0 {
 		switch {
 		case fwd.winScale == wsScaleUnknown:
@@ -755,12 +762,13 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut) (really bool
 	// what it saw, which the state machine's count misses). The ACK also
 	// settles the peer's resent segments it covers (stall.go).
 	if seg.Flags&ACK != 0 && seg.Flags&RST == 0 {
-		if h := &f.an.ws.dir[from.Peer()].holes; f.an.anyHoles && h.n > 0 {
+		if pd := &f.an.ws.dir[from.Peer()]; f.an.anyHoles && pd.holes.n > 0 {
+			h := &pd.holes
 			// The state machine counts an ACK beyond everything the
 			// peer was seen to send (track); this one, in a gap below
 			// it, it misses.
 			beyond := h.have && h.next.LessThan(seg.Ack)
-			if h.acked(seg.Ack) {
+			if h.acked(&pd.gaps, seg.Ack) {
 				f.Stats[from.Peer()].AckedUnseen++
 				if !beyond {
 					f.AckedUnseen++
@@ -777,8 +785,9 @@ func (f *Flow) observe(seg *Segment, from Side, idx int, an *wsOut) (really bool
 	if seg.Flags&SYN != 0 {
 		start++ // the SYN's own number is the handshake's business
 	}
-	h := &f.an.ws.dir[from].holes
-	gap, _, seen, known := h.add(start, seg.SeqEnd())
+	fd := &f.an.ws.dir[from]
+	h := &fd.holes
+	gap, _, seen, known := h.add(&fd.gaps, start, seg.SeqEnd())
 	if h.n != 0 {
 		f.an.anyHoles = true
 	} else if f.an.anyHoles {

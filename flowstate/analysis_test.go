@@ -107,10 +107,11 @@ func TestDuplicateRule(t *testing.T) {
 
 func TestHoles(t *testing.T) {
 	var h holes
+	var g gaps
 	type r struct{ gap, beyond, seen uint32 }
 	step := func(s, e Seq, want r) {
 		t.Helper()
-		g, b, n, known := h.add(s, e)
+		g, b, n, known := h.add(&g, s, e)
 		if !known || (r{g, b, n}) != want {
 			t.Errorf("add [%d,%d): gap %d beyond %d seen %d known %v, want %+v", s, e, g, b, n, known, want)
 		}
@@ -127,17 +128,17 @@ func TestHoles(t *testing.T) {
 	if h.n != 2 {
 		t.Fatalf("%d holes, want 2", h.n)
 	}
-	if !h.acked(1330) || h.n != 1 {
+	if !h.acked(&g, 1330) || h.n != 1 {
 		t.Errorf("an ACK over the first gap covered nothing, or left %d holes", h.n)
 	}
-	if h.acked(1330) {
+	if h.acked(&g, 1330) {
 		t.Error("the same ACK covered a gap twice")
 	}
-	if !h.acked(1600) || h.n != 0 {
+	if !h.acked(&g, 1600) || h.n != 0 {
 		t.Error("an ACK past everything left a gap")
 	}
 	// Wrapping sequence numbers.
-	h = holes{}
+	h, g = holes{}, gaps{}
 	step(0xffffff00, 0xffffff80, r{0, 0x80, 0})
 	step(0x40, 0x80, r{0, 0x40, 0}) // leaves [0xffffff80, 0x40)
 	step(0xfffffff0, 0x10, r{0x20, 0, 0})
@@ -145,9 +146,9 @@ func TestHoles(t *testing.T) {
 		t.Errorf("%d holes around the wrap, want 2", h.n)
 	}
 	for i := 0; i < maxHoles+1; i++ {
-		h.add(Seq(0x1000+0x100*i), Seq(0x1000+0x100*i+0x10))
+		h.add(&g, Seq(0x1000+0x100*i), Seq(0x1000+0x100*i+0x10))
 	}
-	if _, _, _, known := h.add(0x1008, 0x1009); known {
+	if _, _, _, known := h.add(&g, 0x1008, 0x1009); known {
 		t.Error("overflowing gaps still known")
 	}
 }

@@ -128,18 +128,17 @@ type zeroWindow struct {
 	open   bool
 }
 
-// rtoTimer's fields read on every segment come first.
+// rtoTimer is a sender's retransmission timer as the rule follows it.
 type rtoTimer struct {
-	una        Seq  // the peer's highest acknowledgment of this side
-	seq        Seq  // the segment retransmitted on the timer (open)
-	haveUna    bool // una is set
-	idle       bool // nothing was outstanding: the timer starts at the next send
-	open       bool // an episode of retransmissions of seq on the timer
-	hasTS      bool // the first retransmission had a timestamp, tsVal
+	una        Seq   // the peer's highest acknowledgment of this side
+	seq        Seq   // the segment retransmitted on the timer (open)
+	haveUna    bool  // una is set
+	idle       bool  // nothing was outstanding: the timer starts at the next send
+	open       bool  // an episode of retransmissions of seq on the timer
+	hasTS      bool  // the first retransmission had a timestamp, tsVal
 	tsVal      uint32
 	timerStart int64 // when the retransmission timer last (re)started
 	lastDupAck int64
-	last       int64 // the latest retransmission of seq
 	stall      int32 // index + 1 in Stalls
 }
 
@@ -297,14 +296,13 @@ func (f *Flow) ruleRTO(seg *Segment, from Side, idx int, an *wsOut) {
 			s.Count++
 			s.Times = appendStallTime(s.Times, seg.Time)
 		}
-		r.last = seg.Time
 		return
 	}
 	ref := max(r.timerStart, r.lastDupAck)
 	if seg.Time-ref < RTOMin {
 		return
 	}
-	r.open, r.seq, r.last = true, seg.Seq, seg.Time
+	r.open, r.seq = true, seg.Seq
 	f.an.busy = true
 	r.hasTS, r.tsVal = seg.Opt.HasTS, seg.Opt.TSVal
 	r.stall = f.addStall(Stall{Label: LabelRTORetransmission, Side: from, Packet: idx, Start: ref, End: seg.Time,

@@ -643,10 +643,12 @@ func (c *CaptureReader) read(e *rec) bool {
 		return false
 	}
 	var (
-		data []byte
-		ts   int64
-		lt   layers.LinkType
-		ifc  *ngIface
+		data    []byte
+		ts      int64
+		lt      layers.LinkType
+		ifc     *ngIface
+		ngDir   flowstate.Dir
+		ngIface = -1
 	)
 	if c.pcap != nil {
 		r := c.pcapCheck()
@@ -673,6 +675,14 @@ func (c *CaptureReader) read(e *rec) bool {
 			return false
 		}
 		data, ts, lt = p.data, p.ts, p.lt
+		ngDir, ngIface = p.dir, p.iface
+		if p.iface < 0 {
+			c.info.MoreInterfacesPackets++
+			c.info.Packets++
+			c.info.Undecodable++
+			e.ts, e.frame, e.tcp = ts, c.info.Packets, false
+			return true
+		}
 		ifc = &c.ng.ifaces[p.iface]
 		if ifc.info >= 0 {
 			c.info.Interfaces[ifc.info].Packets++
@@ -693,6 +703,16 @@ func (c *CaptureReader) read(e *rec) bool {
 		}
 		if c.dec.fragState == fragReassembled {
 			c.info.Reassembled++
+		}
+		if ngIface >= 0 {
+			// The cooked header's interface and direction, when there is
+			// one, say more than the pcapng interface.
+			if e.seg.Dir == flowstate.DirUnknown {
+				e.seg.Dir = ngDir
+			}
+			if e.seg.Iface == 0 {
+				e.seg.Iface = uint8(ngIface + 1)
+			}
 		}
 		e.tcp = true
 	case resNonTCP:
@@ -819,6 +839,40 @@ func (c *CaptureReader) pcapCheck() []byte {
 		return nil
 	}
 	return b
+}
+
+// epbDir reads the direction bits of an Enhanced Packet Block's epb_flags
+// option (pcapng draft 4.3.1: bits 0-1, 01 inbound, 10 outbound), from the
+// whole block b; DirUnknown when there is none.
+func epbDir(b []byte, be bool) flowstate.Dir {
+	u32 := binary.LittleEndian.Uint32
+	u16 := binary.LittleEndian.Uint16
+	if be {
+		u32, u16 = binary.BigEndian.Uint32, binary.BigEndian.Uint16
+	}
+	caplen := int(u32(b[20:]))
+	o := 28 + (caplen+3)&^3
+	for o+4 <= len(b)-4 {
+		code, l := u16(b[o:]), int(u16(b[o+2:]))
+		if code == 0 { // opt_endofopt
+			break
+		}
+		v := o + 4
+		if v+l > len(b)-4 {
+			break
+		}
+		if code == 2 && l == 4 { // epb_flags
+			switch u32(b[v:]) & 3 {
+			case 1:
+				return flowstate.DirIncoming
+			case 2:
+				return flowstate.DirOutgoing
+			}
+			return flowstate.DirUnknown
+		}
+		o = v + (l+3)&^3
+	}
+	return flowstate.DirUnknown
 }
 
 // finish ends reading: the last warnings.

@@ -325,6 +325,27 @@ func TestFixturesSameSegments(t *testing.T) {
 				if name == "sll.pcap" || name == "sll2.pcap" {
 					g.Time, w.Time = 0, 0 // recorded by another tcpdump at the same time
 				}
+				// What the container says of the capture: the cooked
+				// header's direction (the capture was taken on the
+				// server, fmt-b, 10.99.0.2) and interface (ifindex 9),
+				// or the pcapng interface.
+				wantDir, wantIface := flowstate.DirUnknown, uint8(0)
+				switch name {
+				case "sll.pcap", "sll2.pcap":
+					wantDir = flowstate.DirIncoming
+					if g.Src == flowstate.AddrFrom4([4]byte{10, 99, 0, 2}) || g.Src.Netip().String() == "fd99::2" {
+						wantDir = flowstate.DirOutgoing
+					}
+					if name == "sll2.pcap" {
+						wantIface = 9
+					}
+				case "eth.pcapng", "eth.pcapng.gz":
+					wantIface = 1
+				}
+				if g.Dir != wantDir || g.Iface != wantIface {
+					t.Fatalf("segment %d (frame %d): direction %s, interface %d; want %s, %d", i, got[i].Frame, g.Dir, g.Iface, wantDir, wantIface)
+				}
+				g.Dir, g.Iface = 0, 0
 				if g != w {
 					t.Fatalf("segment %d (frame %d)\n got %+v\nwant %+v", i, got[i].Frame, g, w)
 				}

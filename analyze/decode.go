@@ -219,13 +219,23 @@ const (
 // its segment.
 func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment) (res result, cut bool) {
 	d.fragState = fragNone
+	seg.Dir, seg.Iface = flowstate.DirUnknown, 0
 	switch lt {
 	case layers.LinkTypeEthernet:
 		return d.parse(startEthernet, data, seg, 0)
 	case layers.LinkTypeLinuxSLL:
-		return d.parse(startSLL, data, seg, 0)
+		res, cut = d.parse(startSLL, data, seg, 0)
+		if res == resTCP {
+			seg.Dir = sllDir(uint8(d.sll.PacketType))
+		}
+		return res, cut
 	case layers.LinkTypeLinuxSLL2:
-		return d.parse(startSLL2, data, seg, 0)
+		res, cut = d.parse(startSLL2, data, seg, 0)
+		if res == resTCP {
+			seg.Dir = sllDir(uint8(d.sll2.PacketType))
+			seg.Iface = uint8(d.sll2.InterfaceIndex)
+		}
+		return res, cut
 	case layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14:
 		// No link header: the IP version nibble says which IP.
 		if len(data) == 0 {
@@ -282,6 +292,20 @@ func (d *decoder) decode(data []byte, lt layers.LinkType, seg *flowstate.Segment
 	return resUnsupported, false
 }
 
+// sllDir maps a cooked header's packet type (packet(7), the same values in
+// LINUX_SLL and LINUX_SLL2) to a capture direction.
+func sllDir(t uint8) flowstate.Dir {
+	switch t {
+	case 0, 1, 2: // PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST
+		return flowstate.DirIncoming
+	case 3: // PACKET_OTHERHOST
+		return flowstate.DirOtherHost
+	case 4: // PACKET_OUTGOING
+		return flowstate.DirOutgoing
+	}
+	return flowstate.DirUnknown
+}
+
 // parse runs the parser for st and looks at the last layer it decoded.
 func (d *decoder) parse(st start, data []byte, seg *flowstate.Segment, depth int) (result, bool) {
 	err := d.parsers[st].DecodeLayers(data, &d.decoded)
@@ -318,7 +342,7 @@ func (d *decoder) ipv4(seg *flowstate.Segment, depth int) (result, bool) {
 	if ip.Protocol != layers.IPProtocolTCP {
 		return resNonTCP, false
 	}
-	return d.tcp(seg, src, dst, ip.TTL, ip.Payload, declared)
+	return d.tcp(seg, src, dst, ip.TTL, ip.Id, ip.Payload, declared)
 }
 
 // ipv6 walks the IPv6 extension-header chain (RFC 8200 section 4) from the
@@ -347,7 +371,7 @@ func (d *decoder) walk6(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uin
 		var hl int
 		switch proto {
 		case protoTCP:
-			return d.tcp(seg, src, dst, ttl, payload, declared)
+			return d.tcp(seg, src, dst, ttl, 0, payload, declared)
 		case protoHopByHop, protoRouting, protoDstOpts, protoMobility, protoHIP, protoShim6, protoExp1, protoExp2:
 			if len(payload) < 2 {
 				return resUndecodable, false
@@ -393,7 +417,7 @@ func (d *decoder) walk6(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uin
 // the length of the TCP header and payload according to the IP header, so
 // Len stays true when the snaplen cut the packet. Checksums are not
 // verified: offload makes them wrong in many captures.
-func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, b []byte, declared int) (result, bool) {
+func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, ipid uint16, b []byte, declared int) (result, bool) {
 	if len(b) < 20 {
 		return resTruncatedTCP, false
 	}
@@ -404,7 +428,7 @@ func (d *decoder) tcp(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8
 	seg.Src, seg.Dst = src, dst
 	seg.SrcPort = binary.BigEndian.Uint16(b[0:2])
 	seg.DstPort = binary.BigEndian.Uint16(b[2:4])
-	seg.TTL = ttl
+	seg.TTL, seg.IPID = ttl, ipid
 	seg.Seq = flowstate.Seq(binary.BigEndian.Uint32(b[4:8]))
 	seg.Ack = flowstate.Seq(binary.BigEndian.Uint32(b[8:12]))
 	// flowstate.Flags follows the header's flag byte bit for bit (RFC
@@ -475,6 +499,11 @@ func parseOptions(o *flowstate.Options, b []byte, ack flowstate.Seq) {
 					l1 := flowstate.Seq(binary.BigEndian.Uint32(v[8:12]))
 					r1 := flowstate.Seq(binary.BigEndian.Uint32(v[12:16]))
 					o.DSACK = l1.LessThanEq(l0) && r0.LessThanEq(r1)
+				}
+				// Wireshark's bytes in flight subtract the first
+				// three blocks (dissect_tcpopt_sack), in 32 bits.
+				for i := 0; i+8 <= len(v) && i < 24; i += 8 {
+					o.SACKBytes += binary.BigEndian.Uint32(v[i+4:]) - binary.BigEndian.Uint32(v[i:])
 				}
 			}
 		case optTimestamp:

@@ -128,7 +128,7 @@ func TestDecodeOptions(t *testing.T) {
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
 			{OptionType: layers.TCPOptionKindSACK, OptionLength: 34, OptionData: sack},
-		}, flowstate.Options{WScale: -1, NSACK: 4}},
+		}, flowstate.Options{WScale: -1, NSACK: 4, SACKBytes: 3 * 49}}, // Wireshark counts the first three
 		{"D-SACK and timestamps", []layers.TCPOption{
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
@@ -136,13 +136,13 @@ func TestDecodeOptions(t *testing.T) {
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
 			{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
 			{OptionType: layers.TCPOptionKindSACK, OptionLength: 10, OptionData: dsack},
-		}, flowstate.Options{WScale: -1, HasTS: true, TSVal: 256, TSEcr: 512, NSACK: 1, DSACK: true}},
+		}, flowstate.Options{WScale: -1, HasTS: true, TSVal: 256, TSEcr: 512, NSACK: 1, DSACK: true, SACKBytes: 49}},
 		{"one SACK block above the ACK is no D-SACK", []layers.TCPOption{
 			{OptionType: layers.TCPOptionKindSACK, OptionLength: 10, OptionData: sack[:8]},
-		}, flowstate.Options{WScale: -1, NSACK: 1}},
+		}, flowstate.Options{WScale: -1, NSACK: 1, SACKBytes: 49}},
 		{"a first block inside the second is a D-SACK", []layers.TCPOption{
 			{OptionType: layers.TCPOptionKindSACK, OptionLength: 18, OptionData: inside},
-		}, flowstate.Options{WScale: -1, NSACK: 2, DSACK: true}},
+		}, flowstate.Options{WScale: -1, NSACK: 2, DSACK: true, SACKBytes: 59}},
 		{"window scale above 14 is 14 (RFC 7323 2.3)", []layers.TCPOption{
 			{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{200}},
 		}, flowstate.Options{WScale: 14}},

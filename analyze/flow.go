@@ -145,6 +145,7 @@ func (f *Flow) explain(answered bool) {
 		if len(notes) > 0 && f.AckedUnseen > 0 && (l.Has(flowstate.LabelSynDropped) || l.Has(flowstate.LabelDataWhileSynRecv) || l.Has(flowstate.LabelSynAckAfterAck)) {
 			notes = append(notes, "caution: this flow acknowledges data the capture never saw, so the capture lost packets and this may be its own loss")
 		}
+		notes = append(notes, f.stallNotes(i)...) // traffic.go
 		if p.Duplicate {
 			notes = append(notes, "the same frame seen twice (as tcpdump -i any can record); not counted")
 		}

@@ -523,20 +523,26 @@ func TestHostileTimeBackwards(t *testing.T) {
 // TestHostileDuplicateFrames: the same frame recorded twice in a row (as
 // tcpdump -i any does when a packet crosses two interfaces) is counted in
 // the flow's Duplicates and changes nothing else: no retransmission, no
-// label, the same states. dup-frames.pcap is eth.pcap with every TCP
-// frame doubled.
+// label, the same states. multi-if.pcapng holds every packet of eth.pcap
+// twice, on two interfaces (Ethernet and LINUX_SLL2): every copy is proved
+// one. dup-frames.pcap is eth.pcap with every TCP frame doubled on the
+// same Ethernet link, so only the IPv4 ID can prove a copy: the copies of
+// IPv4 packets with an ID are duplicates; those of Linux's SYN-ACKs and
+// RSTs (ID 0) and of IPv6 packets (no ID) are two packets as far as the
+// capture can tell, as Wireshark sees every copy.
 func TestHostileDuplicateFrames(t *testing.T) {
 	ref, _ := analyse(t, "eth.pcap", readFixture(t, "eth.pcap"))
-	flows, sum := analyse(t, "dup-frames.pcap", readFixture(t, "dup-frames.pcap"))
-	if sum.Segments != 88 || len(flows) != len(ref) {
-		t.Fatalf("%d segments, %d flows; want 88 and %d", sum.Segments, len(flows), len(ref))
-	}
-	if g, w := views(flows, true), views(ref, true); !slices.Equal(g, w) {
-		t.Errorf("without the copies, the analysis differs from eth.pcap's:\n got\n%s\nwant\n%s", strings.Join(g, ""), strings.Join(w, ""))
-	}
 	byClient := map[string]*Flow{}
 	for _, f := range ref {
 		byClient[f.Client.String()] = f
+	}
+
+	flows, sum := analyse(t, "multi-if.pcapng", readFixture(t, "multi-if.pcapng"))
+	if sum.Segments != 88 || len(flows) != len(ref) {
+		t.Fatalf("multi-if.pcapng: %d segments, %d flows; want 88 and %d", sum.Segments, len(flows), len(ref))
+	}
+	if g, w := views(flows, true), views(ref, true); !slices.Equal(g, w) {
+		t.Errorf("multi-if.pcapng: without the copies, the analysis differs from eth.pcap's:\n got\n%s\nwant\n%s", strings.Join(g, ""), strings.Join(w, ""))
 	}
 	for _, f := range flows {
 		w := byClient[f.Client.String()]
@@ -544,7 +550,7 @@ func TestHostileDuplicateFrames(t *testing.T) {
 			t.Fatalf("flow %v not in eth.pcap", f.Client)
 		}
 		if f.NPackets != 2*w.NPackets || f.Duplicates != w.NPackets {
-			t.Errorf("flow %v: %d packets, %d duplicates; want %d and %d", f.Client, f.NPackets, f.Duplicates, 2*w.NPackets, w.NPackets)
+			t.Errorf("multi-if.pcapng flow %v: %d packets, %d duplicates; want %d and %d", f.Client, f.NPackets, f.Duplicates, 2*w.NPackets, w.NPackets)
 		}
 		for side := range f.EP {
 			g, e := &f.EP[side], &w.EP[side]
@@ -555,11 +561,39 @@ func TestHostileDuplicateFrames(t *testing.T) {
 		}
 		for i, p := range f.Packets {
 			if p.Duplicate != (i%2 == 1) || p.Duplicate && p.Retransmit {
-				t.Errorf("flow %v packet %d: duplicate %v retransmit %v", f.Client, i, p.Duplicate, p.Retransmit)
+				t.Errorf("multi-if.pcapng flow %v packet %d: duplicate %v retransmit %v", f.Client, i, p.Duplicate, p.Retransmit)
 			}
 		}
 		if f.Labels != w.Labels {
 			t.Errorf("flow %v: labels %v, eth.pcap %v", f.Client, f.Labels, w.Labels)
+		}
+	}
+
+	// dup-frames.pcap: which copies the IPv4 ID proves.
+	r, err := NewCaptureReader("dup-frames.pcap", bytes.NewReader(readFixture(t, "dup-frames.pcap")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	provable := map[int64]bool{}
+	var withID, without int
+	for _, s := range readAll(t, r) {
+		provable[s.Frame] = s.Src.Is4() && s.IPID != 0
+		if provable[s.Frame] {
+			withID++
+		} else {
+			without++
+		}
+	}
+	if withID == 0 || without == 0 {
+		t.Fatalf("dup-frames.pcap: %d frames with an IPv4 ID, %d without; the test needs both", withID, without)
+	}
+	flows, _ = analyse(t, "dup-frames.pcap", readFixture(t, "dup-frames.pcap"))
+	for _, f := range flows {
+		for i, p := range f.Packets {
+			if want := i%2 == 1 && provable[p.Frame]; p.Duplicate != want {
+				t.Errorf("dup-frames.pcap flow %v packet %d (frame %d, IPv4 ID proves a copy: %v): duplicate %v, want %v",
+					f.Client, i, p.Frame, provable[p.Frame], p.Duplicate, want)
+			}
 		}
 	}
 }
@@ -648,7 +682,7 @@ func net4(a, b, c, d byte) []byte { return []byte{a, b, c, d} }
 // past 2^32 on both sides is one flow, closes cleanly, carries no label
 // and no retransmission, and shows relative numbers that go on counting
 // across the wrap. With one real retransmission across the wrap, exactly
-// that one is counted.
+// that one is counted (and labelled a timer retransmission and a loss).
 func TestHostileSequenceWraparound(t *testing.T) {
 	for _, rexmit := range []bool{false, true} {
 		t.Run(fmt.Sprintf("retransmit=%v", rexmit), func(t *testing.T) {
@@ -658,7 +692,13 @@ func TestHostileSequenceWraparound(t *testing.T) {
 				t.Fatalf("%d flows, %d segments; want 1 and %d", len(flows), sum.Segments, len(want))
 			}
 			f := flows[0]
-			if f.Labels != 0 || !f.Closed || f.EndReason != "closed" || f.MidStream ||
+			// The retransmission comes 200 ms after the last progress:
+			// the sender's timer (TCP_RTO_MIN), and so a loss.
+			var labels flowstate.Labels
+			if rexmit {
+				labels = labels.Add(flowstate.LabelRTORetransmission).Add(flowstate.LabelLoss)
+			}
+			if f.Labels != labels || !f.Closed || f.EndReason != "closed" || f.MidStream ||
 				f.EP[flowstate.Client].State != flowstate.StateTimeWait || f.EP[flowstate.Server].State != flowstate.StateClosed {
 				t.Errorf("labels [%v], closed %v (%s), states %v/%v", f.Labels, f.Closed, f.EndReason,
 					f.EP[flowstate.Client].State, f.EP[flowstate.Server].State)

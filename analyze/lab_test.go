@@ -164,6 +164,16 @@ var labQueueLabels = []flowstate.Label{
 	flowstate.LabelSynCookieSuspected,
 }
 
+// labStallScenarios names the negative controls built to stall every
+// connection without going near the listen queues: a reader that stops for
+// 4 s (zero-window: both directions' windows close) and idle connections
+// kept open by keep-alives (keepalive). Each of their flows must carry that
+// stall label and nothing else; every other negative control no label.
+var labStallScenarios = map[string]flowstate.Label{
+	"zero-window": flowstate.LabelZeroWindowStall,
+	"keepalive":   flowstate.LabelKeepaliveOnly,
+}
+
 // labCase is one truth client and what one capture's analysis made of it.
 type labCase struct {
 	t      *testing.T
@@ -1048,9 +1058,17 @@ func TestLabTruth(t *testing.T) {
 							t.Errorf("rule negative-control: every client clean, but truth nstat %s=%d", k, tr.Nstat[k])
 						}
 					}
+					var allowed flowstate.Labels
+					stall, stalls := labStallScenarios[name]
+					if stalls {
+						allowed = allowed.Add(stall)
+					}
 					for _, f := range flows {
-						if f.Labels != 0 {
-							t.Errorf("client %s: rule negative-control: every client clean; want no label; labels found: [%s]", f.Client, f.Labels)
+						if f.Labels&^allowed != 0 {
+							t.Errorf("client %s: rule negative-control: every client clean; want no label but [%s]; labels found: [%s]", f.Client, allowed, f.Labels)
+						}
+						if stalls && !f.Labels.Has(stall) {
+							t.Errorf("client %s: rule stall: the scenario stalls every connection; want %s; labels found: [%s]", f.Client, stall, f.Labels)
 						}
 					}
 				}

@@ -80,6 +80,8 @@ type Listener struct {
 	// Counts is what the capture shows the kernel counted for this
 	// listener (ListenOverflows and the others, counters.go).
 	Counts WireCounts
+	// Traffic: bytes, retransmissions and stalls of its flows (traffic.go).
+	Traffic
 }
 
 const (
@@ -123,16 +125,16 @@ type listenerAgg struct {
 	records        chunked[queueRecord]
 	recordsDropped bool
 	votes          [numVantages]int // by vantageIndex
-	maxExhausted   int // most SYN-ACK retransmissions before a server forgot
+	maxExhausted   int              // most SYN-ACK retransmissions before a server forgot
 	rstOverflow    int
 	ackIgnored     int
-	answered       int // flows whose SYN the server answered with a SYN-ACK
-	completed      int // flows whose handshake completed (the client acknowledged a SYN-ACK)
-	refused        int // flows whose SYN the server answered with a RST
-	unanswered     int // flows whose SYNs got no answer at all
-	syns           int // flows that began with the client's SYN
-	halfOpen       int // flows with a SYN-ACK the client never acknowledged
-	attempts       int // flows whose handshake never completed: half-open or unanswered
+	answered       int                         // flows whose SYN the server answered with a SYN-ACK
+	completed      int                         // flows whose handshake completed (the client acknowledged a SYN-ACK)
+	refused        int                         // flows whose SYN the server answered with a RST
+	unanswered     int                         // flows whose SYNs got no answer at all
+	syns           int                         // flows that began with the client's SYN
+	halfOpen       int                         // flows with a SYN-ACK the client never acknowledged
+	attempts       int                         // flows whose handshake never completed: half-open or unanswered
 	halfOpenSrc    map[flowstate.Addr]struct{} // the sources of attempts, once there are two
 	firstSrc       flowstate.Addr
 	deferAccept    int // flows that show TCP_DEFER_ACCEPT
@@ -240,6 +242,7 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 		a.resetTimes = append(a.resetTimes, s)
 	}
 	a.count(f)
+	l.Traffic.add(f)
 	if d, ok := f.ConnectTime(); ok && len(l.ConnectTimes) < maxConnectTimes {
 		l.ConnectTimes = append(l.ConnectTimes, d)
 	}

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
 )
 
 // pcapng is read here block by block (pcapng draft, sections 4.1 to 4.6),
@@ -114,7 +116,8 @@ type ngPacket struct {
 	data  []byte // in the buffer, valid until the next read
 	ts    int64
 	lt    layers.LinkType
-	iface int // index in ng.ifaces, -1 for none
+	iface int           // index in ng.ifaces, -1 for none
+	dir   flowstate.Dir // from an enhanced packet block's epb_flags
 }
 
 // ngNext reads blocks up to the next packet and returns it. With peekOnly
@@ -462,7 +465,10 @@ func (c *CaptureReader) ngPacketBlock(off int64, typ uint32, blen int, p *ngPack
 		return true
 	}
 	ifc := &c.ng.ifaces[id]
-	p.data, p.lt, p.iface = b[hdr:hdr+int(caplen)], ifc.linkType, id
+	p.data, p.lt, p.iface, p.dir = b[hdr:hdr+int(caplen)], ifc.linkType, id, flowstate.DirUnknown
+	if typ == ngEPB && len(b) >= blen {
+		p.dir = epbDir(b[:blen], c.ng.be)
+	}
 	if typ == ngSPB {
 		p.ts = c.lastRead // a simple packet block has no timestamp: the one before it
 	} else {

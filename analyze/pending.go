@@ -30,6 +30,9 @@ type compactSeg struct {
 	ttl          uint8
 	wscale       int8
 	bits         uint8 // srcIsA, sackPerm, hasTS
+	ipid         uint16
+	dir          flowstate.Dir
+	iface        uint8
 }
 
 const (
@@ -40,7 +43,8 @@ const (
 
 func compact(s *flowstate.Segment, k *flowKey) compactSeg {
 	c := compactSeg{time: s.Time, frame: uint32(s.Frame), seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
-		file: uint16(s.File), window: s.Window, mss: s.Opt.MSS, flags: s.Flags, ttl: s.TTL, wscale: s.Opt.WScale}
+		file: uint16(s.File), window: s.Window, mss: s.Opt.MSS, flags: s.Flags, ttl: s.TTL, wscale: s.Opt.WScale,
+		ipid: s.IPID, dir: s.Dir, iface: s.Iface}
 	if s.Src == k.a && s.SrcPort == k.pa {
 		c.bits |= bitSrcIsA
 	}
@@ -56,7 +60,7 @@ func compact(s *flowstate.Segment, k *flowKey) compactSeg {
 // segment rebuilds the segment.
 func (c *compactSeg) segment(k *flowKey, order int64) flowstate.Segment {
 	s := flowstate.Segment{Time: c.time, Frame: int64(c.frame), File: int32(c.file), Order: order, Seq: c.seq, Ack: c.ack,
-		Window: c.window, TTL: c.ttl, Flags: c.flags}
+		Window: c.window, TTL: c.ttl, Flags: c.flags, IPID: c.ipid, Dir: c.dir, Iface: c.iface}
 	s.Src, s.SrcPort, s.Dst, s.DstPort = k.b, k.pb, k.a, k.pa
 	if c.bits&bitSrcIsA != 0 {
 		s.Src, s.SrcPort, s.Dst, s.DstPort = k.a, k.pa, k.b, k.pb
@@ -70,7 +74,7 @@ func (c *compactSeg) segment(k *flowKey, order int64) flowstate.Segment {
 // SYN or SYN-ACK without payload, FIN or RST, whose frame number and file
 // index fit the compact form.
 func handshakeOnly(s *flowstate.Segment) bool {
-	return s.Flags&(flowstate.SYN|flowstate.FIN|flowstate.RST) == flowstate.SYN && s.Len == 0 &&
+	return s.Flags&(flowstate.SYN|flowstate.FIN|flowstate.RST) == flowstate.SYN && s.Len == 0 && s.Opt.NSACK == 0 &&
 		s.Frame >= 0 && s.Frame <= math.MaxUint32 && s.File >= 0 && s.File <= math.MaxUint16
 }
 
@@ -117,6 +121,17 @@ func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *fl
 		f.Process(&seg)
 	}
 	return f
+}
+
+// memo is the flow's memo for Wireshark's port-reuse rule (memo.go).
+func (p *pendingFlow) memo() flowstate.ConvMemo {
+	var segs [2]flowstate.Segment
+	var ptrs [2]*flowstate.Segment
+	for i := 0; i < int(p.n); i++ {
+		segs[i] = p.segs[i].segment(&p.key, p.first)
+		ptrs[i] = &segs[i]
+	}
+	return flowstate.MemoOf(ptrs[:p.n]...)
 }
 
 // queuedPending is a pending flow in the expiry queue, a min-heap by

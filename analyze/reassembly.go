@@ -323,7 +323,7 @@ func (d *decoder) fragment(seg *flowstate.Segment, k fragKey, off, declared int,
 	if k.v6 {
 		res, _ = d.walk6(seg, k.src, k.dst, ttl, proto, b, total, depth)
 	} else {
-		res, _ = d.transport4(seg, k.src, k.dst, ttl, proto, b, total, depth)
+		res, _ = d.transport4(seg, k.src, k.dst, ttl, uint16(k.id), proto, b, total, depth)
 	}
 	d.reassembling = false
 	switch res {
@@ -337,9 +337,9 @@ func (d *decoder) fragment(seg *flowstate.Segment, k fragKey, off, declared int,
 }
 
 // transport4 decodes a reassembled IPv4 datagram's payload.
-func (d *decoder) transport4(seg *flowstate.Segment, src, dst flowstate.Addr, ttl, proto uint8, b []byte, total, depth int) (result, bool) {
+func (d *decoder) transport4(seg *flowstate.Segment, src, dst flowstate.Addr, ttl uint8, ipid uint16, proto uint8, b []byte, total, depth int) (result, bool) {
 	if proto == protoTCP {
-		return d.tcp(seg, src, dst, ttl, b, total)
+		return d.tcp(seg, src, dst, ttl, ipid, b, total) // the datagram's IP ID: its fragments all carry it
 	}
 	if st, ok := startAfterIP(proto); ok && depth < maxTunnelDepth {
 		return d.parse(st, b, seg, depth+1)

@@ -72,6 +72,8 @@ type Summary struct {
 	// Interrupted is set when the run was cancelled before the end of its
 	// input; everything read until then was analysed.
 	Interrupted bool
+	// Traffic: bytes, retransmissions and stalls of all flows (traffic.go).
+	Traffic
 }
 
 // batch is a slice of segments handed from the reading goroutine to a
@@ -323,6 +325,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		if f.RepliesMissing {
 			sum.RepliesMissingFlows++
 		}
+		sum.Traffic.add(f)
 		for _, l := range f.Labels.List() {
 			sum.LabelFlows[l]++
 		}

@@ -123,6 +123,11 @@ type table struct {
 	recycle <-chan *flowstate.Flow
 	// spare holds liveFlow records to reuse.
 	spare []*liveFlow
+	// memo remembers the Wireshark analysis of finished flows, for a later
+	// segment on the same 4-tuple (memo.go).
+	memo memoCache
+	// flushing: the input ended, no segment will ask the memo again.
+	flushing bool
 }
 
 // newLive returns a liveFlow record for f.
@@ -215,8 +220,10 @@ func (x *finished) flow(cfg flowstate.Config, recycled *flowstate.Flow) *flowsta
 // newTable returns a table whose keys are hashed with hasher (the hashes
 // given to add must come from it).
 func newTable(cfg flowstate.Config, t Timeouts, hasher keyHasher, finish func(finished)) *table {
-	return &table{cfg: cfg, fullMax: pendingAbove, timeouts: t.withDefaults(), hasher: hasher, finish: finish, lastAt: math.MinInt64,
+	tt := &table{cfg: cfg, fullMax: pendingAbove, timeouts: t.withDefaults(), hasher: hasher, finish: finish, lastAt: math.MinInt64,
 		pend: newPendingStore(hasher)}
+	tt.memo.ttl = memoTTL
+	return tt
 }
 
 func (t *table) classOf(f *flowstate.Flow) int {
@@ -264,7 +271,8 @@ func (t *table) add(seg *flowstate.Segment, h uint64, now int64) {
 				lf = t.promote(p, h)
 			}
 		}
-		if lf == nil && len(t.live) >= t.fullMax && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) {
+		if lf == nil && len(t.live) >= t.fullMax && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && handshakeOnly(seg) &&
+			!t.memo.has(&k, now) {
 			t.pend.add(&k, h, seg, now+t.timeouts.Handshake) // a bare SYN: still opening
 			return
 		}
@@ -276,7 +284,9 @@ func (t *table) add(seg *flowstate.Segment, h uint64, now int64) {
 		lf = nil
 	}
 	if lf == nil {
-		lf = t.newLive(k, h, t.newFlow(seg), seg.Order)
+		f := t.newFlow(seg)
+		t.memo.resume(&k, f, seg)
+		lf = t.newLive(k, h, f, seg.Order)
 		t.insert(lf)
 	}
 	lf.f.Process(seg)
@@ -372,9 +382,15 @@ func (t *table) finishOne(e expiring) {
 		if reason == "" {
 			reason = "idle"
 		}
+		if !t.flushing {
+			t.memo.add(&e.pend.key, e.at, e.pend.memo())
+		}
 		t.finish(finished{Pending: *e.pend, At: e.at, Order: e.seq, Reason: reason})
 		t.pend.remove(e.pend)
 		return
+	}
+	if !t.flushing {
+		t.memo.add(&e.lf.key, e.at, e.lf.f.ConvMemo())
 	}
 	if !e.dropped {
 		t.drop(e.lf)
@@ -406,6 +422,7 @@ func closeReason(f *flowstate.Flow) string {
 // a million of them need little memory to flush.
 func (t *table) flush(now int64) {
 	t.expire(now)
+	t.flushing = true
 	live := make([]*liveFlow, len(t.live))
 	copy(live, t.live)
 	sort.Slice(live, func(i, j int) bool { return live[i].seq < live[j].seq })

@@ -9,7 +9,8 @@ import (
 // warmSink keeps the compiler from dropping warm's loads.
 var warmSink uintptr
 
-// warm reads one word from every cache line of a finished flow. The flow
+// warm reads one word from every cache line of a finished flow (but its
+// analysis bookkeeping, which the merge does not read). The flow
 // was last written by a shard's goroutine, on another core; the merge
 // reads most of it (listener view, vantage, the renderer), each line a
 // miss that waits for that core. Reading a whole batch of flows ahead in
@@ -18,7 +19,8 @@ var warmSink uintptr
 func warm(f *flowstate.Flow) {
 	p := unsafe.Pointer(f)
 	var s uintptr
-	for off := uintptr(0); off+8 <= unsafe.Sizeof(*f); off += 64 {
+	from, to := flowstate.WarmRange()
+	for off := from; off+8 <= to; off += 64 {
 		s += *(*uintptr)(unsafe.Add(p, off))
 	}
 	warmSink += s

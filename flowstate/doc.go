@@ -23,6 +23,14 @@
 // 7323 TS.Recent) proves that segment was taken, even when the
 // acknowledgment left late.
 //
+// Every packet also gets Wireshark 4.0's TCP analysis (analysis.go: the
+// tcp.analysis flags by Wireshark's names, decided by packet-tcp.c's rules
+// in its order, with the scaled window, ack_rtt and bytes in flight), fed
+// every segment, duplicate frames included, as Wireshark sees them. Beside
+// it, our own facts (a frame captured twice, what the capture saw of each
+// direction's sequence space: holes.go) and the stall and loss findings
+// (stall.go: zero-window-stall, rto-retransmission, loss, keepalive-only).
+//
 // Known limits:
 //   - States are inferred: a side's state after a packet assumes the
 //     packet reached it, unless later packets prove otherwise.
@@ -44,4 +52,9 @@
 //     was not sent; elsewhere it may have been lost. The flow judges its
 //     own vantage from its handshake's timing, which a queue in front of
 //     the server's link distorts (then it is more careful, not less).
+//   - Wireshark's analysis of a flow starts afresh with the Flow; what a
+//     caller keeps of finished flows (ConvMemo) serves only the port-reuse
+//     rule. ack_rtt and bytes in flight are computed only with
+//     Config.Record. At most 4 gaps per direction are followed; beyond,
+//     losses are no longer placed before or after the capture point.
 package flowstate

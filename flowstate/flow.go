@@ -38,6 +38,9 @@ type Packet struct {
 	// Duplicate: the same frame seen twice (as tcpdump -i any records on
 	// some setups); it is shown but not fed to the state machine.
 	Duplicate bool
+	// PacketAnalysis is Wireshark's view of the packet, and ours beside
+	// it (analysis.go).
+	PacketAnalysis
 }
 
 // Finding is a label on one packet, with its time, kept even when packets
@@ -77,6 +80,11 @@ type Event struct {
 // state machines. Create it with NewFlow from its first segment and feed
 // every later segment of the same 4-tuple to Process, then call Finish.
 type Flow struct {
+	// an is the bookkeeping of the Wireshark-style analysis and the stall
+	// rules (analysis.go): first, so that its per-direction blocks start
+	// cache lines (a Flow is allocated on a 64-byte boundary).
+	an analysisState
+
 	EP [2]Endpoint // indexed by Side
 	// ClientGuessed is set when the flow was caught mid-stream and the
 	// client was taken to be the side with the ephemeral (higher) port.
@@ -89,6 +97,11 @@ type Flow struct {
 	Initial [2]State
 
 	FirstTime, LastTime int64
+	// Wireshark's base sequence numbers, per direction, kept here for
+	// ConvMemo; wsReused: the next packet reuses the 4-tuple (analysis.go).
+	wsBase    [2]Seq
+	wsBaseSet [2]bool
+	wsReused  bool
 	// Order is the Order of the flow's first segment; FinishTime the
 	// capture time Finish was given.
 	Order      int64
@@ -164,13 +177,20 @@ type Flow struct {
 	revisedNow [2]bool
 
 	zeek zeekTracker // Zeek's conn_state and history (zeek.go)
+
+	// FlowAnalysis is Wireshark's view of the flow and its stall
+	// findings (analysis.go, stall.go).
+	FlowAnalysis
 }
 
 // digest is what duplicate detection compares of a segment: its time,
-// and the rest, which must be equal.
+// the rest, which must be equal, and what the capture says of the frame.
 type digest struct {
-	time int64
-	rest digestRest
+	time  int64
+	rest  digestRest
+	ipid  uint16
+	dir   Dir
+	iface uint8
 }
 
 type digestRest struct {
@@ -185,7 +205,8 @@ type digestRest struct {
 
 func digestOf(s *Segment) digest {
 	return digest{time: s.Time, rest: digestRest{seq: s.Seq, ack: s.Ack, tsVal: s.Opt.TSVal, tsEcr: s.Opt.TSEcr,
-		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]}}
+		len: s.Len, window: s.Window, srcPort: s.SrcPort, flags: s.Flags, srcLow: s.Src[15]},
+		ipid: s.IPID, dir: s.Dir, iface: s.Iface}
 }
 
 // NewFlow starts a flow from its first segment. The client is the sender
@@ -202,6 +223,7 @@ func NewFlow(first *Segment, cfg Config) *Flow {
 func (f *Flow) Reset(first *Segment, cfg Config) {
 	findings, packets, events, unacked := f.Findings[:0], f.Packets[:0], f.events[:0], f.Unacknowledged[:0]
 	log, syns, synAcks := f.hs.log[:0], f.hs.syns[:0], f.hs.synAcks[:0]
+	stalls, cold := f.Stalls[:0], f.an.c
 	var times [2][3][]int64
 	for i := range f.EP {
 		e := &f.EP[i]
@@ -210,6 +232,11 @@ func (f *Flow) Reset(first *Segment, cfg Config) {
 	*f = Flow{}
 	f.Findings, f.Packets, f.events, f.Unacknowledged = findings, packets, events, unacked
 	f.hs.log, f.hs.syns, f.hs.synAcks = log, syns, synAcks
+	f.Stalls, f.an.c = stalls, cold
+	if cold != nil {
+		slots := [2][]wsSeg{cold.wsSlots[0][:0], cold.wsSlots[1][:0]}
+		*cold = analysisCold{wsSlots: slots}
+	}
 	for i := range f.EP {
 		e := &f.EP[i]
 		e.SYNTimes, e.DataRetransmitTimes, e.FINTimes = times[i][0], times[i][1], times[i][2]
@@ -280,7 +307,8 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.NPackets++
 	f.LastTime = seg.Time
 	from := f.SideOf(seg)
-	f.zeek.process(seg, from) // duplicates too: Zeek sees retransmissions
+	f.zeek.process(seg, from)         // duplicates too: Zeek sees retransmissions
+	an := f.wsAnalyze(seg, from, idx) // duplicates too: Wireshark knows none
 
 	d := digestOf(seg)
 	if idx > 0 && f.isDuplicate(&d) {
@@ -289,6 +317,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 			p := f.packetOf(seg, from)
 			p.Duplicate = true
 			p.State = [2]State{f.EP[Client].State, f.EP[Server].State}
+			p.PacketAnalysis = an.packet()
 			f.record(idx, p)
 		}
 		return f.events
@@ -297,11 +326,14 @@ func (f *Flow) Process(seg *Segment) []Event {
 
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
 	retrans := f.track(seg, from)
+	really := f.observe(seg, from, idx, &an)
 	if f.cfg.Record {
 		// Appended before the handlers run, so that labels and revisions
 		// can reach this packet too; its states are set last.
 		p := f.packetOf(seg, from)
 		p.Retransmit = retrans
+		p.PacketAnalysis = an.packet()
+		p.ReallyRetransmit = really
 		f.record(idx, p)
 	}
 	switch {
@@ -314,6 +346,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 	default:
 		f.onSegment(seg, from, idx)
 	}
+	f.stallStep(seg, from, idx, &an)
 	f.setStates(idx, before)
 	if from == Client {
 		f.hs.lastClientTime, f.hs.lastClientData = seg.Time, 0
@@ -324,13 +357,26 @@ func (f *Flow) Process(seg *Segment) []Event {
 	return f.events
 }
 
-// isDuplicate reports whether seg repeats the previous segment exactly,
-// within a millisecond: the same frame recorded twice, not a
-// retransmission (which the sender's timers space much further apart).
+// isDuplicate reports whether seg is the previous segment captured again:
+// every TCP field the same within a millisecond (a retransmission is
+// spaced further apart by the sender's timers), and proof that it is one
+// packet, not two alike. A non-zero IPv4 ID must match: a sender numbers
+// its packets, so two distinct zero-window ACKs or duplicate ACKs differ
+// there. Without an ID (IPv6, or IPv4 ID 0: Linux's SYN-ACKs and RSTs)
+// only the capture can prove a copy: the two records came from different
+// interfaces (a bridge and its port), or in opposite directions (out, then
+// in again on loopback); otherwise they are two packets.
 func (f *Flow) isDuplicate(d *digest) bool {
 	p := &f.last
 	dt := d.time - p.time
-	return dt >= 0 && dt < 1e6 && d.rest == p.rest
+	if dt < 0 || dt >= 1e6 || d.rest != p.rest {
+		return false
+	}
+	if d.ipid != 0 || p.ipid != 0 {
+		return d.ipid == p.ipid
+	}
+	return d.iface != 0 && p.iface != 0 && d.iface != p.iface ||
+		d.dir != DirUnknown && p.dir != DirUnknown && d.dir != p.dir
 }
 
 func (f *Flow) packetOf(seg *Segment, from Side) Packet {
@@ -682,6 +728,7 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 	f.Finished = true
 	f.EndReason = reason
 	f.FinishTime = now
+	f.stallFinish()
 	f.ruleSynUnanswered()
 	if f.hs.pending {
 		f.resolve(f.NPackets-1, now, resolveFinish, nil)

@@ -12,6 +12,10 @@ type script struct {
 	f          *Flow
 	cISN, sISN Seq
 	base       int64
+	// ipid is the IPv4 ID of the segments seg sends (1 unless a test
+	// sets another: two identical segments within a millisecond are then
+	// one frame captured twice).
+	ipid uint16
 }
 
 var (
@@ -20,7 +24,7 @@ var (
 )
 
 func newScript(t *testing.T, cISN, sISN Seq) *script {
-	return &script{t: t, cISN: cISN, sISN: sISN, base: 1_700_000_000e9}
+	return &script{t: t, cISN: cISN, sISN: sISN, base: 1_700_000_000e9, ipid: 1}
 }
 
 // seg sends one segment. rseq/rack are relative; rack is ignored without ACK.
@@ -31,7 +35,7 @@ func (s *script) seg(ms float64, from Side, flags Flags, rseq, rack, length uint
 // segWith sends one segment after opt has set what seg does not (options,
 // a D-SACK).
 func (s *script) segWith(ms float64, from Side, flags Flags, rseq, rack, length uint32, opt func(*Segment)) []Event {
-	g := Segment{Time: s.base + int64(ms*1e6), Flags: flags, Len: length, Window: 512}
+	g := Segment{Time: s.base + int64(ms*1e6), Flags: flags, Len: length, Window: 512, IPID: s.ipid}
 	g.Opt.WScale = -1
 	if from == Client {
 		g.Src, g.SrcPort, g.Dst, g.DstPort = cliAddr, 41001, srvAddr, 8080

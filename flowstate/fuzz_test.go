@@ -24,7 +24,11 @@ import (
 //	bytes 10-11 payload length
 //	bytes 12-13 time since the previous segment (ms or s, byte 0)
 //	byte  14    options: bit 0 timestamps (TSval = block index), bit 1
-//	            one SACK block, bit 2 MSS 1460, bit 3 window scale 7
+//	            one SACK block, bit 2 MSS 1460, bit 3 window scale 7;
+//	            what the capture says: bit 4 the IPv4 ID repeats the
+//	            previous segment's (else it is the block index + 1),
+//	            bit 5 IPv4 ID 0, bit 6 captured outgoing (else incoming),
+//	            bit 7 on interface 2 (else 1)
 //	byte  15    window (times 256); in the first block, also the ISNs:
 //	            client wrapISN[b&7], server wrapISN[b>>3&7]
 //
@@ -101,7 +105,21 @@ func fuzzSegments(data []byte) []Segment {
 			g.Opt.HasTS, g.Opt.TSVal, g.Opt.TSEcr = true, uint32(i), uint32(i/2)
 		}
 		if b[14]&2 != 0 {
-			g.Opt.NSACK = 1
+			g.Opt.NSACK, g.Opt.SACKBytes = 1, uint32(b[11])
+		}
+		g.IPID = uint16(i + 1)
+		if b[14]&16 != 0 && len(segs) > 0 {
+			g.IPID = segs[len(segs)-1].IPID
+		}
+		if b[14]&32 != 0 {
+			g.IPID = 0
+		}
+		g.Dir, g.Iface = DirIncoming, 1
+		if b[14]&64 != 0 {
+			g.Dir = DirOutgoing
+		}
+		if b[14]&128 != 0 {
+			g.Iface = 2
 		}
 		if b[14]&4 != 0 {
 			g.Opt.MSS = 1460
@@ -257,7 +275,12 @@ func max0(n int) int { return max(n, 0) }
 //     Event's last word on a packet is what the packet holds;
 //     ServerEstablishPacket is -1 or in range;
 //   - a flow run with Record false (and no events) ends with the same
-//     labels, final states, counters and Zeek history and conn_state.
+//     labels, final states, counters and Zeek history and conn_state, the
+//     same Wireshark totals and the same stall findings;
+//   - Wireshark's analysis flags sit only on packets where their rule can
+//     apply (a duplicate ACK carries no payload, a zero window is a zero
+//     window, a fast retransmission is a retransmission, ...), and every
+//     stall finding's label is on its packet.
 //
 // Seeds: hand-written handshakes and the TCP segments of the committed
 // captures (testdata/formats, testdata/lab, testdata/seed002), each file's
@@ -445,6 +468,33 @@ func checkFlow(t *testing.T, n int, f, fc *Flow, evs [][]Event) {
 		}
 	}
 
+	for i := range f.Packets {
+		if msg := analysisMisplaced(f, i); msg != "" {
+			fail("packet %d (%v len %d win %d): %s\n%s", i, f.Packets[i].Flags, f.Packets[i].Len, f.Packets[i].Win, msg, dumpFlow(f))
+		}
+	}
+	for _, fl := range []*Flow{f, fc} {
+		for k := range fl.Stalls {
+			st := &fl.Stalls[k]
+			if st.Packet < 0 || st.Packet >= fl.NPackets || !fl.Labels.Has(st.Label) {
+				fail("stall %+v: packet out of range, or its label not on the flow (%v)", st, fl.Labels)
+			}
+			if fl == f && !f.Packets[st.Packet].Labels.Has(st.Label) {
+				fail("stall %v on packet %d, which carries %v", st.Label, st.Packet, f.Packets[st.Packet].Labels)
+			}
+		}
+	}
+	win := func(fl *Flow) (w [2][3]any) {
+		for side := range w {
+			mx, mn, ok := fl.Window(Side(side))
+			w[side] = [3]any{mx, mn, ok}
+		}
+		return w
+	}
+	if a, b := fmt.Sprintf("%+v %d %v %+v", f.Stats, f.InitialRTT(), win(f), f.Stalls), fmt.Sprintf("%+v %d %v %+v", fc.Stats, fc.InitialRTT(), win(fc), fc.Stalls); a != b {
+		fail("Wireshark totals or stalls differ with Record on and off:\n on  %s\n off %s", a, b)
+	}
+
 	// Recording changes nothing the flow concludes.
 	type outcome struct {
 		Labels                      Labels
@@ -478,6 +528,49 @@ func checkFlow(t *testing.T, n int, f, fc *Flow, evs [][]Event) {
 	if len(fc.Findings) < maxFindings && fl != fc.Labels {
 		fail("without Record: findings carry %v, the flow %v", fl, fc.Labels)
 	}
+}
+
+// analysisMisplaced says what is wrong with packet i's Wireshark flags,
+// "" when each flag sits where its rule (packet-tcp.c) can put it.
+func analysisMisplaced(f *Flow, i int) string {
+	p := &f.Packets[i]
+	a := p.Analysis
+	ctl := p.Flags&(SYN|FIN|RST) != 0
+	switch {
+	case a.Has(AnalysisFastRetransmission) && !a.Has(AnalysisRetransmission),
+		a.Has(AnalysisSpuriousRetransmission) && !a.Has(AnalysisRetransmission):
+		return "a fast or spurious retransmission without the retransmission flag"
+	case a&(AnalysisRetransmission|AnalysisOutOfOrder) != 0 && p.Len == 0 && p.Flags&(SYN|FIN) == 0:
+		return "a retransmission or out-of-order segment with neither data, SYN nor FIN"
+	case a.Has(AnalysisSpuriousRetransmission) && p.Len == 0:
+		return "a spurious retransmission without data"
+	case a&(AnalysisDuplicateAck|AnalysisWindowUpdate|AnalysisKeepAliveAck|AnalysisZeroWindowProbeAck) != 0 && (p.Len != 0 || ctl):
+		return "a duplicate ACK, window update or probe answer with data, SYN, FIN or RST"
+	case a.Has(AnalysisDuplicateAck) != (p.DupAckNum > 0),
+		a.Has(AnalysisDuplicateAck) && int(p.DupAckOf) >= i:
+		return "a duplicate ACK's number or frame is wrong"
+	case a.Has(AnalysisDuplicateAck) && p.Win == 0, a.Has(AnalysisWindowUpdate) && p.Win == 0:
+		return "a duplicate ACK or window update with a zero window"
+	case a.Has(AnalysisZeroWindow) && (p.Win != 0 || ctl), a.Has(AnalysisZeroWindowProbeAck) && p.Win != 0:
+		return "a zero window that is not"
+	case a.Has(AnalysisZeroWindowProbe) && p.Len != 1:
+		return "a zero-window probe not of one byte"
+	case a.Has(AnalysisKeepAlive) && (p.Len > 1 || ctl):
+		return "a keep-alive with more than a byte, or with SYN, FIN or RST"
+	case a.Has(AnalysisKeepAlive) && a&(AnalysisRetransmission|AnalysisOutOfOrder) != 0:
+		return "a keep-alive also a retransmission"
+	case a.Has(AnalysisWindowFull) && (p.Len == 0 || ctl):
+		return "a full window without data, or with SYN, FIN or RST"
+	case a.Has(AnalysisAckLostSegment) && p.Flags&ACK == 0:
+		return "an ACKed unseen segment without ACK"
+	case a.Has(AnalysisLostSegment) && p.Flags&RST != 0:
+		return "a previous segment not captured on a RST"
+	case p.ReallyRetransmit && !a.Has(AnalysisOutOfOrder):
+		return "really a retransmission where Wireshark did not say out-of-order"
+	case a.Has(AnalysisReusedPorts) && i != 0 && p.Flags&(SYN|ACK) != SYN|ACK:
+		return "reused ports on a packet that does not open a conversation"
+	}
+	return ""
 }
 
 // dumpFlow prints a recorded flow, one packet a line, for failures.

@@ -148,6 +148,63 @@ const (
 	// (nothing listening: refused). No tcp_abort_on_overflow is inferred
 	// from it.
 	LabelAppReset
+	// LabelZeroWindowStall ("zero-window-stall"): a receiver advertised a
+	// zero window for longer than StallThreshold: its application stopped
+	// reading, and the sender could only probe (Linux's persist timer,
+	// tcp_probe_timer / tcp_send_probe0, probes at the RTO and backs off).
+	// On the first zero-window segment; the Stall holds when the window
+	// opened again (its window update) and the peer's probes. Evidence:
+	// Wireshark's zero_window on the receiver's segments, then its
+	// zero_window_probe or keep_alive on the sender's (Linux probes with a
+	// bare ACK at snd_una-1, which Wireshark calls a keep-alive).
+	// Look-alikes: a zero window shorter than the threshold is flow
+	// control working (a reader briefly behind); a window that is only
+	// small is not zero. Kernel: tcp_select_window advertises 0 when the
+	// receive buffer is full (tcp_space).
+	LabelZeroWindowStall
+	// LabelRTORetransmission ("rto-retransmission"): the sender
+	// retransmitted its oldest unacknowledged segment at least
+	// TCP_RTO_MIN (200 ms) after the last progress (the peer's last ACK of
+	// new data, or its first send after all was acknowledged) and after
+	// the peer's last duplicate ACK: its retransmission timer fired
+	// (tcp_retransmit_timer), not fast retransmit (tcp_fastretrans_alert
+	// acts on an ACK's arrival). On the first such retransmission; the
+	// Stall holds the backoff series (each later retransmission of the
+	// same segment, the timer doubled: inet_csk_reset_xmit_timer with
+	// icsk_backoff) and ends at the ACK that covers it. Wireshark calls
+	// these "retransmission" and no more. Look-alikes: a tail loss probe
+	// (RFC 8985, tcp_send_loss_probe) of a lone segment also waits up to
+	// 2·SRTT + 200 ms; it is sent once, where an RTO backs off. Not during
+	// the handshake, nor while the server holds the connection as a
+	// request (the handshake labels speak then).
+	LabelRTORetransmission
+	// LabelLoss ("loss"): segments of the sender were lost, and the
+	// capture tells where: a retransmission that filled a gap the capture
+	// had seen ("previous segment not captured": lost between the sender
+	// and the capture point, or by the capture) against one of bytes the
+	// capture had seen unacknowledged (lost after the capture point, or
+	// its ACK was). On the first such segment; the Stall and
+	// DirStats.LostBeforeCapture/LostAfterCapture hold the counts, which
+	// the vantage point turns into words. Look-alikes: reordering (a gap
+	// filled soon, Wireshark's out-of-order, counted as Reordered, not
+	// loss); a spurious retransmission (already acknowledged) is not a
+	// loss; the capture's own loss (an ACK of bytes it never saw) is
+	// AckedUnseen. Not during the handshake or while the server holds the
+	// connection as a request.
+	LabelLoss
+	// LabelKeepaliveOnly ("keepalive-only"): the connection sat idle with
+	// only keep-alives (and their ACKs) for longer than StallThreshold:
+	// no payload, SYN, FIN or RST either way. Kernel: tcp_keepalive_timer
+	// sends tcp_write_wakeup / tcp_xmit_probe_skb, a bare ACK at
+	// snd_una-1, after tcp_keepalive_time (SO_KEEPALIVE, TCP_KEEPIDLE) and
+	// every tcp_keepalive_intvl, and gives up after tcp_keepalive_probes
+	// unanswered (the flow then ends with nothing, or a RST). On the first
+	// keep-alive; the Stall holds the probe times and whether the period
+	// was still open at the end (unanswered probes: the peer has gone).
+	// Look-alikes: Linux's zero-window probes look the same to Wireshark;
+	// those sent while the peer's window is zero belong to a
+	// zero-window-stall instead.
+	LabelKeepaliveOnly
 	numLabels
 )
 
@@ -164,6 +221,10 @@ var labelIDs = [numLabels]string{
 	LabelSynCookieSuspected:     "syncookie-suspected",
 	LabelDeferAccept:            "defer-accept",
 	LabelAppReset:               "app-reset",
+	LabelZeroWindowStall:        "zero-window-stall",
+	LabelRTORetransmission:      "rto-retransmission",
+	LabelLoss:                   "loss",
+	LabelKeepaliveOnly:          "keepalive-only",
 }
 
 // String returns the label's stable ID, e.g. "synack-after-ack".

@@ -2,6 +2,7 @@ package flowstate
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -79,10 +80,47 @@ type Options struct {
 	// 2883: it lies below the cumulative ACK, or inside the second block):
 	// the receiver got a segment twice.
 	DSACK bool
+	// SACKBytes is the sum of the lengths (right edge - left edge) of the
+	// first three SACK blocks, what Wireshark subtracts from the bytes in
+	// flight (packet-tcp.c dissect_tcpopt_sack keeps at most
+	// MAX_TCP_SACK_RANGES-1 blocks for it).
+	SACKBytes uint32
+}
+
+// Dir is the direction in which the capture recorded a frame, when the
+// capture says so: the packet type of a LINUX_SLL or LINUX_SLL2 header
+// (packet(7): PACKET_HOST 0, PACKET_BROADCAST 1, PACKET_MULTICAST 2,
+// PACKET_OTHERHOST 3, PACKET_OUTGOING 4) or the direction bits of a pcapng
+// Enhanced Packet Block's epb_flags (01 inbound, 10 outbound). It is proof
+// of which host captured a frame, and of two copies of one packet being
+// two records (outgoing, then incoming on loopback).
+type Dir uint8
+
+// Capture directions.
+const (
+	DirUnknown   Dir = iota // the capture does not say (Ethernet, RAW, ...)
+	DirIncoming             // to this host: SLL host, broadcast or multicast; EPB inbound
+	DirOutgoing             // sent by this host: SLL outgoing; EPB outbound
+	DirOtherHost            // seen passing, to another host: SLL otherhost (promiscuous)
+)
+
+// String gives "unknown", "incoming", "outgoing" or "otherhost".
+func (d Dir) String() string {
+	switch d {
+	case DirUnknown:
+		return "unknown"
+	case DirIncoming:
+		return "incoming"
+	case DirOutgoing:
+		return "outgoing"
+	case DirOtherHost:
+		return "otherhost"
+	}
+	return "Dir(" + strconv.Itoa(int(d)) + ")"
 }
 
 // Segment is one TCP segment as the wire showed it: what the state
-// machine consumes. It is a plain value with no pointers, 96 bytes, its
+// machine consumes. It is a plain value with no pointers, 104 bytes, its
 // fields ordered so that no padding is wasted: a segment is copied from
 // the goroutine that decodes it to the one that analyses its flow.
 type Segment struct {
@@ -105,6 +143,18 @@ type Segment struct {
 	TTL    uint8  // IPv4 TTL or IPv6 hop limit
 	Flags  Flags
 	Opt    Options
+	// IPID is the IPv4 header's identification field; 0 for IPv6, which
+	// has none. Linux numbers a socket's packets from a counter, but sends
+	// SYN-ACKs and RSTs (no full socket yet, or none) with ID 0.
+	IPID uint16
+	// Dir is the direction the capture recorded the frame in, when known.
+	Dir Dir
+	// Iface tells the capturing interfaces apart: the low byte of a
+	// LINUX_SLL2 header's interface index, else of a pcapng interface's
+	// index in the file plus one; 0 when the capture does not say. Two
+	// records of one packet on two interfaces (a bridge and its port) have
+	// different Ifaces.
+	Iface uint8
 }
 
 // SeqEnd is the sequence number just past the segment: SYN and FIN each

@@ -28,7 +28,7 @@ func zeekRun(t *testing.T, pkts []zp) (hist, state string, f *Flow) {
 	for _, rec := range []bool{false, true} {
 		f = nil
 		for _, p := range pkts {
-			g := Segment{Time: 1_700_000_000e9 + int64(p.ms*1e6), Flags: p.flags, Len: p.length, Window: 512}
+			g := Segment{Time: 1_700_000_000e9 + int64(p.ms*1e6), Flags: p.flags, Len: p.length, Window: 512, IPID: 1}
 			g.Opt.WScale = -1
 			if p.zeroWindow {
 				g.Window = 0

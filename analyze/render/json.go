@@ -40,20 +40,58 @@ func NewJSONLines(w io.Writer, opts Options) *JSON {
 
 // JSONFlow is a flow in the v1 schema.
 type JSONFlow struct {
-	Type          string       `json:"type,omitempty"`
-	ID            int          `json:"id"`
-	Client        string       `json:"client"`
-	Server        string       `json:"server"`
-	ClientGuessed bool         `json:"client_guessed,omitempty"`
-	Start         string       `json:"start"`
-	Duration      float64      `json:"duration"`
-	EndReason     string       `json:"end_reason"`
-	ClientState   string       `json:"client_state"`
-	ServerState   string       `json:"server_state"`
-	Labels        []string     `json:"labels"`
-	Vantage       string       `json:"vantage"`
-	ConnectTime   *float64     `json:"connect_time,omitempty"`
-	Packets       []JSONPacket `json:"packets"`
+	Type          string   `json:"type,omitempty"`
+	ID            int      `json:"id"`
+	Client        string   `json:"client"`
+	Server        string   `json:"server"`
+	ClientGuessed bool     `json:"client_guessed,omitempty"`
+	Start         string   `json:"start"`
+	Duration      float64  `json:"duration"`
+	EndReason     string   `json:"end_reason"`
+	ClientState   string   `json:"client_state"`
+	ServerState   string   `json:"server_state"`
+	Labels        []string `json:"labels"`
+	Vantage       string   `json:"vantage"`
+	ConnectTime   *float64 `json:"connect_time,omitempty"`
+	// InitialRTT is Wireshark's initial_rtt (the most recent SYN to the
+	// first ACK), seconds.
+	InitialRTT *float64 `json:"initial_rtt,omitempty"`
+	// Bytes, Retransmissions and RetransmittedBytes are each way; the
+	// windows are the largest and smallest each side advertised, scaled.
+	Bytes              JSONDirs     `json:"bytes"`
+	PacketsByDir       JSONDirs     `json:"packets_by_dir"`
+	Retransmissions    JSONDirs     `json:"retransmissions"`
+	RetransmittedBytes JSONDirs     `json:"retransmitted_bytes"`
+	MaxWindow          JSONDirs     `json:"max_window"`
+	MinWindow          JSONDirs     `json:"min_window"`
+	StallTime          float64      `json:"stall_time"`
+	Stalls             []JSONStall  `json:"stalls"`
+	Packets            []JSONPacket `json:"packets"`
+}
+
+// JSONDirs is a figure each way: from the client (c2s) and from the server
+// (s2c).
+type JSONDirs struct {
+	C2S int64 `json:"c2s"`
+	S2C int64 `json:"s2c"`
+}
+
+// JSONStall is a stall or loss finding (flowstate.Stall).
+type JSONStall struct {
+	Label      string    `json:"label"`
+	Side       string    `json:"side"`
+	N          int64     `json:"n"` // frame of the packet with the label
+	Start      string    `json:"start"`
+	End        string    `json:"end"`
+	Duration   float64   `json:"duration"`
+	Open       bool      `json:"open,omitempty"`
+	Count      int       `json:"count"`
+	Times      []float64 `json:"times,omitempty"` // seconds after start
+	Seq        uint32    `json:"seq,omitempty"`
+	LostBefore int       `json:"lost_before_capture,omitempty"`
+	LostAfter  int       `json:"lost_after_capture,omitempty"`
+	Answered   int       `json:"answered,omitempty"`
+	Needless   bool      `json:"needless,omitempty"`
 }
 
 // JSONPacket is a packet in the v1 schema.
@@ -72,6 +110,18 @@ type JSONPacket struct {
 	Labels      []string `json:"labels"`
 	Note        string   `json:"note"`
 	Duplicate   bool     `json:"duplicate,omitempty"`
+	// Wireshark's analysis: its tcp.analysis flag names, the duplicate
+	// ACK's number and the frame it duplicates, the scaled window, ack_rtt
+	// (seconds) and bytes_in_flight.
+	Analysis      []string `json:"analysis"`
+	DupAckNum     uint32   `json:"dup_ack_num,omitempty"`
+	DupAckOf      int64    `json:"dup_ack_of,omitempty"`
+	Win           uint32   `json:"win"`
+	AckRTT        float64  `json:"ack_rtt,omitempty"`
+	BytesInFlight uint32   `json:"bytes_in_flight,omitempty"`
+	// ReallyRetransmission: Wireshark says out_of_order, but the capture
+	// had seen every byte of it before.
+	ReallyRetransmission bool `json:"really_retransmission,omitempty"`
 }
 
 // JSONListener is a listener in the v1 schema.
@@ -106,6 +156,30 @@ type JSONListener struct {
 	PeakSYNQueue    JSONPeak         `json:"peak_syn_queue"`
 	PeakAcceptQueue JSONPeak         `json:"peak_accept_queue"`
 	Queues          JSONQueues       `json:"queues"`
+	JSONTraffic
+}
+
+// JSONTraffic rolls up bytes, retransmissions and stalls (analyze.Traffic).
+type JSONTraffic struct {
+	Bytes              JSONDirs `json:"bytes"`
+	Retransmissions    JSONDirs `json:"retransmissions"`
+	RetransmittedBytes JSONDirs `json:"retransmitted_bytes"`
+	StalledFlows       int      `json:"stalled_flows"`
+	StallTime          float64  `json:"stall_time"`
+	LossFlows          int      `json:"loss_flows"`
+	LostBeforeCapture  int64    `json:"lost_before_capture"`
+	LostAfterCapture   int64    `json:"lost_after_capture"`
+	KeepaliveFlows     int      `json:"keepalive_flows"`
+}
+
+func trafficObject(t *analyze.Traffic) JSONTraffic {
+	return JSONTraffic{
+		Bytes:              JSONDirs{t.Bytes[flowstate.Client], t.Bytes[flowstate.Server]},
+		Retransmissions:    JSONDirs{t.Retransmissions[flowstate.Client], t.Retransmissions[flowstate.Server]},
+		RetransmittedBytes: JSONDirs{t.RetransmittedBytes[flowstate.Client], t.RetransmittedBytes[flowstate.Server]},
+		StalledFlows:       t.StalledFlows, StallTime: secs(t.StallTime), LossFlows: t.LossFlows,
+		LostBeforeCapture: t.LostBefore, LostAfterCapture: t.LostAfter, KeepaliveFlows: t.KeepaliveFlows,
+	}
 }
 
 // JSONQueues is a listener's queue occupancy over time: a level per
@@ -177,6 +251,7 @@ type JSONTotals struct {
 	// FlowsNotShown counts the flows that finished after an interrupt
 	// and were not written, to end the output in time.
 	FlowsNotShown int `json:"flows_not_shown,omitempty"`
+	JSONTraffic
 }
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }
@@ -205,6 +280,22 @@ func flowHeader(f *analyze.Flow, an *Anonymizer) JSONFlow {
 		s := secs(d)
 		out.ConnectTime = &s
 	}
+	if rtt := f.InitialRTT(); rtt != 0 {
+		s := secs(rtt)
+		out.InitialRTT = &s
+	}
+	c, sv := &f.EP[flowstate.Client], &f.EP[flowstate.Server]
+	cs, ss := &f.Stats[flowstate.Client], &f.Stats[flowstate.Server]
+	out.Bytes = JSONDirs{c.Bytes, sv.Bytes}
+	out.PacketsByDir = JSONDirs{int64(c.Packets), int64(sv.Packets)}
+	out.Retransmissions = JSONDirs{int64(cs.Retransmissions), int64(ss.Retransmissions)}
+	out.RetransmittedBytes = JSONDirs{cs.RetransmittedBytes, ss.RetransmittedBytes}
+	cmax, cmin, _ := f.Window(flowstate.Client)
+	smax, smin, _ := f.Window(flowstate.Server)
+	out.MaxWindow = JSONDirs{int64(cmax), int64(smax)}
+	out.MinWindow = JSONDirs{int64(cmin), int64(smin)}
+	out.StallTime = secs(f.StallTime())
+	out.Stalls = stallObjects(f)
 	return out
 }
 
@@ -220,6 +311,11 @@ func packetObject(f *analyze.Flow, i int) JSONPacket {
 		Flags: p.Flags.String(), Seq: p.Seq, Ack: p.Ack, Len: p.Len,
 		ClientState: p.State[flowstate.Client].String(), ServerState: p.State[flowstate.Server].String(),
 		Labels: p.Labels.Strings(), Duplicate: p.Duplicate,
+		Analysis: p.Analysis.Strings(), DupAckNum: p.DupAckNum, Win: p.WinScaled, AckRTT: secs(p.AckRTT),
+		BytesInFlight: p.BytesInFlight, ReallyRetransmission: p.ReallyRetransmit,
+	}
+	if j := int(p.DupAckOf); p.DupAckNum != 0 && j >= 0 && j < len(f.Packets) {
+		jp.DupAckOf = f.Packets[j].Frame
 	}
 	if i < len(f.Notes) {
 		jp.Note = f.Notes[i]
@@ -271,6 +367,25 @@ func (j *JSON) writeFlow(f *analyze.Flow, typ string) error {
 	return err
 }
 
+// stallObjects converts a flow's stall findings.
+func stallObjects(f *analyze.Flow) []JSONStall {
+	out := make([]JSONStall, 0, len(f.Stalls))
+	for i := range f.Stalls {
+		s := &f.Stalls[i]
+		js := JSONStall{Label: s.Label.String(), Side: s.Side.String(), Start: absTime(s.Start), End: absTime(s.End),
+			Duration: secs(s.Duration()), Open: s.Open, Count: s.Count, Seq: s.Seq,
+			LostBefore: s.LostBefore, LostAfter: s.LostAfter, Answered: s.Answered, Needless: s.Needless}
+		if s.Packet >= 0 && s.Packet < len(f.Packets) {
+			js.N = f.Packets[s.Packet].Frame
+		}
+		for _, t := range s.Times {
+			js.Times = append(js.Times, secs(t-s.Start))
+		}
+		out = append(out, js)
+	}
+	return out
+}
+
 // ListenerObject converts a listener view to its v1 JSON shape; an, when
 // not nil, anonymizes the addresses.
 func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
@@ -281,7 +396,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
 		InferredSysctls:          anonValues(l.InferredSysctls, an), Vantage: string(l.Vantage), VantageEvidence: an.Text(l.VantageEvidence),
-		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows, Hidden: l.Hidden,
+		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows, Hidden: l.Hidden, JSONTraffic: trafficObject(&l.Traffic),
 		Verdict: string(l.Verdict), VerdictEvidence: make([]string, 0, len(l.VerdictEvidence)), Notes: make([]string, 0, len(l.Notes)),
 	}
 	out.Counters = make(map[string]int64, analyze.NumCounters)
@@ -324,7 +439,8 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
-	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden}
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden,
+		JSONTraffic: trafficObject(&s.Traffic)}
 	if s.HasTime {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)
 	}

@@ -69,7 +69,8 @@ type ladderPacket struct {
 	p            *flowstate.Packet
 	row          float64 // y of the capture point
 	startY, endY float64 // arrow's ends, relative to row
-	text         string  // flags, seq, ack, len, frame
+	text         string  // flags, seq, ack, len, window, marks, frame
+	seg          string  // the same without the frame
 	when         string
 	cross        bool
 	labels       string
@@ -238,17 +239,24 @@ func ldIgnored(f *analyze.Flow, i int) bool {
 	return p.State[flowstate.Server] == flowstate.StateSynReceivedAckIgnored && (p.Flags&flowstate.ACK != 0 || p.Len > 0)
 }
 
-func ldPacketText(p *flowstate.Packet) string {
+// ldPacketText is packet i's arrow text: flags, seq, ack, len and window,
+// then our duplicate mark or Wireshark's analysis marks.
+func ldPacketText(f *analyze.Flow, i int) string {
+	p := &f.Packets[i]
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  seq %d", p.Flags, p.Seq)
 	if p.Flags&flowstate.ACK != 0 {
 		fmt.Fprintf(&b, "  ack %d", p.Ack)
 	}
-	fmt.Fprintf(&b, "  len %d", p.Len)
-	switch {
-	case p.Duplicate:
+	fmt.Fprintf(&b, "  len %d  win %d", p.Len, p.WinScaled)
+	if p.Duplicate {
 		b.WriteString("  dup")
-	case p.Retransmit:
+	}
+	ms := marks(f, i, false, nil)
+	for _, m := range ms {
+		b.WriteString(" " + m.text)
+	}
+	if len(ms) == 0 && p.Retransmit && !p.Duplicate {
 		b.WriteString("  retx")
 	}
 	return b.String()
@@ -327,7 +335,8 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 			lp.elided = hidden
 		}
 		lp.p = p
-		lp.text = ldPacketText(p) + "  " + ldFrame(p)
+		lp.seg = ldPacketText(f, i)
+		lp.text = lp.seg + "  " + ldFrame(p)
 		lp.when = ldWhen(f, p.Time, opts.AbsTime)
 		lp.cross = ldIgnored(f, i)
 		if p.Labels != 0 {
@@ -616,7 +625,7 @@ func ldDrawPacket(d *svgDoc, lp *ladderPacket, colX [2]float64, annX float64) {
 		dir = "server → client"
 	}
 	tip := fmt.Sprintf("frame %s, %s, %s: %s; after it: client %s, server %s", ldFrame(p), lp.when, dir,
-		ldPacketText(p), p.State[flowstate.Client], p.State[flowstate.Server])
+		lp.seg, p.State[flowstate.Client], p.State[flowstate.Server])
 	if p.Labels != 0 {
 		tip += "; labels: " + lp.labels
 	}

@@ -100,6 +100,9 @@ func (r *Report) build(opts ReportOptions) []block {
 	if !overflowed {
 		add("p", "No listen-queue overflow shows in this capture: no SYN was dropped, no handshake ACK ignored or reset, and no connection queued only after its client left.")
 	}
+	if t := stallStory(&s.Traffic, s.LabelFlows); t != "" {
+		add("p", t)
+	}
 	if s.CaptureLossFlows > 0 {
 		add("p", fmt.Sprintf("Caution: in %d flows a side acknowledged data the capture never saw: the capture itself lost packets (tcpdump under load, or a mirror port dropping), and a capture that loses packets can look like SYN and data drops. The drop labels below are less certain.", s.CaptureLossFlows))
 	}
@@ -154,6 +157,7 @@ func (r *Report) build(opts ReportOptions) []block {
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 			items = append(items, fmt.Sprintf("connect() time, first SYN to handshake ACK, over %d connections: p50 %s, p90 %s, p99 %s, max %s.", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max)))
 		}
+		items = append(items, trafficItem(&l.Traffic))
 		if l.AcceptQueueCapacity > 0 {
 			items = append(items, fmt.Sprintf("Accept queue capacity: at most %d connections, so the listen backlog in force was at most %d. Evidence: %s.", l.AcceptQueueCapacity, l.BacklogEstimate, an.Text(l.CapacityEvidence)))
 		} else {
@@ -221,6 +225,10 @@ var labelMeaning = map[flowstate.Label]string{
 	flowstate.LabelSynCookieSuspected:     "a SYN cookie answered the SYN: the SYN queue was full (or tcp_syncookies=2)",
 	flowstate.LabelDeferAccept:            "the listener held a bare handshake ACK on purpose (TCP_DEFER_ACCEPT), not an overflow",
 	flowstate.LabelAppReset:               "the server reset a connection it had accepted (RST with ACK): the application's doing, not an overflow",
+	flowstate.LabelZeroWindowStall:        "the receiver advertised a zero window for over a second: its application stopped reading",
+	flowstate.LabelRTORetransmission:      "the sender waited for its retransmission timer (no ACK for 200 ms or more), not a fast retransmit",
+	flowstate.LabelLoss:                   "segments were lost and sent again, before or after the capture point",
+	flowstate.LabelKeepaliveOnly:          "the connection sat idle with only keep-alives for over a second",
 }
 
 // reportWidth is the widest line a report's timelines keep: longer ones
@@ -243,16 +251,75 @@ func wrapLines(text string, width int) string {
 		}
 		pad := strings.Repeat(" ", min(indent+2, width/2))
 		for len(line) > width {
-			cut := strings.LastIndexByte(line[:width], ' ')
+			cut := wrapPoint(line, width)
 			if cut <= len(pad) {
 				cut = width
 			}
-			out = append(out, line[:cut])
+			out = append(out, strings.TrimRight(line[:cut], " "))
 			line = pad + strings.TrimLeft(line[cut:], " ")
 		}
 		out = append(out, line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// wrapPoint is where wrapLines cuts a line to fit width: the last space
+// before it that is outside a Wireshark mark ("[dup ack 1 of #24]" stays
+// whole), or -1.
+func wrapPoint(line string, width int) int {
+	cut, depth := -1, 0
+	for i := 0; i < width && i < len(line); i++ {
+		switch line[i] {
+		case '[':
+			depth++
+		case ']':
+			depth = max(depth-1, 0)
+		case ' ':
+			if depth == 0 {
+				cut = i
+			}
+		}
+	}
+	return cut
+}
+
+// stallStory tells the stalls and losses in plain words; "" when there
+// were none.
+func stallStory(t *analyze.Traffic, labels map[flowstate.Label]int) string {
+	var parts []string
+	if t.StalledFlows > 0 {
+		var why []string
+		if n := labels[flowstate.LabelZeroWindowStall]; n > 0 {
+			why = append(why, fmt.Sprintf("%s on a zero window (the receiving application stopped reading)", many(n, "flow")))
+		}
+		if n := labels[flowstate.LabelRTORetransmission]; n > 0 {
+			why = append(why, fmt.Sprintf("%s waiting for retransmission timeouts", many(n, "flow")))
+		}
+		parts = append(parts, fmt.Sprintf("%s stood still for %s in all: %s", many(t.StalledFlows, "flow"), dur(t.StallTime), strings.Join(why, ", ")))
+	}
+	if t.LossFlows > 0 {
+		parts = append(parts, fmt.Sprintf("%s lost segments and sent them again: %d lost before the capture point (the capture never saw them), %d after it (the capture saw them go by)",
+			many(t.LossFlows, "flow"), t.LostBefore, t.LostAfter))
+	}
+	if t.KeepaliveFlows > 0 {
+		parts = append(parts, fmt.Sprintf("%s sat idle with only keep-alives", many(t.KeepaliveFlows, "flow")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	text := "Beyond the handshakes:"
+	for _, p := range parts {
+		text += " " + strings.ToUpper(p[:1]) + p[1:] + "."
+	}
+	return text
+}
+
+// trafficItem is a listener's bytes and retransmissions each way.
+func trafficItem(t *analyze.Traffic) string {
+	c, s := flowstate.Client, flowstate.Server
+	return fmt.Sprintf("Traffic: %s in %d segments from the clients, %s in %d from the server; Wireshark retransmissions: %d (%s) from the clients, %d (%s) from the server.",
+		bytesText(t.Bytes[c]), t.Packets[c], bytesText(t.Bytes[s]), t.Packets[s],
+		t.Retransmissions[c], bytesText(t.RetransmittedBytes[c]), t.Retransmissions[s], bytesText(t.RetransmittedBytes[s]))
 }
 
 // many writes a count and a noun, plural unless the count is one.

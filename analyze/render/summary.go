@@ -46,6 +46,15 @@ type SummaryRow struct {
 	ClientState string   `json:"client_state"`
 	ServerState string   `json:"server_state"`
 	Labels      []string `json:"labels"`
+	// Bytes, PacketsByDir, Retransmissions and RetransmittedBytes are each
+	// way; InitialRTT is Wireshark's initial_rtt (seconds, omitted when
+	// not seen); StallTime the time the flow stood still.
+	Bytes              JSONDirs `json:"bytes"`
+	PacketsByDir       JSONDirs `json:"packets_by_dir"`
+	Retransmissions    JSONDirs `json:"retransmissions"`
+	RetransmittedBytes JSONDirs `json:"retransmitted_bytes"`
+	InitialRTT         *float64 `json:"initial_rtt,omitempty"`
+	StallTime          float64  `json:"stall_time"`
 }
 
 // halfOpen summarises the unanswered SYNs to one listener that were not
@@ -80,7 +89,7 @@ func NewSummary(w io.Writer, opts SummaryOptions) *Summary {
 	switch opts.Format {
 	case "csv":
 		s.csv = csv.NewWriter(s.w)
-		s.csv.Write([]string{"id", "client", "server", "start", "duration", "packets", "conn_state", "history", "client_state", "server_state", "labels"})
+		s.csv.Write(csvColumns)
 	case "json":
 		s.w.WriteString(`{"schema":"` + Schema + `","flows":[`)
 	case "jsonl":
@@ -92,18 +101,30 @@ func NewSummary(w io.Writer, opts SummaryOptions) *Summary {
 }
 
 func (s *Summary) header() {
-	s.tab.row([]byte("#\tclient\tserver\tstart (UTC)\tduration\tpackets\tstate\thistory\tlabels\n"))
+	s.tab.row([]byte("#\tclient\tserver\tstart (UTC)\tduration\tpackets\tbytes ->/<-\tretx ->/<-\tstate\thistory\tlabels\n"))
 }
 
 // Row converts a finished flow to its summary row.
 func Row(f *analyze.Flow, an *Anonymizer) SummaryRow {
-	return SummaryRow{
+	r := SummaryRow{
 		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server),
 		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), Packets: f.NPackets,
 		ConnState: f.ZeekConnState(), History: f.ZeekHistory(),
 		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
 		Labels: f.Labels.Strings(),
 	}
+	c, sv := &f.EP[flowstate.Client], &f.EP[flowstate.Server]
+	cs, ss := &f.Stats[flowstate.Client], &f.Stats[flowstate.Server]
+	r.Bytes = JSONDirs{c.Bytes, sv.Bytes}
+	r.PacketsByDir = JSONDirs{int64(c.Packets), int64(sv.Packets)}
+	r.Retransmissions = JSONDirs{int64(cs.Retransmissions), int64(ss.Retransmissions)}
+	r.RetransmittedBytes = JSONDirs{cs.RetransmittedBytes, ss.RetransmittedBytes}
+	if rtt := f.InitialRTT(); rtt != 0 {
+		v := secs(rtt)
+		r.InitialRTT = &v
+	}
+	r.StallTime = secs(f.StallTime())
+	return r
 }
 
 // isHalfOpen reports whether a flow is a bare connection attempt: the
@@ -150,8 +171,16 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 	r := Row(f, s.opts.Anon)
 	switch {
 	case s.csv != nil:
+		rtt := ""
+		if r.InitialRTT != nil {
+			rtt = strconv.FormatFloat(*r.InitialRTT, 'f', 6, 64)
+		}
+		i := func(n int64) string { return strconv.FormatInt(n, 10) }
 		return s.csv.Write([]string{strconv.Itoa(r.ID), r.Client, r.Server, r.Start, strconv.FormatFloat(r.Duration, 'f', 6, 64),
-			strconv.Itoa(r.Packets), r.ConnState, r.History, r.ClientState, r.ServerState, strings.Join(r.Labels, ";")})
+			strconv.Itoa(r.Packets), r.ConnState, r.History, r.ClientState, r.ServerState, strings.Join(r.Labels, ";"),
+			i(r.Bytes.C2S), i(r.Bytes.S2C), i(r.PacketsByDir.C2S), i(r.PacketsByDir.S2C),
+			i(r.Retransmissions.C2S), i(r.Retransmissions.S2C), i(r.RetransmittedBytes.C2S), i(r.RetransmittedBytes.S2C),
+			rtt, strconv.FormatFloat(r.StallTime, 'f', 6, 64)})
 	}
 	if s.opts.Format == "jsonl" {
 		return s.line(struct {
@@ -188,6 +217,14 @@ func (s *Summary) textRow(f *analyze.Flow) error {
 	b = strconv.AppendFloat(b, secs(f.LastTime-f.FirstTime), 'f', 3, 64)
 	b = append(b, " s\t"...)
 	b = strconv.AppendInt(b, int64(f.NPackets), 10)
+	b = append(b, '\t')
+	b = appendSize(b, f.EP[flowstate.Client].Bytes)
+	b = append(b, '/')
+	b = appendSize(b, f.EP[flowstate.Server].Bytes)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(f.Stats[flowstate.Client].Retransmissions), 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, int64(f.Stats[flowstate.Server].Retransmissions), 10)
 	b = append(b, '\t')
 	b = append(b, f.ZeekConnState()...)
 	b = append(b, '\t')
@@ -245,6 +282,11 @@ func (s *Summary) halfOpen() []HalfOpenSummary {
 	return out
 }
 
+// csvColumns is the CSV summary's header row.
+var csvColumns = []string{"id", "client", "server", "start", "duration", "packets", "conn_state", "history", "client_state", "server_state", "labels",
+	"bytes_c2s", "bytes_s2c", "packets_c2s", "packets_s2c", "retransmissions_c2s", "retransmissions_s2c",
+	"retransmitted_bytes_c2s", "retransmitted_bytes_s2c", "initial_rtt", "stall_time"}
+
 // Close writes the half-open summaries, the listener views and totals.
 func (s *Summary) Close(sum *analyze.Summary) error {
 	switch {
@@ -252,7 +294,7 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 		if msg := partialText(sum, &s.cut); msg != "" {
 			// A trailer row as wide as the others, its first cell starting
 			// with '#' (a comment to readers that take one).
-			row := make([]string, 11)
+			row := make([]string, len(csvColumns))
 			row[0], row[len(row)-1] = "# interrupted", msg
 			s.csv.Write(row)
 		}
@@ -310,4 +352,29 @@ func appendClock(b []byte, ns int64) []byte {
 		b = append(b, byte('0'+us/d%10))
 	}
 	return b
+}
+
+// appendSize appends a byte count in at most four characters and a unit
+// letter: 999, 1.5k, 300k, 23M, 4.5G.
+func appendSize(b []byte, n int64) []byte {
+	if n < 1000 {
+		return strconv.AppendInt(b, n, 10)
+	}
+	unit, div := byte('k'), int64(1e3)
+	switch {
+	case n >= 1e12:
+		unit, div = 'T', 1e12
+	case n >= 1e9:
+		unit, div = 'G', 1e9
+	case n >= 1e6:
+		unit, div = 'M', 1e6
+	}
+	if n < 10*div {
+		tenths := n * 10 / div
+		b = strconv.AppendInt(b, tenths/10, 10)
+		b = append(b, '.', byte('0'+tenths%10))
+	} else {
+		b = strconv.AppendInt(b, n/div, 10)
+	}
+	return append(b, unit)
 }

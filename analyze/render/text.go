@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,19 +38,23 @@ type Options struct {
 	Stop <-chan struct{}
 }
 
-// palette holds the colours, chosen by meaning.
+// palette holds the colours, chosen by meaning: warn for what went
+// wrong (labels, losses), notice for a receiver holding its sender back
+// (zero and full windows), change for a state that changed, muted for
+// bookkeeping.
 type palette struct {
-	warn, change, header, muted *color.Color
+	warn, notice, change, header, muted *color.Color
 }
 
 func newPalette(on bool) palette {
 	p := palette{
 		warn:   color.New(color.FgRed, color.Bold),
+		notice: color.New(color.FgYellow),
 		change: color.New(color.FgCyan),
 		header: color.New(color.Bold),
 		muted:  color.New(color.Faint),
 	}
-	for _, c := range []*color.Color{p.warn, p.change, p.header, p.muted} {
+	for _, c := range []*color.Color{p.warn, p.notice, p.change, p.header, p.muted} {
 		if on {
 			c.EnableColor()
 		} else {
@@ -63,10 +68,13 @@ func newPalette(on bool) palette {
 // line per packet, the explanation of each labelled packet under it, and
 // the listener and capture views at the end.
 type Text struct {
-	w    *bufio.Writer
-	opts Options
-	pal  palette
-	cut  cutoff
+	w     *bufio.Writer
+	opts  Options
+	pal   palette
+	cut   cutoff
+	marks []mark
+	line  []byte // the packet line being built
+	num   []byte // a number being formatted
 }
 
 // NewText returns a text renderer writing to w.
@@ -97,7 +105,7 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	if t.opts.AbsTime {
 		timeHdr = fmt.Sprintf("%-27s", "time (UTC)")
 	}
-	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s  %-13s %s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "client", "server"))
+	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s %8s  %-13s %s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "win", "client", "server"))
 	prev := [2]flowstate.State{flowstate.StateClosed, flowstate.StateListen}
 	if f.MidStream {
 		prev = [2]flowstate.State{}
@@ -111,24 +119,9 @@ func (t *Text) Flow(f *analyze.Flow) error {
 			fmt.Fprintf(w, "  %s\n", pal.muted.Sprint(elidedText(f)))
 		}
 		p := &f.Packets[i]
-		arrow := "->"
-		if p.From == flowstate.Server {
-			arrow = "<-"
-		}
-		frame := fmt.Sprint(p.Frame)
-		if t.opts.MultiFile {
-			frame = fmt.Sprintf("%d:%d", p.File, p.Frame)
-		}
-		ack := fmt.Sprint(p.Ack)
-		if p.Flags&flowstate.ACK == 0 {
-			ack = "-"
-		}
-		line := fmt.Sprintf("  %s %7s %3s %-5s %10d %10s %6d  %s %s", t.when(f, p.Time), frame, arrow, p.Flags, p.Seq, ack, p.Len,
-			t.state(p.State[flowstate.Client], prev[flowstate.Client], 13), t.state(p.State[flowstate.Server], prev[flowstate.Server], 24))
-		if p.Labels != 0 {
-			line += " " + pal.warn.Sprint(strings.Join(p.Labels.Strings(), ","))
-		}
-		fmt.Fprintln(w, strings.TrimRight(line, " "))
+		b := t.packetLine(t.line[:0], f, i, prev)
+		t.line = b
+		w.Write(b)
 		if i < len(f.Notes) && f.Notes[i] != "" {
 			fmt.Fprintf(w, "  %s %s\n", strings.Repeat(" ", len(timeHdr)), pal.warn.Sprint("^ "+f.Notes[i]))
 		}
@@ -136,6 +129,106 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	}
 	fmt.Fprintf(w, "  end: client %s, server %s\n\n", f.EP[flowstate.Client].State, f.EP[flowstate.Server].State)
 	return nil
+}
+
+// packetLine appends packet i's line: the columns of the header, then
+// the Wireshark marks and the labels, and a newline. It appends the fields
+// itself (fmt was most of a long timeline's time).
+func (t *Text) packetLine(b []byte, f *analyze.Flow, i int, prev [2]flowstate.State) []byte {
+	p := &f.Packets[i]
+	b = append(b, "  "...)
+	if t.opts.AbsTime {
+		b = padRight(b, absTime(p.Time), 27)
+	} else {
+		b = padLeftBytes(b, strconv.AppendFloat(t.num[:0], float64(p.Time-f.Origin)/1e6, 'f', 3, 64), 10)
+	}
+	b = append(b, ' ')
+	n := t.num[:0]
+	if t.opts.MultiFile {
+		n = strconv.AppendInt(n, int64(p.File), 10)
+		n = append(n, ':')
+	}
+	n = strconv.AppendInt(n, p.Frame, 10)
+	b = padLeftBytes(b, n, 7)
+	if p.From == flowstate.Server {
+		b = append(b, "  <- "...)
+	} else {
+		b = append(b, "  -> "...)
+	}
+	b = padRight(b, p.Flags.String(), 5)
+	b = append(b, ' ')
+	b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.Seq), 10), 10)
+	b = append(b, ' ')
+	if p.Flags&flowstate.ACK == 0 {
+		b = padRight(b, "         -", 10)
+	} else {
+		b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.Ack), 10), 10)
+	}
+	b = append(b, ' ')
+	b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.Len), 10), 6)
+	b = append(b, ' ')
+	b = padLeftBytes(b, strconv.AppendUint(t.num[:0], uint64(p.WinScaled), 10), 8)
+	b = append(b, "  "...)
+	b = t.appendState(b, p.State[flowstate.Client], prev[flowstate.Client], 13)
+	b = append(b, ' ')
+	b = t.appendState(b, p.State[flowstate.Server], prev[flowstate.Server], 24)
+	t.marks = marks(f, i, t.opts.MultiFile, t.marks)
+	for _, m := range t.marks {
+		b = append(b, ' ')
+		b = t.paint(b, t.pal.markColor(m.kind), m.text)
+	}
+	if p.Labels != 0 {
+		b = append(b, ' ')
+		b = t.paint(b, t.pal.warn, p.Labels.String())
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return append(b, '\n')
+}
+
+// paint appends s in colour c, or as it is without colours.
+func (t *Text) paint(b []byte, c *color.Color, s string) []byte {
+	if !t.opts.Color {
+		return append(b, s...)
+	}
+	return append(b, c.Sprint(s)...)
+}
+
+// appendState appends a state padded to width, in the change colour when
+// it differs from the state before.
+func (t *Text) appendState(b []byte, s, prev flowstate.State, width int) []byte {
+	if s != prev && t.opts.Color {
+		return append(b, t.state(s, prev, width)...)
+	}
+	return padRight(b, s.String(), width)
+}
+
+func padRight(b []byte, s string, w int) []byte {
+	b = append(b, s...)
+	for n := len(s); n < w; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+func padLeftBytes(b, s []byte, w int) []byte {
+	for n := len(s); n < w; n++ {
+		b = append(b, ' ')
+	}
+	return append(b, s...)
+}
+
+func (p palette) markColor(k markKind) *color.Color {
+	switch k {
+	case markLoss:
+		return p.warn
+	case markWindow:
+		return p.notice
+	case markNew:
+		return p.change
+	}
+	return p.muted
 }
 
 func (t *Text) state(s, prev flowstate.State, width int) string {
@@ -188,6 +281,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if l.RepliesMissingFlows > 0 {
 			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("one-sided: in %d flows the client acknowledged a SYN-ACK the capture never saw: the capture misses the server's direction, so nothing is concluded from its silence", l.RepliesMissingFlows))
 		}
+		writeTraffic(w, pal, &l.Traffic)
 		for i, e := range l.Episodes {
 			fmt.Fprintf(w, "  %s\n", episodeText(i, e))
 			if len(e.Alternatives) > 0 {
@@ -243,6 +337,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		fmt.Fprintln(w, pal.warn.Sprintf("one-sided capture: in %d flows the client acknowledged a SYN-ACK the capture never saw: it holds only one direction of their traffic, and no label that needs the server's replies is given to them", s.RepliesMissingFlows))
 	}
 	an.Learn(s.Captures)
+	if s.Flows > 0 {
+		writeTraffic(w, pal, &s.Traffic)
+	}
 	for _, c := range s.Captures {
 		fmt.Fprintf(w, "capture %d: %s (%s%s, %s): %d packets, %d TCP, %d non-TCP, %d undecodable",
 			c.Index, safe(an.CaptureName(c)), c.Format, gz(c.Gzip), strings.Join(c.LinkTypes, ","), c.Packets, c.TCPPackets, c.NonTCP, c.Undecodable)
@@ -382,3 +479,51 @@ func labelCounts(m map[flowstate.Label]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// writeTraffic writes the bytes each way and, when there were any, the
+// retransmissions, stalls and losses.
+func writeTraffic(w io.Writer, pal palette, t *analyze.Traffic) {
+	c, sv := flowstate.Client, flowstate.Server
+	fmt.Fprintf(w, "  traffic: %s in %d segments client to server, %s in %d back", bytesText(t.Bytes[c]), t.Packets[c], bytesText(t.Bytes[sv]), t.Packets[sv])
+	if n := t.Retransmissions[c] + t.Retransmissions[sv]; n > 0 {
+		fmt.Fprintf(w, "; retransmissions %d (%s) and %d (%s)", t.Retransmissions[c], bytesText(t.RetransmittedBytes[c]),
+			t.Retransmissions[sv], bytesText(t.RetransmittedBytes[sv]))
+	}
+	fmt.Fprintln(w)
+	if t.StalledFlows > 0 {
+		fmt.Fprintf(w, "  %s\n", pal.notice.Sprintf("stalls: %d flows stood still (zero window or retransmission timeout), %s in all", t.StalledFlows, seconds(t.StallTime)))
+	}
+	if t.LossFlows > 0 {
+		fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("loss: %d flows lost segments: %d before the capture point, %d after it", t.LossFlows, t.LostBefore, t.LostAfter))
+	}
+	if t.KeepaliveFlows > 0 {
+		fmt.Fprintf(w, "  idle: %d flows sat idle on keep-alives\n", t.KeepaliveFlows)
+	}
+}
+
+// bytesText writes a byte count with a decimal unit: 999 B, 1.5 kB,
+// 23 MB.
+func bytesText(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1e6:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', decimals(n, 1e3), 64) + " kB"
+	case n < 1e9:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', decimals(n, 1e6), 64) + " MB"
+	}
+	return strconv.FormatFloat(float64(n)/1e9, 'f', decimals(n, 1e9), 64) + " GB"
+}
+
+// decimals keeps three significant digits.
+func decimals(n int64, unit float64) int {
+	switch v := float64(n) / unit; {
+	case v < 10:
+		return 2
+	case v < 100:
+		return 1
+	}
+	return 0
+}
+
+func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }

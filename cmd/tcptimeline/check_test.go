@@ -74,3 +74,27 @@ func TestSummaryFailOnAndFormats(t *testing.T) {
 		t.Errorf("--format xml: exit %d, want 2", code)
 	}
 }
+
+// The stall findings are labels like any other for check and --fail-on.
+func TestCheckStalls(t *testing.T) {
+	const stalls = "../../testdata/stalls/"
+	for _, tc := range []struct {
+		file string
+		args []string
+		code int
+	}{
+		{"zero-window/server.pcap", []string{"--expect", "zero-window-stall=1", "--forbid", "loss"}, 0},
+		{"rto/client.pcap", []string{"--expect", "rto-retransmission=1", "--expect", "loss=1"}, 0},
+		{"keepalive/server.pcap", []string{"--expect", "keepalive-only=1", "--forbid", "zero-window-stall"}, 0},
+		{"keepalive/server.pcap", []string{"--forbid", "keepalive-only"}, 1},
+	} {
+		stdout, stderr, code := run(t, nil, append([]string{"check", stalls + tc.file}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("check %s %v: exit %d, want %d\nstdout %s\nstderr %s", tc.file, tc.args, code, tc.code, stdout, stderr)
+		}
+	}
+	_, stderr, code := run(t, nil, "timeline", "-q", "--fail-on", "zero-window-stall", stalls+"zero-window/client.pcap")
+	if code != 1 || !strings.Contains(stderr, "zero-window-stall") {
+		t.Errorf("timeline --fail-on zero-window-stall: exit %d, %q", code, stderr)
+	}
+}

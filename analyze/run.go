@@ -13,6 +13,10 @@ import (
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
 
+// maxRecycledPackets is the most recorded packets a recycled flow keeps
+// room for.
+const maxRecycledPackets = 1 << 12
+
 // Options configure a run.
 type Options struct {
 	// Record keeps every packet of every flow with its annotations, for
@@ -24,6 +28,11 @@ type Options struct {
 	// its first and last halves; the middle is counted (Flow.Elided). 0
 	// keeps every packet.
 	RecordLimit int
+	// Reuse, with Record, promises that emit does not keep the *Flow
+	// after it returns (a renderer that writes each flow at once): it is
+	// then recycled as without Record, and a long run of short flows
+	// costs no garbage per flow.
+	Reuse bool
 	// Timeouts decide when live flows are finished; zero fields take the
 	// defaults.
 	Timeouts Timeouts
@@ -268,7 +277,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	out := make(chan *flowBatch, 4*shards)
 	spareBatches := make(chan *flowBatch, 8*shards)
 	var recycle chan *flowstate.Flow
-	if !opts.Record {
+	if !opts.Record || opts.Reuse {
 		recycle = make(chan *flowstate.Flow, 4096)
 	}
 	var tables sync.WaitGroup
@@ -332,7 +341,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		if emitErr == nil {
 			id++
 			p := &fl
-			if opts.Record {
+			if opts.Record && !opts.Reuse {
 				p = new(Flow)
 			}
 			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
@@ -348,6 +357,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			}
 		}
 		if recycle != nil {
+			if cap(f.Packets) > maxRecycledPackets {
+				f.Packets = nil // a huge flow's record is not kept for the next
+			}
 			select {
 			case recycle <- f:
 			default:

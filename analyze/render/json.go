@@ -527,21 +527,24 @@ func writeLine(w *bufio.Writer, v any) error {
 // views are the parts of a document that follow the flows: what is known
 // only at the end of the run.
 type views struct {
-	halfOpen  []HalfOpenSummary // summaries only; nil leaves it out
-	listeners []JSONListener
+	halfOpen []HalfOpenSummary // summaries only; nil leaves it out
+	// listeners are made into JSON one at a time as they are written
+	// (eachListener): 60,000 listeners' objects would not all be held.
+	listeners []*analyze.Listener
+	anon      *Anonymizer
 	captures  []*analyze.Capture
 	totals    JSONTotals
 	kernel    map[string]any // "counters", "counters_source", "ss" (counters.go); nil without --nstat and --ss
 }
 
 func viewsOf(s *analyze.Summary, opts Options, cut *cutoff) views {
-	v := views{listeners: make([]JSONListener, 0, len(s.Listeners)), captures: s.Captures, totals: TotalsObject(s)}
+	v := views{anon: opts.Anon, captures: s.Captures, totals: TotalsObject(s)}
 	if cut.flows > 0 {
 		v.totals.Interrupted, v.totals.FlowsNotShown = true, cut.flows
 	}
 	for _, l := range s.Listeners {
 		if !opts.Anomalies || len(l.LabelFlows) > 0 {
-			v.listeners = append(v.listeners, ListenerObject(l, opts.Anon))
+			v.listeners = append(v.listeners, l)
 		}
 	}
 	if v.captures == nil {
@@ -574,8 +577,9 @@ func (v views) writeLines(w *bufio.Writer) error {
 		}{"capture", c})
 	}
 	for _, l := range v.listeners {
-		l.Type = "listener"
-		writeLine(w, l)
+		o := ListenerObject(l, v.anon)
+		o.Type = "listener"
+		writeLine(w, o)
 	}
 	if len(v.kernel) > 0 {
 		m := map[string]any{"type": "kernel"}
@@ -588,11 +592,29 @@ func (v views) writeLines(w *bufio.Writer) error {
 	return writeLine(w, v.totals)
 }
 
+// writeListeners writes the "listeners" member, one listener's object at
+// a time.
+func (v views) writeListeners(w *bufio.Writer) error {
+	w.WriteString(`"listeners":[`)
+	for i, l := range v.listeners {
+		b, err := json.Marshal(ListenerObject(l, v.anon))
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.Write(b)
+	}
+	_, err := w.WriteString("]")
+	return err
+}
+
 // writeTail closes the document's "flows" array and writes the views as
 // its remaining members, in key order.
 func (v views) writeTail(w *bufio.Writer) error {
 	w.WriteString("\n],\n")
-	rest := map[string]any{"listeners": v.listeners, "captures": v.captures, "totals": v.totals}
+	rest := map[string]any{"listeners": nil, "captures": v.captures, "totals": v.totals}
 	if v.halfOpen != nil {
 		rest["half_open"] = v.halfOpen
 	}
@@ -605,11 +627,17 @@ func (v views) writeTail(w *bufio.Writer) error {
 	}
 	sort.Strings(keys)
 	for i, k := range keys {
-		b, err := json.Marshal(rest[k])
-		if err != nil {
-			return err
+		if k == "listeners" {
+			if err := v.writeListeners(w); err != nil {
+				return err
+			}
+		} else {
+			b, err := json.Marshal(rest[k])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%q:%s", k, b)
 		}
-		fmt.Fprintf(w, "%q:%s", k, b)
 		if i < len(keys)-1 {
 			w.WriteString(",\n")
 		}

@@ -63,9 +63,39 @@ type halfOpen struct {
 	server      netip.AddrPort
 	flows       int
 	listed      int
+	first, last int64
+	// The distinct sources: the first one alone until a second comes (a
+	// flood of one source to each of many listeners costs no map each).
+	source      netip.Addr
 	sources     map[netip.Addr]struct{}
 	manySources bool
-	first, last int64
+}
+
+// addSource counts a source, up to maxFloodSources distinct ones.
+func (h *halfOpen) addSource(a netip.Addr) {
+	switch {
+	case !h.source.IsValid():
+		h.source = a
+		return
+	case h.sources == nil:
+		if a == h.source {
+			return
+		}
+		h.sources = map[netip.Addr]struct{}{h.source: {}}
+	}
+	if len(h.sources) < maxFloodSources {
+		h.sources[a] = struct{}{}
+	} else if _, ok := h.sources[a]; !ok {
+		h.manySources = true
+	}
+}
+
+// sourceCount is how many distinct sources addSource counted.
+func (h *halfOpen) sourceCount() int {
+	if h.sources == nil && h.source.IsValid() {
+		return 1
+	}
+	return len(h.sources)
 }
 
 // Summary renders one row per flow, then the listener views and totals:
@@ -148,17 +178,13 @@ func (s *Summary) Flow(f *analyze.Flow) error {
 	if isHalfOpen(f) {
 		h := s.flood[f.Server]
 		if h == nil {
-			h = &halfOpen{server: f.Server, sources: map[netip.Addr]struct{}{}, first: f.FirstTime}
+			h = &halfOpen{server: f.Server, first: f.FirstTime}
 			s.flood[f.Server] = h
 			s.order = append(s.order, h)
 		}
 		h.flows++
 		h.first, h.last = min(h.first, f.FirstTime), max(h.last, f.LastTime)
-		if len(h.sources) < maxFloodSources {
-			h.sources[f.Client.Addr()] = struct{}{}
-		} else if _, ok := h.sources[f.Client.Addr()]; !ok {
-			h.manySources = true
-		}
+		h.addSource(f.Client.Addr())
 		if !s.opts.All && h.listed >= floodListed {
 			return nil
 		}
@@ -277,7 +303,7 @@ func (s *Summary) halfOpen() []HalfOpenSummary {
 			continue
 		}
 		out = append(out, HalfOpenSummary{Server: s.opts.Anon.AddrPort(h.server), Flows: h.flows, Listed: h.listed,
-			Sources: len(h.sources), SourcesMin: h.manySources, First: absTime(h.first), Last: absTime(h.last)})
+			Sources: h.sourceCount(), SourcesMin: h.manySources, First: absTime(h.first), Last: absTime(h.last)})
 	}
 	return out
 }

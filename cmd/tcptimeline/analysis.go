@@ -24,7 +24,10 @@ type analysis struct {
 	io     *IOStreams
 	in     *inputOptions
 	record bool
-	quiet  bool
+	// reuse: the renderer writes each flow at once and keeps none
+	// (analyze.Options.Reuse).
+	reuse bool
+	quiet bool
 	// recordLimit bounds the packets recorded per flow (analyze.Options);
 	// addrs numbers the addresses for pseudonyms; anon renders file
 	// names and addresses in messages.
@@ -94,7 +97,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		}
 	}()
 
-	opts := analyze.Options{Record: a.record, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs}
+	opts := analyze.Options{Record: a.record, Reuse: a.reuse, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
 		opts.Progress = new(atomic.Int64)

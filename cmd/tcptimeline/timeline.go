@@ -107,7 +107,7 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) (err error) {
 		return usagef("--format must be text, json or jsonl, not %q", opts.Format)
 	}
 
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, quiet: opts.Quiet, addrs: addrs, anon: anon}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, record: true, reuse: true, quiet: opts.Quiet, addrs: addrs, anon: anon}
 	return renderFlows(ctx, a, keep, failOn, r)
 }
 

@@ -393,7 +393,7 @@ func (a *listenerAgg) notes() {
 			j++
 		}
 		if j-i >= 2 {
-			l.Notes = append(l.Notes, fmt.Sprintf("listener closed (a restart?): at %s the server reset or forgot %d connections at once, as closing a listening socket resets what it has queued (inet_csk_listen_stop); requests it forgot then were not SYN-ACK retries running out", fmtClock(a.resetTimes[i]), j-i))
+			l.Notes = append(l.Notes, fmt.Sprintf("listener closed (a restart?): at %s the server reset or forgot %d connections at once, as closing a listening socket resets what it has queued (inet_csk_listen_stop); requests it forgot then were not SYN-ACK retries running out", Clock(a.series.origin, a.resetTimes[i]), j-i))
 		}
 		i = j
 	}

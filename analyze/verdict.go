@@ -576,7 +576,7 @@ func (a *listenerAgg) estimateCapacity(inst []capInstant) {
 		spread = fmt.Sprintf("; at the other %d moments it was full the capture shows up to %d queued, which counts connections the application had already accepted silently", len(inst)-1, hi)
 	}
 	l.CapacityEvidence = fmt.Sprintf("at %s %s while %d connections (%s%s) were queued: established, still open, not answered by the application; the queue holds the listen backlog + 1, so at most %d (backlog %d), assuming none was queued before the capture began and the application had accepted none of them silently%s",
-		fmtClock(best.t), best.why, len(held), strings.Join(ex, ", "), more, best.held, best.held-1, spread)
+		Clock(a.series.origin, best.t), best.why, len(held), strings.Join(ex, ", "), more, best.held, best.held-1, spread)
 }
 
 // verdict decides what kind of endpoint the listener was. Every verdict

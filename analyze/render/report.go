@@ -30,6 +30,9 @@ type ReportOptions struct {
 	// Kernel, when set, adds the "Kernel counters" section: the kernel's
 	// own evidence (--nstat, --ss) reconciled with the capture.
 	Kernel *analyze.KernelEvidence
+	// AbsTime writes the representative flows' times as UTC dates and
+	// times (--time abs) instead of since the run's first packet.
+	AbsTime bool
 }
 
 // Report is the material of a post-mortem: the run's summary and one
@@ -195,7 +198,7 @@ func (r *Report) build(opts ReportOptions) []block {
 				first = false
 			}
 			var buf bytes.Buffer
-			t := NewText(&buf, Options{Anon: an})
+			t := NewText(&buf, Options{Anon: an, AbsTime: opts.AbsTime})
 			t.Flow(f)
 			t.w.Flush()
 			add("pre", wrapLines(strings.TrimRight(buf.String(), "\n"), reportWidth))

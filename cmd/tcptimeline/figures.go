@@ -49,7 +49,7 @@ with the SVG inline; without -o the SVG goes to standard output. Without
 	opts.addFlags(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
 	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
-	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC)")
+	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: "+relTimeHelp+" or abs (UTC)")
 	return cmd
 }
 
@@ -183,14 +183,14 @@ func (o *FigureOptions) write(openErrs []error, draw func(io.Writer) error) erro
 
 // figures draws the incident chart and the ladder of the report's first
 // representative flow.
-func figures(rep *render.Report, an *render.Anonymizer) (chart, ladder []byte, err error) {
+func figures(rep *render.Report, an *render.Anonymizer, abs bool) (chart, ladder []byte, err error) {
 	var c bytes.Buffer
 	if err := render.Chart(&c, rep.Summary, render.ChartOptions{Anonymize: an.Func()}); err != nil {
 		return nil, nil, err
 	}
 	if f := rep.First(); f != nil {
 		var l bytes.Buffer
-		if err := render.Ladder(&l, f, render.LadderOptions{Anonymize: an.Func(), Interrupted: rep.Summary.Interrupted}); err != nil {
+		if err := render.Ladder(&l, f, render.LadderOptions{AbsTime: abs, Anonymize: an.Func(), Interrupted: rep.Summary.Interrupted}); err != nil {
 			return nil, nil, err
 		}
 		ladder = l.Bytes()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
@@ -354,7 +353,7 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 	}
 	parts = append(parts, "what overflowed: "+strings.Join(slices.Compact(queues), " and "))
 	if n(flowstate.LabelSynAckAfterAck) > 0 {
-		parts = append(parts, fmt.Sprintf("the server ignored the final handshake ACK of %s and kept retransmitting its SYN-ACK, while those clients believed they were connected", many(n(flowstate.LabelSynAckAfterAck), "connection")))
+		parts = append(parts, fmt.Sprintf("the server ignored the final handshake ACK of %s%s and kept retransmitting its SYN-ACK, while those clients believed they were connected", many(n(flowstate.LabelSynAckAfterAck), "connection"), abortClause(l, analyze.AbortIgnores)))
 	}
 	if n(flowstate.LabelDataWhileSynRecv) > 0 {
 		parts = append(parts, fmt.Sprintf("%s sent requests that the server silently dropped and the clients had to retransmit", many(n(flowstate.LabelDataWhileSynRecv), "client")))
@@ -371,7 +370,7 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 		parts = append(parts, fmt.Sprintf("%s gave up and closed before the server queued their connections", many(n(flowstate.LabelFinBeforeQueued), "client")))
 	}
 	if n(flowstate.LabelRstOnOverflow) > 0 {
-		parts = append(parts, fmt.Sprintf("the server reset %s right after their handshake (tcp_abort_on_overflow=1): those clients saw connection resets", many(n(flowstate.LabelRstOnOverflow), "connection")))
+		parts = append(parts, fmt.Sprintf("the server reset %s right after their handshake%s: those clients saw connection resets", many(n(flowstate.LabelRstOnOverflow), "connection"), abortClause(l, analyze.AbortResets)))
 	}
 	if n(flowstate.LabelSynAckRetriesExhausted) > 0 {
 		parts = append(parts, fmt.Sprintf("in %s the server gave up on the request after its SYN-ACK retries while the client still believed it was connected", many(n(flowstate.LabelSynAckRetriesExhausted), "connection")))
@@ -389,27 +388,64 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 	return text
 }
 
-// settings lists what the capture implies about the server's settings.
+// abortClause names net.ipv4.tcp_abort_on_overflow beside a sentence on
+// one of its two behaviours at listener l (behaviour analyze.AbortIgnores:
+// the ACK ignored; analyze.AbortResets: the overflow reset), as the
+// listener's inferred value (analyze.Listener.Setting) has it, so that the
+// story never names a value the settings do not.
+func abortClause(l *analyze.Listener, behaviour string) string {
+	in, ok := l.Setting(analyze.SysctlAbortOnOverflow)
+	switch {
+	case ok && in.Value == behaviour:
+		return " (tcp_abort_on_overflow=" + in.Value + ")"
+	case ok && in.Value == analyze.AbortBoth:
+		return " (as tcp_abort_on_overflow=" + behaviour + " does; this listener showed both behaviours: see the likely settings)"
+	}
+	return " (as tcp_abort_on_overflow=" + behaviour + " does; the capture infers no value)"
+}
+
+// settings lists what the capture implies about the server's settings,
+// as each listener's inferred settings have it.
 func (r *Report) settings() []string {
 	var out []string
 	for _, l := range r.Summary.Listeners {
-		if len(l.InferredSysctls) == 0 {
-			continue
+		for _, in := range l.Settings {
+			out = append(out, fmt.Sprintf("`%s` = %s (listener %s)", in.Name, r.an.Text(in.String()), r.anonServer(l)))
 		}
-		keys := make([]string, 0, len(l.InferredSysctls))
-		for k := range l.InferredSysctls {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			out = append(out, fmt.Sprintf("`%s` = %s (listener %s)", k, r.an.Text(l.InferredSysctls[k]), r.anonServer(l)))
-		}
-		if l.AcceptQueueCapacity > 0 {
-			out = append(out, fmt.Sprintf("The listen backlog in force, min(backlog passed to listen(), `net.core.somaxconn`), was %d for %s: raise both (the application's backlog and the sysctl) well above the burst of connections it must absorb.", l.BacklogEstimate, r.anonServer(l)))
+		if in, ok := l.Setting(analyze.SettingListenBacklog); ok {
+			out = append(out, fmt.Sprintf("The listen backlog in force, min(backlog passed to listen(), `net.core.somaxconn`), was at most %s for %s: raise both (the application's backlog and the sysctl) well above the burst of connections it must absorb.", in.Value, r.anonServer(l)))
 		}
 	}
 	if len(out) == 0 {
 		out = append(out, "The capture shows nothing about the listen settings.")
+	}
+	return out
+}
+
+// abortRemedies says what to do about tcp_abort_on_overflow, for each
+// value the listeners showed (analyze.Listener.Setting), listeners with
+// the same value together.
+func (r *Report) abortRemedies() []string {
+	var out []string
+	for _, v := range []string{analyze.AbortIgnores, analyze.AbortResets, analyze.AbortBoth} {
+		var at []string
+		for _, l := range r.Summary.Listeners {
+			if in, ok := l.Setting(analyze.SysctlAbortOnOverflow); ok && in.Value == v {
+				at = append(at, r.anonServer(l))
+			}
+		}
+		if len(at) == 0 {
+			continue
+		}
+		where := strings.Join(at, ", ")
+		switch v {
+		case analyze.AbortIgnores:
+			out = append(out, fmt.Sprintf("`net.ipv4.tcp_abort_on_overflow` is 0 at %s (inferred above): setting it to 1 makes the server reset instead of ignoring the ACK: clients fail fast instead of hanging, at the cost of errors during short bursts that 0 absorbs.", where))
+		case analyze.AbortResets:
+			out = append(out, fmt.Sprintf("`net.ipv4.tcp_abort_on_overflow` is 1 at %s (inferred above): its clients got resets while the accept queue was full. 0, the default, ignores the ACK instead, so that a short burst gets through on the SYN-ACK retransmissions, at the cost of clients that wait (and hang while the queue stays full).", where))
+		case analyze.AbortBoth:
+			out = append(out, fmt.Sprintf("`net.ipv4.tcp_abort_on_overflow` behaved as 0 and as 1 at %s (inferred above): check it on every host and network namespace behind the address, and set one value: 1 fails clients fast, 0 lets a short burst through.", where))
+		}
 	}
 	return out
 }
@@ -433,9 +469,7 @@ func (r *Report) remedies() []string {
 	if has(flowstate.LabelSynAckRetriesExhausted) {
 		out = append(out, "Clients that keep a connection the server has forgotten need application-level timeouts or TCP keepalive to notice.")
 	}
-	if has(flowstate.LabelSynAckAfterAck) {
-		out = append(out, "`net.ipv4.tcp_abort_on_overflow=1` makes the server reset instead of ignoring the ACK: clients fail fast instead of hanging, at the cost of errors during short bursts that the default would have absorbed.")
-	}
+	out = append(out, r.abortRemedies()...)
 	out = append(out, "Watch `nstat -az TcpExtListenOverflows TcpExtListenDrops` on the server: they count these overflows as they happen.")
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -330,13 +329,8 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %d flows): p50 %s, p90 %s, p99 %s, max %s\n", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
 		}
-		keys := make([]string, 0, len(l.InferredSysctls))
-		for k := range l.InferredSysctls {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "  inferred %s = %s\n", k, an.Text(l.InferredSysctls[k]))
+		for _, in := range l.Settings {
+			fmt.Fprintf(w, "  inferred %s = %s\n", in.Name, an.Text(in.String()))
 		}
 		fmt.Fprintln(w)
 	}

@@ -418,6 +418,13 @@ func (a *listenerAgg) decide() {
 	// and only with the queue state that explains the drop
 	// (tcp_conn_request checks the SYN queue, then the accept queue).
 	synFull := 0 // the most requests pending at a SYN dropped on the SYN queue
+	// With SYN cookies on, as inferred for this listener (sysctl.go, the
+	// one place that decides it), a full SYN queue answers a SYN with a
+	// cookie instead of dropping it (tcp_conn_request: want_cookie from
+	// tcp_syn_flood_action), so a SYN dropped while the accept queue is
+	// full is the accept queue's alone (sk_acceptq_is_full, ListenOverflows):
+	// "a SYN queue at its bound" is no alternative then.
+	_, cookiesOn := inferSyncookies(a.cookies)
 	if a.answered > 0 {
 		for _, d := range a.drops {
 			c := occ.at(d.t)
@@ -429,7 +436,7 @@ func (a *listenerAgg) decide() {
 				}
 			case capacity > 0 && c.held >= capacity:
 				e = &evidence{queue: QueueAccept, proven: true}
-				if c.pending >= capacity-1 {
+				if c.pending >= capacity-1 && !cookiesOn {
 					e.proven, e.alts = false, altSynQueueFirst
 				}
 			case capacity == 0 && c.held >= 1 && c.pending < c.held:

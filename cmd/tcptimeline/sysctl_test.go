@@ -87,3 +87,44 @@ func TestAbortOnOverflowSentencesAgree(t *testing.T) {
 		})
 	}
 }
+
+// Where SYN cookies were inferred (tcp_syncookies 1 or 2), no sentence
+// explains a drop by a SYN queue with syncookies off, over every pinned
+// fixture (lab load has both cookies and SYNs dropped at a full accept
+// queue).
+func TestSyncookiesSentencesAgree(t *testing.T) {
+	checked := 0
+	for _, in := range goldenInputs(t) {
+		js, _, code := run(t, nil, "summary", "--format", "json", in)
+		if code != 0 {
+			t.Fatalf("%s: exit %d", in, code)
+		}
+		var doc struct {
+			Listeners []struct {
+				Server   string            `json:"server"`
+				Inferred map[string]string `json:"inferred_sysctls"`
+			} `json:"listeners"`
+		}
+		if err := json.Unmarshal([]byte(js), &doc); err != nil {
+			t.Fatal(err)
+		}
+		on := false
+		for _, l := range doc.Listeners {
+			on = on || strings.HasPrefix(l.Inferred["net.ipv4.tcp_syncookies"], "1 or 2 (")
+		}
+		if !on || len(doc.Listeners) != 1 {
+			continue
+		}
+		checked++
+		md, _, _ := run(t, nil, "report", in)
+		text, _, _ := run(t, nil, "summary", "--color", "never", in)
+		for _, out := range []string{md, text} {
+			if strings.Contains(out, "syncookies off") {
+				t.Errorf("%s: tcp_syncookies is inferred on, yet a sentence names syncookies off", in)
+			}
+		}
+	}
+	if checked < 3 {
+		t.Errorf("only %d fixtures with SYN cookies inferred", checked)
+	}
+}

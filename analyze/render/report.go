@@ -528,8 +528,12 @@ func (r *Report) HTML(w io.Writer, opts ReportOptions) error {
 	b.WriteString(html.EscapeString(unlit(strings.ReplaceAll(blocks[0].text, "`", ""))))
 	b.WriteString("</title>\n<style>\nbody{font-family:sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}\n" +
 		"pre{background:#f6f6f6;padding:.8rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}\ntable{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\n" +
-		"code{background:#f0f0f0;padding:0 .2rem}.figure{overflow-x:auto;margin:1rem 0}\n" +
-		".partial{border:2px solid #c62828;background:#fde2e2;padding:.6rem .8rem}\n</style>\n</head>\n<body>\n")
+		"code{background:#f0f0f0;padding:0 .2rem}.figure{overflow-x:auto;margin:1rem 0}.figure svg{max-width:100%;height:auto}\n" +
+		".partial{border:2px solid #c62828;background:#fde2e2;padding:.6rem .8rem}\n" +
+		// On paper: the page's width, the timelines' reportWidth columns
+		// on one line each (9 px monospace), the figures scaled to fit.
+		"@media print{body{max-width:none;margin:0;padding:0}pre{font-size:9px}.figure{overflow:visible}h2,h3{break-after:avoid}}\n" +
+		"</style>\n</head>\n<body>\n")
 	for _, bl := range blocks {
 		switch bl.kind {
 		case "h1", "h2", "h3", "p":

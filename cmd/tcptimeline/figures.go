@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"path/filepath"
 	"strconv"
@@ -146,18 +147,32 @@ func runLadder(ctx context.Context, opts *FigureOptions) (err error) {
 }
 
 func runChart(ctx context.Context, opts *FigureOptions) (err error) {
-	addrs, _, anon := opts.pseudonyms(opts.Anonymize)
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
 	defer func() { err = anonymizeErr(err, anon) }()
 	html, err := figureFormat(opts.Output)
 	if err != nil {
 		return err
 	}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
-	sum, openErrs, err := a.run(ctx, func(*analyze.Flow) error { return nil })
+	keep, err := opts.flowFilter(names)
+	if err != nil {
+		return err
+	}
+	// The listeners of the flows a filter shows: one entry per listener.
+	shown := map[netip.AddrPort]bool{}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon, keep: keep}
+	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
+		if keep(f) {
+			shown[f.Server] = true
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	co := render.ChartOptions{Title: opts.Title, Anonymize: anon.Func()}
+	if sum.Hidden > 0 {
+		co.Shown = shown
+	}
 	draw := render.Chart
 	if html {
 		draw = render.ChartHTML

@@ -206,7 +206,11 @@ func (r *Report) build(opts ReportOptions) []block {
 			t := NewText(&buf, Options{Anon: an, AbsTime: opts.AbsTime})
 			t.Flow(f)
 			t.w.Flush()
-			add("pre", wrapLines(strings.TrimRight(buf.String(), "\n"), reportWidth))
+			width := reportWidth
+			if opts.AbsTime || relFormOf(f) == relDate {
+				width = reportWidthAbs
+			}
+			add("pre", wrapLines(strings.TrimRight(buf.String(), "\n"), width))
 		}
 	}
 
@@ -243,6 +247,11 @@ var labelMeaning = map[flowstate.Label]string{
 // (the explanations) are wrapped, so that nothing is cut when the report
 // is printed or shown in a Markdown viewer that does not wrap code.
 const reportWidth = 120
+
+// reportWidthAbs is reportWidth for a timeline in UTC dates and times,
+// whose columns alone are 125 wide: its packet lines stay whole, only the
+// marks, labels and explanations wrap.
+const reportWidthAbs = 132
 
 // wrapLines wraps each line of text longer than width at spaces, the
 // continuation indented under where the line's text began, two more.
@@ -536,9 +545,10 @@ func (r *Report) HTML(w io.Writer, opts ReportOptions) error {
 		"pre{background:#f6f6f6;padding:.8rem;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}\ntable{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\n" +
 		"code{background:#f0f0f0;padding:0 .2rem}.figure{overflow-x:auto;margin:1rem 0}.figure svg{max-width:100%;height:auto}\n" +
 		".partial{border:2px solid #c62828;background:#fde2e2;padding:.6rem .8rem}\n" +
-		// On paper: the page's width, the timelines' reportWidth columns
-		// on one line each (9 px monospace), the figures scaled to fit.
-		"@media print{body{max-width:none;margin:0;padding:0}pre{font-size:9px}.figure{overflow:visible}h2,h3{break-after:avoid}}\n" +
+		// On paper: the page's width, the timelines' reportWidthAbs
+		// columns on one line each (8.5 px monospace: 680 px, within A4's
+		// and Letter's printable width), the figures scaled to fit.
+		"@media print{body{max-width:none;margin:0;padding:0}pre{font-size:8.5px}.figure{overflow:visible}h2,h3{break-after:avoid}}\n" +
 		"</style>\n</head>\n<body>\n")
 	for _, bl := range blocks {
 		switch bl.kind {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -192,10 +191,4 @@ func (f *Flow) firstDataAckedPromptly() bool {
 		return false
 	}
 	return false
-}
-
-// fmtClock formats a capture time as a UTC time of day with microseconds,
-// the way tcpdump prints it, to line up with logs.
-func fmtClock(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("15:04:05.000000")
 }

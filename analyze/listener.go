@@ -50,9 +50,9 @@ type Listener struct {
 	AcceptQueueCapacityRange [2]int
 	BacklogEstimate          int
 	CapacityEvidence         string
-	// InferredSysctls maps a sysctl name to what the capture implies,
-	// e.g. "tcp_synack_retries": ">= 2 (a lower bound: ...)".
-	InferredSysctls map[string]string
+	// Settings are the server settings the capture implies, sorted by
+	// name (sysctl.go): read them with Setting, never decide one again.
+	Settings        []Inferred
 	Vantage         Vantage
 	VantageEvidence string
 	// ConnectTimes are the durations from each client's first SYN to its
@@ -393,37 +393,9 @@ func (a *listenerAgg) notes() {
 			j++
 		}
 		if j-i >= 2 {
-			l.Notes = append(l.Notes, fmt.Sprintf("listener closed (a restart?): at %s the server reset or forgot %d connections at once, as closing a listening socket resets what it has queued (inet_csk_listen_stop); requests it forgot then were not SYN-ACK retries running out", fmtClock(a.resetTimes[i]), j-i))
+			l.Notes = append(l.Notes, fmt.Sprintf("listener closed (a restart?): at %s the server reset or forgot %d connections at once, as closing a listening socket resets what it has queued (inet_csk_listen_stop); requests it forgot then were not SYN-ACK retries running out", Clock(a.series.origin, a.resetTimes[i]), j-i))
 		}
 		i = j
-	}
-}
-
-// inferSysctls says what the capture implies of the server's settings,
-// each with what it rests on; one place decides each, so every sentence
-// of every output agrees.
-func (a *listenerAgg) inferSysctls() {
-	l := &a.l
-	l.InferredSysctls = make(map[string]string)
-	switch {
-	case a.ackIgnored > 0 && a.rstOverflow > 0:
-		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 and 1 both seen (the server ignored handshake ACKs in %d flows and reset %d on overflow: the setting changed during the capture, or several listening sockets share the port)", a.ackIgnored, a.rstOverflow)
-	case a.ackIgnored > 0:
-		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("0 (in %s the request timer resent the SYN-ACK after the handshake ACK reached the server: it ignored the ACK instead of resetting)", plural(a.ackIgnored, "flow"))
-	case a.rstOverflow > 0:
-		l.InferredSysctls["net.ipv4.tcp_abort_on_overflow"] = fmt.Sprintf("1 (the server answered %s with the kernel's overflow reset: a bare RST with the ACK's acknowledgment number, while the request was alive)", plural(a.rstOverflow, "handshake ACK"))
-	}
-	if a.maxExhausted > 0 {
-		l.InferredSysctls["net.ipv4.tcp_synack_retries"] = fmt.Sprintf(">= %d (a lower bound: the server forgot requests at the timer expiry after %s; the kernel retries fewer times when the SYN queue is crowded, and TCP_SYNCNT on the listener overrides the sysctl)", a.maxExhausted, plural(a.maxExhausted, "SYN-ACK retransmission"))
-	}
-	if a.cookies > 0 {
-		l.InferredSysctls["net.ipv4.tcp_syncookies"] = fmt.Sprintf("1 or 2 (%d flows got a SYN cookie: its timestamp or options, or a SYN-ACK never retransmitted while the client went unanswered)", a.cookies)
-	}
-	if a.deferAccept > 0 {
-		l.InferredSysctls["TCP_DEFER_ACCEPT"] = fmt.Sprintf("on (socket option; in %d flows the server held a bare handshake ACK, resent its SYN-ACK only late in the deferral and took the first data at once)", a.deferAccept)
-	}
-	if l.AcceptQueueCapacity > 0 {
-		l.InferredSysctls["listen_backlog"] = fmt.Sprintf("%d (min(listen() backlog, net.core.somaxconn): the accept queue held %d when full, an upper bound)", l.BacklogEstimate, l.AcceptQueueCapacity)
 	}
 }
 

@@ -37,6 +37,9 @@ type Reconciliation struct {
 	// traffic for.
 	Listeners []SSRow
 	Unmatched int
+	// Origin is the run's first packet: times of day on another day
+	// carry their date (Clock).
+	Origin int64
 }
 
 // CounterRow is one counter: the kernel's value, what the capture
@@ -107,7 +110,7 @@ type SSRow struct {
 // Reconcile compares the evidence with the run's summary. It only reads
 // both.
 func (e *KernelEvidence) Reconcile(s *Summary) *Reconciliation {
-	r := &Reconciliation{Stats: e.Counters, SS: e.SS}
+	r := &Reconciliation{Stats: e.Counters, SS: e.SS, Origin: s.Origin}
 	if e.Counters != nil {
 		ctx := newReconcileContext(e, s)
 		for c := Counter(0); c < NumCounters; c++ {

@@ -418,6 +418,13 @@ func (a *listenerAgg) decide() {
 	// and only with the queue state that explains the drop
 	// (tcp_conn_request checks the SYN queue, then the accept queue).
 	synFull := 0 // the most requests pending at a SYN dropped on the SYN queue
+	// With SYN cookies on, as inferred for this listener (sysctl.go, the
+	// one place that decides it), a full SYN queue answers a SYN with a
+	// cookie instead of dropping it (tcp_conn_request: want_cookie from
+	// tcp_syn_flood_action), so a SYN dropped while the accept queue is
+	// full is the accept queue's alone (sk_acceptq_is_full, ListenOverflows):
+	// "a SYN queue at its bound" is no alternative then.
+	_, cookiesOn := inferSyncookies(a.cookies)
 	if a.answered > 0 {
 		for _, d := range a.drops {
 			c := occ.at(d.t)
@@ -429,7 +436,7 @@ func (a *listenerAgg) decide() {
 				}
 			case capacity > 0 && c.held >= capacity:
 				e = &evidence{queue: QueueAccept, proven: true}
-				if c.pending >= capacity-1 {
+				if c.pending >= capacity-1 && !cookiesOn {
 					e.proven, e.alts = false, altSynQueueFirst
 				}
 			case capacity == 0 && c.held >= 1 && c.pending < c.held:
@@ -576,7 +583,7 @@ func (a *listenerAgg) estimateCapacity(inst []capInstant) {
 		spread = fmt.Sprintf("; at the other %d moments it was full the capture shows up to %d queued, which counts connections the application had already accepted silently", len(inst)-1, hi)
 	}
 	l.CapacityEvidence = fmt.Sprintf("at %s %s while %d connections (%s%s) were queued: established, still open, not answered by the application; the queue holds the listen backlog + 1, so at most %d (backlog %d), assuming none was queued before the capture began and the application had accepted none of them silently%s",
-		fmtClock(best.t), best.why, len(held), strings.Join(ex, ", "), more, best.held, best.held-1, spread)
+		Clock(a.series.origin, best.t), best.why, len(held), strings.Join(ex, ", "), more, best.held, best.held-1, spread)
 }
 
 // verdict decides what kind of endpoint the listener was. Every verdict

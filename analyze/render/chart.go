@@ -19,6 +19,11 @@ type ChartOptions struct {
 	Anonymize func(netip.AddrPort) string
 	// Title replaces the chart's default title.
 	Title string
+	// Shown, when not nil, limits the panels to the listeners it holds:
+	// those of the flows a filter (--flow, --port, --host) showed. Each
+	// panel still counts all of its listener's flows, and the subtitle
+	// says so.
+	Shown map[netip.AddrPort]bool
 }
 
 func (o *ChartOptions) addr(a netip.AddrPort) string {
@@ -147,7 +152,7 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	var panels []*chPanel
 	hidden := 0
 	for _, l := range s.Listeners {
-		if l == nil || l.Series.Empty() {
+		if l == nil || l.Series.Empty() || opts.Shown != nil && !opts.Shown[l.Server] {
 			continue
 		}
 		panels = append(panels, &chPanel{l: l, addr: opts.addr(l.Server)})
@@ -200,7 +205,11 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 	if s.Interrupted {
 		interrupted = "; interrupted: partial data"
 	}
-	subtitle := fmt.Sprintf("capture start (first packet) %s UTC, span %s; x: time since then%s", time.Unix(0, origin).UTC().Format("2006-01-02 15:04:05.000000"), humanDur(s.End-origin), interrupted)
+	filtered := ""
+	if opts.Shown != nil {
+		filtered = fmt.Sprintf("; the listeners of the flows the filter shows (%d of %d), each counted over all its flows", len(opts.Shown), len(s.Listeners))
+	}
+	subtitle := fmt.Sprintf("capture start (first packet) %s UTC, span %s; x: time since then%s%s", time.Unix(0, origin).UTC().Format("2006-01-02 15:04:05.000000"), humanDur(s.End-origin), filtered, interrupted)
 	width = math.Ceil(max(width, textWidth(title, 15)+2*chMargin, textWidth(subtitle, chSmall)+2*chMargin))
 	plotX := chMargin + chAxisW
 	plotW := width - plotX - chMargin - 24 // room for a queue axis at the right

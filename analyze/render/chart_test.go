@@ -275,20 +275,28 @@ func tickScale(t *testing.T, panel *node) (x0, perNS float64) {
 	type tick struct{ x, ns float64 }
 	var ticks []tick
 	for _, n := range panel.find("text", "tick") {
-		var v float64
-		var unit string
 		if n.text == "0" {
 			ticks = append(ticks, tick{attrNum(t, n, "x"), 0})
 			continue
 		}
-		if _, err := fmt.Sscanf(n.text, "%g %s", &v, &unit); err != nil {
-			t.Fatalf("tick %q: %v", n.text, err)
+		// "2.5 s", "1 h", or two units, "1 d 3 h".
+		f := strings.Fields(n.text)
+		if len(f) != 2 && len(f) != 4 {
+			t.Fatalf("tick %q: not a duration", n.text)
 		}
-		mult := map[string]float64{"ms": 1e6, "s": 1e9, "min": 60e9, "h": 3600e9}[unit]
-		if mult == 0 {
-			t.Fatalf("tick %q: unit %q", n.text, unit)
+		ns := 0.0
+		for i := 0; i < len(f); i += 2 {
+			var v float64
+			if _, err := fmt.Sscanf(f[i], "%g", &v); err != nil {
+				t.Fatalf("tick %q: %v", n.text, err)
+			}
+			mult := map[string]float64{"ms": 1e6, "s": 1e9, "min": 60e9, "h": 3600e9, "d": 86400e9}[f[i+1]]
+			if mult == 0 {
+				t.Fatalf("tick %q: unit %q", n.text, f[i+1])
+			}
+			ns += v * mult
 		}
-		ticks = append(ticks, tick{attrNum(t, n, "x"), v * mult})
+		ticks = append(ticks, tick{attrNum(t, n, "x"), ns})
 	}
 	if len(ticks) < 2 {
 		t.Fatalf("%d ticks", len(ticks))
@@ -301,9 +309,10 @@ func tickScale(t *testing.T, panel *node) (x0, perNS float64) {
 // TestChartEventsInTheirBins: every event of the fixtures is drawn in the
 // bar of its series whose bin holds its time, at the x of that bin on
 // the axis the ticks label, and inside the shading of the episode that
-// holds it; bins start at the first packet.
+// holds it; bins start at the first packet. long/server.pcap spans a day:
+// hour bins, ticks in hours and days.
 func TestChartEventsInTheirBins(t *testing.T) {
-	for _, rel := range []string{"lab/ghost/server.pcap", "lab/burst-slow-accept/server.pcap", "seed002/seed002.pcap"} {
+	for _, rel := range []string{"lab/ghost/server.pcap", "lab/burst-slow-accept/server.pcap", "seed002/seed002.pcap", "long/server.pcap"} {
 		t.Run(rel, func(t *testing.T) {
 			r := analyzeFixture(t, rel)
 			doc := renderChart(t, r.sum, ChartOptions{})

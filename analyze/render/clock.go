@@ -3,6 +3,8 @@ package render
 import (
 	"strconv"
 	"strings"
+
+	"github.com/tcptimeline/tcptimeline/analyze"
 )
 
 // Durations on the capture's own clock, as people read them: "450 ms",
@@ -96,4 +98,59 @@ func niceWidth(min, res int64) int64 {
 		}
 	}
 	return niceWidths[len(niceWidths)-1]
+}
+
+// relForm is how a flow's times since the run's first packet are
+// written. It is chosen once per flow, from its packet farthest from the
+// run's first, so that the column reads the same way down a flow: a
+// capture of minutes keeps milliseconds, one of hours reads as a clock,
+// one of days as dates.
+type relForm uint8
+
+const (
+	relMS   relForm = iota // below an hour: milliseconds, "2003.225"
+	relHMS                 // below a day: hours, minutes, seconds, "1:02:03.000038"
+	relDate                // a day or more: the UTC date and time, as --time abs writes it
+)
+
+// relFormOf picks the form of a flow's relative times.
+func relFormOf(f *analyze.Flow) relForm {
+	far := max(abs64(f.LastTime-f.Origin), abs64(f.FirstTime-f.Origin))
+	switch {
+	case far >= nsDay:
+		return relDate
+	case far >= nsHour:
+		return relHMS
+	}
+	return relMS
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// appendHMS appends a time since the run's first packet as
+// h:mm:ss.uuuuuu, to the microsecond as the millisecond column is
+// ("2003.225" ms): "1:02:03.000038", "-0:00:01.500000". The fraction is
+// truncated toward zero, as the capture's microsecond times are.
+func appendHMS(b []byte, ns int64) []byte {
+	if ns < 0 {
+		b = append(b, '-')
+		ns = -ns
+	}
+	us := ns / 1000
+	b = strconv.AppendInt(b, us/3_600_000_000, 10)
+	two := func(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	b = append(b, ':')
+	b = two(b, us/60_000_000%60)
+	b = append(b, ':')
+	b = two(b, us/1_000_000%60)
+	b = append(b, '.')
+	for d := int64(1e5); d > 0; d /= 10 {
+		b = append(b, byte('0'+us/d%10))
+	}
+	return b
 }

@@ -99,7 +99,7 @@ func capacityText(r *analyze.SSRow) string {
 
 // recvQText describes ss's Recv-Q peak beside the capture's, for several
 // snapshots; "" for one.
-func recvQText(r *analyze.SSRow) string {
+func recvQText(r *analyze.SSRow, origin int64) string {
 	if r.Snapshots < 2 {
 		return ""
 	}
@@ -108,11 +108,11 @@ func recvQText(r *analyze.SSRow) string {
 		s += " (full: above Send-Q)"
 	}
 	if r.RecvQPeakTime != 0 {
-		s += " at " + fmtClockUTC(r.RecvQPeakTime)
+		s += " at " + analyze.Clock(origin, r.RecvQPeakTime)
 	}
 	s += fmt.Sprintf(" (line %d)", r.RecvQPeakLine)
 	if p := r.CapturePeak; p.N > 0 {
-		s += fmt.Sprintf("; the capture's accept queue at its fullest: %s", peakText(p, "connection"))
+		s += fmt.Sprintf("; the capture's accept queue at its fullest: %s", peakText(p, "connection", origin))
 	}
 	return s
 }
@@ -162,7 +162,7 @@ func writeKernel(w io.Writer, pal palette, r *analyze.Reconciliation, an *Anonym
 				verdict = pal.warn.Sprint(verdict)
 			}
 			fmt.Fprintf(w, "%s: %s\n", verdict, an.Text(row.Note))
-			if q := recvQText(row); q != "" {
+			if q := recvQText(row, r.Origin); q != "" {
 				fmt.Fprintf(w, "    %s\n", q)
 			}
 		}
@@ -309,7 +309,7 @@ func kernelBlocks(r *analyze.Reconciliation, an *Anonymizer) []block {
 		for i := range r.Listeners {
 			row := &r.Listeners[i]
 			note := string(row.Agreement) + ": " + an.Text(row.Note) + "."
-			if q := recvQText(row); q != "" {
+			if q := recvQText(row, r.Origin); q != "" {
 				note += " " + strings.ToUpper(q[:1]) + q[1:] + "."
 			}
 			sock, q := "none", "-"

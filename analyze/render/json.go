@@ -395,7 +395,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 		Episodes:                 []JSONEpisode{},
 		SynRetransmitSchedule:    secsList(l.SynRetransmitSchedule),
 		SynAckRetransmitSchedule: secsList(l.SynAckRetransmitSchedule),
-		InferredSysctls:          anonValues(l.InferredSysctls, an), Vantage: string(l.Vantage), VantageEvidence: an.Text(l.VantageEvidence),
+		InferredSysctls:          anonValues(l.InferredSysctls(), an), Vantage: string(l.Vantage), VantageEvidence: an.Text(l.VantageEvidence),
 		CaptureLossFlows: l.CaptureLossFlows, RepliesMissingFlows: l.RepliesMissingFlows, Hidden: l.Hidden, JSONTraffic: trafficObject(&l.Traffic),
 		Verdict: string(l.Verdict), VerdictEvidence: make([]string, 0, len(l.VerdictEvidence)), Notes: make([]string, 0, len(l.Notes)),
 	}

@@ -269,9 +269,15 @@ func ldFrame(p *flowstate.Packet) string {
 	return fmt.Sprintf("#%d", p.Frame)
 }
 
-func ldWhen(f *analyze.Flow, ns int64, abs bool) string {
-	if abs {
+// ldWhen writes a packet's time at its arrow: the UTC time of day with
+// abs (--time abs, or a flow a day or more from the run's first packet:
+// relFormOf), else since the run's first packet, in ms or h:mm:ss.µs.
+func ldWhen(f *analyze.Flow, ns int64, abs bool, form relForm) string {
+	switch {
+	case abs:
 		return time.Unix(0, ns).UTC().Format("15:04:05.000000")
+	case form == relHMS:
+		return string(appendHMS(nil, ns-f.Origin))
 	}
 	return fmt.Sprintf("%.3f ms", float64(ns-f.Origin)/1e6)
 }
@@ -302,9 +308,14 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 	if f.Labels != 0 {
 		labelsLine = "labels: " + strings.Join(f.Labels.Strings(), ", ")
 	}
-	if opts.AbsTime {
+	form := relFormOf(f)
+	abs := opts.AbsTime || form == relDate
+	switch {
+	case abs:
 		lay.timeNote = "times: UTC time of day on " + time.Unix(0, f.FirstTime).UTC().Format("2006-01-02") + ": capture times, written at each arrow's start"
-	} else {
+	case form == relHMS:
+		lay.timeNote = "times: h:mm:ss.µs since the run's first packet (" + time.Unix(0, f.Origin).UTC().Format("2006-01-02 15:04:05.000000") + " UTC): capture times, written at each arrow's start"
+	default:
 		lay.timeNote = "times: ms since the run's first packet (" + time.Unix(0, f.Origin).UTC().Format("2006-01-02 15:04:05.000000") + " UTC): capture times, written at each arrow's start"
 	}
 	before, after := ldDelays(f)
@@ -337,7 +348,7 @@ func ladderSVG(f *analyze.Flow, opts LadderOptions) (string, ladderLayout, error
 		lp.p = p
 		lp.seg = ldPacketText(f, i)
 		lp.text = lp.seg + "  " + ldFrame(p)
-		lp.when = ldWhen(f, p.Time, opts.AbsTime)
+		lp.when = ldWhen(f, p.Time, abs, form)
 		lp.cross = ldIgnored(f, i)
 		if p.Labels != 0 {
 			lp.labels = strings.Join(p.Labels.Strings(), ", ")

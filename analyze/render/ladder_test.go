@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"html"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -279,6 +280,38 @@ func TestLadderHTML(t *testing.T) {
 	for _, want := range []string{f.Client.String(), f.Server.String(), "ghost-connection", "<title>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// The ladder writes a flow's times as the timeline does: h:mm:ss.µs for a
+// flow past the run's first hour, the UTC time of day (its date in the
+// note) for one past its first day (testdata/long).
+func TestLadderLongCaptureTimes(t *testing.T) {
+	r := analyzeFixture(t, "long/server.pcap")
+	for _, c := range []struct {
+		id         int
+		note, time string
+	}{
+		{8, "times: h:mm:ss.µs since the run's first packet (2026-11-22 01:10:30.130151 UTC)", "1:02:03.000017"},
+		{13, "times: UTC time of day on 2026-11-23", "03:13:34.130189"},
+	} {
+		var f *analyze.Flow
+		for _, g := range r.flows {
+			if g.ID == c.id {
+				f = g
+			}
+		}
+		if f == nil {
+			t.Fatalf("no flow %d", c.id)
+		}
+		var b strings.Builder
+		if err := Ladder(&b, f, LadderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		svg := html.UnescapeString(b.String())
+		if !strings.Contains(svg, c.note) || !strings.Contains(svg, ">"+c.time+"<") {
+			t.Errorf("flow %d: want the note %q and a time %q", c.id, c.note, c.time)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tcptimeline/tcptimeline/analyze"
 	"github.com/tcptimeline/tcptimeline/flowstate"
@@ -238,7 +237,7 @@ func (s *Summary) textRow(f *analyze.Flow) error {
 	b = append(b, '\t')
 	b = s.appendAddr(b, f.Server)
 	b = append(b, '\t')
-	b = appendClock(b, f.FirstTime)
+	b = analyze.AppendClock(b, f.Origin, f.FirstTime)
 	b = append(b, '\t')
 	b = strconv.AppendFloat(b, secs(f.LastTime-f.FirstTime), 'f', 3, 64)
 	b = append(b, " s\t"...)
@@ -356,28 +355,6 @@ func (s *Summary) Close(sum *analyze.Summary) error {
 		}
 	}
 	return s.w.Flush()
-}
-
-// appendClock appends the UTC time of day of ns as 15:04:05.000000, as
-// time.Time.AppendFormat would (fraction truncated), without building a
-// time.Time: a row per flow of a million-flow summary.
-func appendClock(b []byte, ns int64) []byte {
-	if ns < 0 {
-		return time.Unix(0, ns).UTC().AppendFormat(b, "15:04:05.000000")
-	}
-	day := ns / 1e9 % 86400
-	two := func(b []byte, v int64) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
-	b = two(b, day/3600)
-	b = append(b, ':')
-	b = two(b, day/60%60)
-	b = append(b, ':')
-	b = two(b, day%60)
-	b = append(b, '.')
-	us := ns % 1e9 / 1e3
-	for d := int64(1e5); d > 0; d /= 10 {
-		b = append(b, byte('0'+us/d%10))
-	}
-	return b
 }
 
 // appendSize appends a byte count in at most four characters and a unit

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"text/tabwriter"
-	"time"
 )
 
 // columns aligns rows exactly as text/tabwriter (padding 2, no flags)
@@ -38,16 +37,5 @@ func TestColumnsMatchTabwriter(t *testing.T) {
 	bw.Flush()
 	if got.String() != want.String() {
 		t.Errorf("columns wrote\n%s\ntabwriter wrote\n%s", got.String(), want.String())
-	}
-}
-
-// appendClock writes what time.Time.AppendFormat writes, fraction
-// truncated, around midnight and for times before 1970 too.
-func TestAppendClockMatchesTime(t *testing.T) {
-	for _, ns := range []int64{0, 1, 999, 1e9 - 1, 86399999999999, 86400e9, 1_700_000_000_123_456_789, 1_700_003_599_999_999_999, -1, -1_500_000_000} {
-		want := time.Unix(0, ns).UTC().Format("15:04:05.000000")
-		if got := string(appendClock(nil, ns)); got != want {
-			t.Errorf("appendClock(%d) = %s, want %s", ns, got, want)
-		}
 	}
 }

@@ -194,6 +194,7 @@ p { margin: 4px 0; }
 ul.legend { list-style: none; padding: 0; margin: 8px 0 12px 0; }
 ul.legend li { display: inline-block; margin-right: 18px; }
 svg { display: block; }
+@media print { body { margin: 0; } svg { max-width: 100%; height: auto; } }
 </style>
 </head>
 <body>

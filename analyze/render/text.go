@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -73,8 +72,9 @@ type Text struct {
 	pal   palette
 	cut   cutoff
 	marks []mark
-	line  []byte // the packet line being built
-	num   []byte // a number being formatted
+	line  []byte  // the packet line being built
+	num   []byte  // a number being formatted
+	form  relForm // the current flow's relative times (relFormOf)
 }
 
 // NewText returns a text renderer writing to w.
@@ -101,9 +101,13 @@ func (t *Text) Flow(f *analyze.Flow) error {
 	if f.Labels != 0 {
 		fmt.Fprintf(w, "  labels: %s\n", pal.warn.Sprint(strings.Join(f.Labels.Strings(), ", ")))
 	}
+	t.form = relFormOf(f)
 	timeHdr := "      t ms"
-	if t.opts.AbsTime {
+	switch {
+	case t.absolute():
 		timeHdr = fmt.Sprintf("%-27s", "time (UTC)")
+	case t.form == relHMS:
+		timeHdr = "      t h:mm:ss"
 	}
 	fmt.Fprintln(w, pal.muted.Sprintf("  %s %7s %3s %-5s %10s %10s %6s %8s  %-13s %s", timeHdr, "frame", "dir", "flags", "seq", "ack", "len", "win", "client", "server"))
 	prev := [2]flowstate.State{flowstate.StateClosed, flowstate.StateListen}
@@ -137,9 +141,12 @@ func (t *Text) Flow(f *analyze.Flow) error {
 func (t *Text) packetLine(b []byte, f *analyze.Flow, i int, prev [2]flowstate.State) []byte {
 	p := &f.Packets[i]
 	b = append(b, "  "...)
-	if t.opts.AbsTime {
+	switch {
+	case t.absolute():
 		b = padRight(b, absTime(p.Time), 27)
-	} else {
+	case t.form == relHMS:
+		b = padLeftBytes(b, appendHMS(t.num[:0], p.Time-f.Origin), 15)
+	default:
 		b = padLeftBytes(b, strconv.AppendFloat(t.num[:0], float64(p.Time-f.Origin)/1e6, 'f', 3, 64), 10)
 	}
 	b = append(b, ' ')
@@ -239,19 +246,26 @@ func (t *Text) state(s, prev flowstate.State, width int) string {
 	return txt
 }
 
-func (t *Text) when(f *analyze.Flow, ns int64) string {
-	if t.opts.AbsTime {
-		return fmt.Sprintf("%-27s", absTime(ns))
-	}
-	return fmt.Sprintf("%10.3f", float64(ns-f.Origin)/1e6)
-}
+// absolute reports whether the current flow's times are written as UTC
+// dates and times: asked for (--time abs), or the flow is a day or more
+// from the run's first packet.
+func (t *Text) absolute() bool { return t.opts.AbsTime || t.form == relDate }
 
 // absTime formats a capture time as RFC 3339 UTC with microseconds.
 func absTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
 }
 
-func dur(ns int64) string { return fmt.Sprintf("%.3f s", float64(ns)/1e9) }
+// dur writes a duration in seconds, "5.430 s", and past an hour in its
+// two largest units, "1 h 30 min", "1 d 2 h", so that a long capture's
+// spans read at a glance (the times at either end are exact, and JSON
+// keeps seconds).
+func dur(ns int64) string {
+	if abs64(ns) >= nsHour {
+		return humanDur(ns)
+	}
+	return fmt.Sprintf("%.3f s", float64(ns)/1e9)
+}
 
 // Close writes the listener and capture views and flushes.
 func (t *Text) Close(s *analyze.Summary) error {
@@ -301,7 +315,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 			fmt.Fprintf(w, "  accept queue capacity: unknown: %s\n", an.Text(l.CapacityEvidence))
 		}
 		if p, q := l.PeakSYNQueue, l.PeakAcceptQueue; l.Verdict == analyze.VerdictOverflowing && (p.N > 0 || q.N > 0) {
-			fmt.Fprintf(w, "  queues at their fullest: SYN queue %s, accept queue %s (as the wire shows them: accepts the application made silently look queued)\n", peakText(p, "request"), peakText(q, "connection"))
+			fmt.Fprintf(w, "  queues at their fullest: SYN queue %s, accept queue %s (as the wire shows them: accepts the application made silently look queued)\n", peakText(p, "request", s.Origin), peakText(q, "connection", s.Origin))
 		}
 		if c := countersText(&l.Counts); c != "" {
 			fmt.Fprintf(w, "  kernel counters this capture accounts for: %s\n", c)
@@ -315,13 +329,8 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %d flows): p50 %s, p90 %s, p99 %s, max %s\n", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
 		}
-		keys := make([]string, 0, len(l.InferredSysctls))
-		for k := range l.InferredSysctls {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "  inferred %s = %s\n", k, an.Text(l.InferredSysctls[k]))
+		for _, in := range l.Settings {
+			fmt.Fprintf(w, "  inferred %s = %s\n", in.Name, an.Text(in.String()))
 		}
 		fmt.Fprintln(w)
 	}
@@ -360,6 +369,10 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		}
 		fmt.Fprintln(w)
 	}
+	if s.HasTime && !analyze.SameDay(s.Origin, s.End) {
+		fmt.Fprintf(w, "the capture spans days: %s .. %s (%s); times of day are UTC, on %s unless they carry their date\n",
+			absTime(s.Origin), absTime(s.End), humanDur(s.End-s.Origin), time.Unix(0, s.Origin).UTC().Format("2006-01-02"))
+	}
 	if msg := partialText(s, cut); msg != "" {
 		fmt.Fprintln(w, pal.warn.Sprint(msg))
 	}
@@ -369,7 +382,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 }
 
 // peakText describes a queue's peak occupancy.
-func peakText(p analyze.Peak, noun string) string {
+func peakText(p analyze.Peak, noun string, origin int64) string {
 	if p.N == 0 {
 		return "empty"
 	}
@@ -377,7 +390,7 @@ func peakText(p analyze.Peak, noun string) string {
 	if p.N == 1 {
 		s = noun
 	}
-	return fmt.Sprintf("%d %s at %s", p.N, s, fmtClockUTC(p.T))
+	return fmt.Sprintf("%d %s at %s", p.N, s, analyze.Clock(origin, p.T))
 }
 
 // countersText lists the non-zero counters a listener's packets account for.
@@ -390,10 +403,6 @@ func countersText(w *analyze.WireCounts) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// fmtClockUTC formats a capture time as a UTC time of day with
-// microseconds.
-func fmtClockUTC(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000000") }
 
 // verdictText gives a listener's verdict, coloured by meaning.
 func verdictText(pal palette, v analyze.Verdict) string {

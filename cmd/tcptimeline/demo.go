@@ -40,7 +40,7 @@ the capture lab (testdata/lab/ghost). Nothing to download.`,
 	}
 	opts.addFlags(cmd)
 	cmd.Flags().BoolVar(&opts.Anomalies, "anomalies", false, "show only flows that carry a label")
-	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: rel or abs")
+	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: "+relTimeHelp+" or abs (UTC, microseconds)")
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json or jsonl")
 	return cmd
 }

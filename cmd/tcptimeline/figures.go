@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"path/filepath"
 	"strconv"
@@ -49,7 +50,7 @@ with the SVG inline; without -o the SVG goes to standard output. Without
 	opts.addFlags(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .svg or .html")
 	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
-	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC)")
+	cmd.Flags().StringVar(&opts.Time, "time", "rel", "times: "+relTimeHelp+" or abs (UTC)")
 	return cmd
 }
 
@@ -146,18 +147,32 @@ func runLadder(ctx context.Context, opts *FigureOptions) (err error) {
 }
 
 func runChart(ctx context.Context, opts *FigureOptions) (err error) {
-	addrs, _, anon := opts.pseudonyms(opts.Anonymize)
+	addrs, names, anon := opts.pseudonyms(opts.Anonymize)
 	defer func() { err = anonymizeErr(err, anon) }()
 	html, err := figureFormat(opts.Output)
 	if err != nil {
 		return err
 	}
-	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon}
-	sum, openErrs, err := a.run(ctx, func(*analyze.Flow) error { return nil })
+	keep, err := opts.flowFilter(names)
+	if err != nil {
+		return err
+	}
+	// The listeners of the flows a filter shows: one entry per listener.
+	shown := map[netip.AddrPort]bool{}
+	a := &analysis{io: opts.IO, in: &opts.inputOptions, quiet: opts.Quiet, addrs: addrs, anon: anon, keep: keep}
+	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
+		if keep(f) {
+			shown[f.Server] = true
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	co := render.ChartOptions{Title: opts.Title, Anonymize: anon.Func()}
+	if sum.Hidden > 0 {
+		co.Shown = shown
+	}
 	draw := render.Chart
 	if html {
 		draw = render.ChartHTML
@@ -183,14 +198,14 @@ func (o *FigureOptions) write(openErrs []error, draw func(io.Writer) error) erro
 
 // figures draws the incident chart and the ladder of the report's first
 // representative flow.
-func figures(rep *render.Report, an *render.Anonymizer) (chart, ladder []byte, err error) {
+func figures(rep *render.Report, an *render.Anonymizer, abs bool) (chart, ladder []byte, err error) {
 	var c bytes.Buffer
 	if err := render.Chart(&c, rep.Summary, render.ChartOptions{Anonymize: an.Func()}); err != nil {
 		return nil, nil, err
 	}
 	if f := rep.First(); f != nil {
 		var l bytes.Buffer
-		if err := render.Ladder(&l, f, render.LadderOptions{Anonymize: an.Func(), Interrupted: rep.Summary.Interrupted}); err != nil {
+		if err := render.Ladder(&l, f, render.LadderOptions{AbsTime: abs, Anonymize: an.Func(), Interrupted: rep.Summary.Interrupted}); err != nil {
 			return nil, nil, err
 		}
 		ladder = l.Bytes()

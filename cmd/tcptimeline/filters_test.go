@@ -61,6 +61,23 @@ func TestFiltersKeepNumbersAndListenerViews(t *testing.T) {
 	if !strings.Contains(text, "a filter hid 6 of its 7 flows") {
 		t.Errorf("text listener view does not say the filter hid flows:\n%s", text)
 	}
+	md, _, _ := run(t, nil, "report", "--port", "41003", fx)
+	for _, want := range []string{"A filter (--flow, --port, --host) showed 1 of the 7 flows", "- A filter hid 6 of its 7 flows from the representative flows; this evidence covers all 7."} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report --port: no %q", want)
+		}
+	}
+	// The chart draws the listeners of the flows shown, each over all its
+	// flows, and says so (lab refused: listeners :8000 and :8001).
+	const two = "../../testdata/lab/refused/server.pcap"
+	svg, _, code := run(t, nil, "chart", "--port", "8001", two)
+	if code != 0 || strings.Count(svg, "data-listener=") != 1 || !strings.Contains(svg, `data-listener="10.77.0.1:8001"`) ||
+		!strings.Contains(svg, "the listeners of the flows the filter shows (1 of 2), each counted over all its flows") {
+		t.Errorf("chart --port 8001: exit %d; want the :8001 panel alone, and the subtitle naming the filter", code)
+	}
+	if svg, _, _ := run(t, nil, "chart", two); strings.Count(svg, "data-listener=") != 2 || strings.Contains(svg, "the filter shows") {
+		t.Error("chart without a filter: want both listeners and no filter note")
+	}
 }
 
 // --flow that matches nothing exits 2 with the same message in every
@@ -72,6 +89,7 @@ func TestFlowSelectorsEverywhere(t *testing.T) {
 		{"summary", "--flow", "99", fx},
 		{"report", "--flow", "99", fx},
 		{"ladder", "--flow", "99", fx},
+		{"chart", "--flow", "99", fx},
 		{"check", "--forbid", "syn-dropped", "--flow", "99", fx},
 		{"timeline", "--flow", "10.9.9.9:1", fx},
 	} {

@@ -216,13 +216,13 @@ func TestJSONDocument(t *testing.T) {
 }
 
 // goldenInputs are the committed fixtures whose rendering is pinned: the
-// lab's server-side captures and seed 002.
+// lab's server-side captures, seed 002 and the capture spanning days.
 func goldenInputs(t *testing.T) []string {
 	in, err := filepath.Glob("../../testdata/lab/*/server.pcap")
 	if err != nil || len(in) < 8 {
 		t.Fatalf("lab fixtures: %v, %d found", err, len(in))
 	}
-	return append(in, "../../testdata/seed002/seed002.pcap")
+	return append(in, "../../testdata/seed002/seed002.pcap", longCapture)
 }
 
 // goldens are the renderings pinned per fixture: name, file extension,

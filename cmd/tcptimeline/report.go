@@ -19,6 +19,7 @@ type ReportOptions struct {
 	inputOptions
 	Output    string
 	Title     string
+	Time      string
 	Anonymize bool
 	kernelOptions
 }
@@ -39,7 +40,8 @@ the likely settings and what to change, and the remedies.
 self-contained page with the chart and the ladder diagram of a representative
 flow inline. Without -o, Markdown goes to standard output.`,
 		Example: `  tcptimeline report incident.pcap -o incident.md
-  tcptimeline report --anonymize incident.pcap -o incident.html`,
+  tcptimeline report --anonymize incident.pcap -o incident.html
+  tcptimeline report --time abs incident.pcap -o incident.md   # timelines in UTC, to line up with logs`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = expandGlobs(args)
@@ -54,6 +56,8 @@ flow inline. Without -o, Markdown goes to standard output.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.Output, "output", "o", "", "write to this `file`: .md (Markdown, chart beside it) or .html (self-contained)")
 	f.StringVar(&opts.Title, "title", "", "the report's title")
+	f.StringVar(&opts.Time, "time", "rel", "the timelines' times: "+relTimeHelp+" or abs (UTC, microseconds)")
+	_ = cmd.RegisterFlagCompletionFunc("time", cobra.FixedCompletions([]string{"rel", "abs"}, cobra.ShellCompDirectiveNoFileComp))
 	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	return cmd
 }
@@ -69,6 +73,9 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 	keep, err := opts.flowFilter(selector)
 	if err != nil {
 		return err
+	}
+	if opts.Time != "rel" && opts.Time != "abs" {
+		return usagef("--time must be rel or abs, not %q", opts.Time)
 	}
 	format := "md"
 	switch ext := strings.ToLower(filepath.Ext(opts.Output)); ext {
@@ -99,7 +106,7 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 		return err
 	}
 	rep.Summary = sum
-	ropts := render.ReportOptions{Title: opts.Title, Anon: anon, Kernel: kernel}
+	ropts := render.ReportOptions{Title: opts.Title, Anon: anon, Kernel: kernel, AbsTime: opts.Time == "abs"}
 	// The files to write: the report, and for Markdown to a file the
 	// chart beside it, written first (both or neither). The report is
 	// written as it is rendered, never held whole.
@@ -108,7 +115,7 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 	var doc func(io.Writer) error
 	switch format {
 	case "html":
-		ropts.ChartSVG, ropts.LadderSVG, err = figures(rep, ropts.Anon)
+		ropts.ChartSVG, ropts.LadderSVG, err = figures(rep, ropts.Anon, ropts.AbsTime)
 		if err != nil {
 			return err
 		}
@@ -116,7 +123,7 @@ func runReport(ctx context.Context, opts *ReportOptions) (err error) {
 	default:
 		if opts.Output != "" {
 			chartPath := strings.TrimSuffix(opts.Output, filepath.Ext(opts.Output)) + ".svg"
-			chart, _, ferr := figures(rep, ropts.Anon)
+			chart, _, ferr := figures(rep, ropts.Anon, ropts.AbsTime)
 			if ferr != nil {
 				return ferr
 			}

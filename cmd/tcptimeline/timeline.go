@@ -61,7 +61,7 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 	opts.addKernelFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json or jsonl (one JSON object per finished flow)")
-	f.StringVar(&opts.Time, "time", "rel", "times: rel (ms since the first packet) or abs (UTC, microseconds)")
+	f.StringVar(&opts.Time, "time", "rel", "times: "+relTimeHelp+" or abs (UTC, microseconds)")
 	f.BoolVar(&opts.Anomalies, "anomalies", false, "show only flows that carry a label")
 	f.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 1 when any flow carries this `label` (repeatable)")
 	f.BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
@@ -70,6 +70,9 @@ An interrupt (Ctrl-C) still prints what was analysed.`,
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeLabels)
 	return cmd
 }
+
+// relTimeHelp describes --time rel, as the renderers write it.
+const relTimeHelp = "rel (since the run's first packet: ms; h:mm:ss.µs for a flow past an hour; UTC dates for one past a day)"
 
 func runTimeline(ctx context.Context, opts *TimelineOptions) (err error) {
 	addrs, names, anon := opts.pseudonyms(opts.Anonymize)

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"runtime"
@@ -36,6 +37,12 @@ type Options struct {
 	// Timeouts decide when live flows are finished; zero fields take the
 	// defaults.
 	Timeouts Timeouts
+	// Live says the input is live (a pipe from tcpdump -w -): a flow is
+	// handed out as soon as it finishes (its close plus Linger, or its
+	// idle timeout). Otherwise a finished flow is held for late packets
+	// (Timeouts.Hold) before it is handed out, so that one flow is one
+	// tshark tcp.stream (see table.holdExtra).
+	Live bool
 	// Match, when set, keeps only the segments it accepts: the rest are
 	// not analysed at all, and listener views cover only those kept.
 	Match func(*flowstate.Segment) bool
@@ -81,6 +88,14 @@ type Summary struct {
 	// Interrupted is set when the run was cancelled before the end of its
 	// input; everything read until then was analysed.
 	Interrupted bool
+	// HeldEarly counts the finished flows handed out before their hold
+	// was over because the tables held as many as they may (holdAbove);
+	// HeldCut counts the flows a late packet on one of them started, each
+	// a piece of a tshark stream. Warnings then says so.
+	HeldEarly, HeldCut int64
+	// Warnings are the run's own warnings (the captures' are in
+	// Captures).
+	Warnings []string
 	// Traffic: bytes, retransmissions and stalls of all flows (traffic.go).
 	Traffic
 }
@@ -113,6 +128,8 @@ type flowBatch struct {
 	safe      int64
 	segments  int64
 	maxLive   int
+	early     int64 // flows handed out before their hold was over, since the last batch
+	cut       int64 // flows started by a late packet on one of them, since the last batch
 	final     bool
 	err       error
 }
@@ -387,6 +404,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			emitErr = fb.err
 		}
 		sum.Segments += fb.segments
+		sum.HeldEarly += fb.early
+		sum.HeldCut += fb.cut
 		if !sum.HasTime && fb.hasOrigin {
 			sum.Origin, sum.End, sum.HasTime = fb.origin, fb.last, true
 			ls.origin = sum.Origin
@@ -419,6 +438,14 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	for _, a := range ls.order {
 		sum.Listeners = append(sum.Listeners, a.finish())
 	}
+	if sum.HeldCut > 0 {
+		// Only then: a busy capture often holds more than the cap, and
+		// handing flows out early changes nothing until a late packet
+		// comes for one.
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("more than %d finished flows were held at once for late packets, so %d were reported before their hold was over; "+
+			"late packets on %d of them started new flows caught mid-stream where tshark keeps one stream (which flows, depends on the number of cores)",
+			holdAbove, sum.HeldEarly, sum.HeldCut))
+	}
 	return sum, emitErr
 }
 
@@ -430,11 +457,14 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	cur := &flowBatch{shard: shard}
 	var segments int64
 	maxLive := 0
-	var origin, last, safe int64
+	var origin, last, safe, early, cut int64
 	hasOrigin := false
+	var tbl *table
 	send := func(final bool, err error) {
 		cur.final, cur.err, cur.segments, cur.safe = final, err, segments, safe
 		cur.maxLive, cur.origin, cur.hasOrigin, cur.last = maxLive, origin, hasOrigin, last
+		cur.early, early = tbl.early-early, tbl.early
+		cur.cut, cut = tbl.cut-cut, tbl.cut
 		out <- cur
 		segments = 0
 		select {
@@ -447,7 +477,7 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl := newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
+	tbl = newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)
@@ -455,6 +485,8 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	})
 	tbl.recycle = recycle
 	tbl.fullMax = pendingAbove / shards
+	tbl.holdFlows = !opts.Live
+	tbl.holdMax = max(holdAbove/shards, 1)
 	var err error
 loop:
 	for {

@@ -138,6 +138,7 @@ type Interface struct {
 // CaptureReader reads the TCP segments of one capture file, streaming.
 type CaptureReader struct {
 	info    Capture
+	quiet   QuietSource  // the stream read, when it says how long it was silent
 	closer  io.Closer    // the file Open opened
 	gz      *gzip.Reader // when the file is gzip-compressed
 	cr      countingReader
@@ -311,6 +312,7 @@ func NewCaptureReader(name string, r io.Reader, index int) (*CaptureReader, erro
 // start sets c up to read r (see NewCaptureReader).
 func (c *CaptureReader) start(name string, r io.Reader, index int) (*CaptureReader, error) {
 	*c = CaptureReader{info: Capture{Index: index, Name: name, Warnings: []string{}}, dec: newDecoder(), jump: defaultJump}
+	c.quiet, _ = r.(QuietSource)
 	fail := func(msg string, err error) (*CaptureReader, error) {
 		c.release()
 		return nil, &FileError{Name: name, Msg: msg, Err: err}
@@ -445,6 +447,18 @@ func (c *CaptureReader) Info() *Capture { return &c.info }
 // (tcpdump -w -) that read may wait for the next packet, so it is the
 // moment to hand on what was read so far.
 func (c *CaptureReader) OnRead(f func()) { c.cr.idle = f }
+
+// QuietSource is a live input's stream (a pipe from tcpdump -U -w -) that
+// tells, from within a Read waiting for data, how long no data came: it
+// calls the function given to OnQuiet with that wall time, about once a
+// second while the input is silent. The wall clock stays there, on the
+// input side: a run takes each call as the capture's time moving on by
+// that much without a packet, so that flows whose linger or idle timeout
+// passed are finished and handed out while the capture goes on (Run).
+type QuietSource interface {
+	io.Reader
+	OnQuiet(func(quiet int64))
+}
 
 // buffers keeps a few read buffers of files read to the end for the next
 // files: a ring of thousands of files, each opened twice (OpenLater),

@@ -109,6 +109,7 @@ type batch struct {
 	// clock[i] is the run's clock when segs[i] was read: the latest segment
 	// time so far, which never goes backwards (see table).
 	clock     []int64
+	tick      bool  // sent because the input was silent: sweep to watermark, and say so
 	origin    int64 // the run's first segment time, when hasOrigin
 	hasOrigin bool
 	watermark int64
@@ -193,7 +194,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		get := func(i int) *batch {
 			select {
 			case b := <-free[i]:
-				b.segs, b.hashes, b.clock, b.err = b.segs[:0], b.hashes[:0], b.clock[:0], nil
+				b.segs, b.hashes, b.clock, b.err, b.tick = b.segs[:0], b.hashes[:0], b.clock[:0], nil, false
 				return b
 			default:
 				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize), clock: make([]int64, 0, batchSize)}
@@ -242,6 +243,26 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, r := range readers {
 			r.OnRead(onRead)
 			r.jump = jump
+		}
+		// A live input silent for a while: the capture's time moves on
+		// by as much (the run's clock), every table sweeps to it and says
+		// so, and the flows finished by then are handed out. One input
+		// only: with others merged beside it, their records would be
+		// behind the clock.
+		if len(readers) == 1 && readers[0].quiet != nil {
+			readers[0].quiet.OnQuiet(func(quiet int64) {
+				onRead()
+				if !hasOrigin || quiet <= 0 {
+					return
+				}
+				last += quiet
+				for i := range cur {
+					cur[i].tick = true
+					if !send(i, nil) {
+						runtime.Goexit()
+					}
+				}
+			})
 		}
 		var seg flowstate.Segment
 		for order := int64(0); ; order++ {
@@ -532,15 +553,16 @@ loop:
 				}
 				break loop
 			}
-			if b.watermark >= tbl.nextSweep {
+			if b.watermark >= tbl.nextSweep || b.tick {
 				tbl.expire(b.watermark)
 			}
+			tick := b.tick
 			select {
 			case free <- b:
 			default:
 			}
 			safe = tbl.swept
-			if len(cur.flows) > 0 || segments > 0 {
+			if len(cur.flows) > 0 || segments > 0 || tick {
 				send(false, nil)
 			}
 		}

@@ -165,3 +165,32 @@ func TestHeldFlowsCap(t *testing.T) {
 		}
 	}
 }
+
+// A RST that comes after the close, later than the linger (the client's
+// answer to a segment of the old connection), joins the held flow as it
+// joins tshark's stream; on live input it starts a flow of its own.
+func TestLateRSTJoinsTheHeldFlow(t *testing.T) {
+	conn, _ := closedFlow(41001, 0, 0)
+	rst := conn[5]
+	rst.Time += 10e9
+	rst.Flags = flowstate.RST
+	segs := append(conn, rst)
+	for _, live := range []bool{false, true} {
+		var out []finished
+		tbl := newTable(flowstate.Config{}, Timeouts{}, keyHasher(1), func(x finished) { out = append(out, x) })
+		tbl.holdFlows = !live
+		for i := range segs {
+			segs[i].Order = int64(i)
+			k := keyOf(&segs[i])
+			tbl.add(&segs[i], tbl.hasher.hash(&k), segs[i].Time)
+		}
+		tbl.flush(rst.Time)
+		want := 1
+		if live {
+			want = 2
+		}
+		if len(out) != want || out[0].F.NPackets != 8-want {
+			t.Errorf("live %v: %d flows, the first of %d packets; want %d, of %d", live, len(out), out[0].F.NPackets, want, 8-want)
+		}
+	}
+}

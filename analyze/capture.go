@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -532,6 +533,12 @@ func (c *CaptureReader) Close() error {
 // flow timeouts (Timeouts.Idle). Run sets the run's own.
 const defaultJump = 300e9
 
+// liveJump, as a reader's jump, turns the judging of timestamps off: on a
+// live input (QuietSource) a record cannot wait for the next one, which
+// may come minutes later, and a long silence is the input's, not a
+// corrupt timestamp: tcpdump stamps each packet as it takes it.
+const liveJump = math.MaxInt64
+
 // maxCorruptWarnings is how many corrupt timestamps are each named in a
 // warning; the others are counted.
 const maxCorruptWarnings = 10
@@ -598,6 +605,8 @@ func (c *CaptureReader) judge() {
 		waiting := c.n - c.ready
 		x := &c.q[c.ready]
 		switch {
+		case c.jump == liveJump:
+			// Live: a record is handed out as it comes (see liveJump).
 		case !c.hasPrev:
 			// The first record: judged against the two after it.
 			if waiting < 2 {

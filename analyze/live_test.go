@@ -34,10 +34,12 @@ func (q *quietPipe) Read(p []byte) (int, error) {
 			q.ended.Store(true)
 			return 0, io.EOF
 		case <-time.After(5 * time.Millisecond):
-			if q.ticks < 100 {
-				q.ticks++
-				q.quiet(1e9)
+			if q.ticks == 100 {
+				q.ended.Store(true) // the test failed: end anyway
+				return 0, io.EOF
 			}
+			q.ticks++
+			q.quiet(1e9)
 		}
 	}
 }
@@ -75,5 +77,37 @@ func TestQuietInputHandsOutFinishedFlows(t *testing.T) {
 	}
 	if q.ticks < 2 {
 		t.Errorf("%d seconds of silence before the last flow, want at least its 2 s linger", q.ticks)
+	}
+}
+
+// On live input a record is handed out as it comes, not held until the
+// next one to judge its timestamp: a lone SYN, unanswered, is finished
+// once its handshake timeout passed in silence, before the input ends.
+func TestQuietInputLoneSYN(t *testing.T) {
+	data, err := os.ReadFile("../testdata/streams/port-reuse.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file header and the first record, a SYN (16-byte record header
+	// and its captured length).
+	n := 24 + 16 + int(uint32(data[24+8])|uint32(data[24+9])<<8|uint32(data[24+10])<<16|uint32(data[24+11])<<24)
+	q := &quietPipe{data: data[:n], end: make(chan struct{})}
+	r, err := NewCaptureReader("pipe", q, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	_, err = Run(context.Background(), []*CaptureReader{r}, Options{Live: true, Timeouts: Timeouts{Handshake: 2e9}}, func(f *Flow) error {
+		if !q.ended.Load() {
+			before++
+			close(q.end)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != 1 {
+		t.Errorf("the lone SYN's flow came out after the input ended")
 	}
 }

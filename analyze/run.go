@@ -250,6 +250,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		// only: with others merged beside it, their records would be
 		// behind the clock.
 		if len(readers) == 1 && readers[0].quiet != nil {
+			readers[0].jump = liveJump
 			readers[0].quiet.OnQuiet(func(quiet int64) {
 				onRead()
 				if !hasOrigin || quiet <= 0 {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,21 +39,45 @@ func TestLivePrintsFlowsBeforeTheInputEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
+	t.Run("stdin", func(t *testing.T) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		liveRun(t, data, pr, "-", func() (*os.File, error) { return pw, nil })
+	})
+	t.Run("fifo", func(t *testing.T) {
+		fifo := filepath.Join(t.TempDir(), "capture.fifo")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip("no FIFO here:", err)
+		}
+		liveRun(t, data, nil, fifo, func() (*os.File, error) { return os.OpenFile(fifo, os.O_WRONLY, 0) })
+	})
+}
+
+// liveRun runs the timeline on file (with in as stdin), writes data to
+// the writer open gives, and waits for the first flow with the writer
+// still open.
+func liveRun(t *testing.T, data []byte, in *os.File, file string, open func() (*os.File, error)) {
 	var out, errOut lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(context.Background(), []string{"timeline", "--color", "never", "-"}, &IOStreams{In: pr, Out: &out, ErrOut: &errOut})
+		streams := &IOStreams{Out: &out, ErrOut: &errOut}
+		if in != nil {
+			streams.In = in
+		}
+		done <- Main(context.Background(), []string{"timeline", "--color", "never", file}, streams)
 	}()
+	pw, err := open() // a FIFO's opens for reading and writing wait for each other
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := pw.Write(data); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.After(60 * time.Second)
-	for !strings.Contains(out.String(), "\nflow 1 ") && !strings.HasPrefix(out.String(), "flow 1 ") {
+	for !strings.HasPrefix(out.String(), "flow 1 ") {
 		select {
 		case code := <-done:
 			t.Fatalf("the run ended (exit %d) with its input still open: %s", code, errOut.String())

@@ -503,7 +503,13 @@ func (t *table) expire(now int64, extra ...expiring) {
 			continue
 		}
 		lf := t.live[i]
-		if lf.hold == heldNot {
+		switch lf.hold {
+		case heldCounted:
+			// Its hold is over: out of the queue, so that the cap below
+			// cannot hand it out a second time.
+			lf.hold, lf.gen = heldOut, 0
+			t.held--
+		case heldNot:
 			if x := t.holdExtra(lf.f); x > 0 {
 				// Its timeout passed: hold it for late packets, or, when
 				// its hold is over already, finish it at the hold's end.

@@ -84,8 +84,10 @@ func TestFlowsAreTsharkStreams(t *testing.T) {
 	if len(caps) < 3 {
 		t.Fatalf("want the 3 captures of %s, found %v", streamsDir, caps)
 	}
+	// Every frame twice: packets counts both, as tshark does.
+	caps = append(caps, "../testdata/formats/dup-frames.pcap")
 	for _, p := range caps {
-		want := tsharkStreams(t, strings.TrimSuffix(p, ".pcap")+".tshark.tsv")
+		want := tsharkStreams(t, streamsDir+strings.TrimSuffix(filepath.Base(p), ".pcap")+".tshark.tsv")
 		for _, shards := range []int{1, 3} {
 			got, sum := flowFrames(t, p, Options{}, shards)
 			// In the order of tcp.stream too: flow N is stream N-1.

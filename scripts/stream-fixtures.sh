@@ -155,10 +155,11 @@ port_reuse() {
 	wait $srv_pid $flush
 }
 
-# tshark's streams: one line per frame, its tcp.stream.
+# tshark's streams: one line per frame, its tcp.stream; also of
+# formats/dup-frames.pcap (every frame twice: packets counts both).
 tshark_streams() {
-	for p in "$out"/*.pcap; do
-		t=${p%.pcap}.tshark.tsv
+	for p in "$out"/*.pcap testdata/formats/dup-frames.pcap; do
+		t=$out/$(basename "${p%.pcap}").tshark.tsv
 		{
 			echo "# tshark $(tshark --version 2>/dev/null | head -1 | grep -o '[0-9][0-9.]*' | head -1): frame, tcp.stream"
 			tshark -n -r "$p" -Y tcp -T fields -e frame.number -e tcp.stream 2>/dev/null

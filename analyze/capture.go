@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -138,6 +139,7 @@ type Interface struct {
 // CaptureReader reads the TCP segments of one capture file, streaming.
 type CaptureReader struct {
 	info    Capture
+	quiet   QuietSource  // the stream read, when it says how long it was silent
 	closer  io.Closer    // the file Open opened
 	gz      *gzip.Reader // when the file is gzip-compressed
 	cr      countingReader
@@ -311,6 +313,7 @@ func NewCaptureReader(name string, r io.Reader, index int) (*CaptureReader, erro
 // start sets c up to read r (see NewCaptureReader).
 func (c *CaptureReader) start(name string, r io.Reader, index int) (*CaptureReader, error) {
 	*c = CaptureReader{info: Capture{Index: index, Name: name, Warnings: []string{}}, dec: newDecoder(), jump: defaultJump}
+	c.quiet, _ = r.(QuietSource)
 	fail := func(msg string, err error) (*CaptureReader, error) {
 		c.release()
 		return nil, &FileError{Name: name, Msg: msg, Err: err}
@@ -446,6 +449,18 @@ func (c *CaptureReader) Info() *Capture { return &c.info }
 // moment to hand on what was read so far.
 func (c *CaptureReader) OnRead(f func()) { c.cr.idle = f }
 
+// QuietSource is a live input's stream (a pipe from tcpdump -U -w -) that
+// tells, from within a Read waiting for data, how long no data came: it
+// calls the function given to OnQuiet with that wall time, about once a
+// second while the input is silent. The wall clock stays there, on the
+// input side: a run takes each call as the capture's time moving on by
+// that much without a packet, so that flows whose linger or idle timeout
+// passed are finished and handed out while the capture goes on (Run).
+type QuietSource interface {
+	io.Reader
+	OnQuiet(func(quiet int64))
+}
+
 // buffers keeps a few read buffers of files read to the end for the next
 // files: a ring of thousands of files, each opened twice (OpenLater),
 // would otherwise allocate (and clear) a megabyte per opening and keep the
@@ -518,6 +533,12 @@ func (c *CaptureReader) Close() error {
 // flow timeouts (Timeouts.Idle). Run sets the run's own.
 const defaultJump = 300e9
 
+// liveJump, as a reader's jump, turns the judging of timestamps off: on a
+// live input (QuietSource) a record cannot wait for the next one, which
+// may come minutes later, and a long silence is the input's, not a
+// corrupt timestamp: tcpdump stamps each packet as it takes it.
+const liveJump = math.MaxInt64
+
 // maxCorruptWarnings is how many corrupt timestamps are each named in a
 // warning; the others are counted.
 const maxCorruptWarnings = 10
@@ -584,6 +605,8 @@ func (c *CaptureReader) judge() {
 		waiting := c.n - c.ready
 		x := &c.q[c.ready]
 		switch {
+		case c.jump == liveJump:
+			// Live: a record is handed out as it comes (see liveJump).
 		case !c.hasPrev:
 			// The first record: judged against the two after it.
 			if waiting < 2 {

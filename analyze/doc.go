@@ -13,8 +13,13 @@
 // into one order and calls emit. A flow finishes when it closed (both FINs
 // acknowledged, or a RST) and lingered 2 s for stragglers, when it was
 // idle past a timeout (75 s while opening, 300 s otherwise), or at the end
-// of the input; flows come out in the order they finish, ties by first
-// packet, whatever the number of tables. Memory holds live flows only:
+// of the input. Unless Options.Live, a finished flow is then held, still
+// taking packets, until a new SYN on its 4-tuple, Timeouts.Hold after its
+// last packet (one more idle timeout for an idle one) or the end of the
+// input, so that one flow is one tshark tcp.stream (table.holdExtra); at
+// most holdAbove are held at once. Flows come out in the order they are
+// handed out, ties by first packet, whatever the number of tables: for a
+// capture shorter than the holds, the order of their first packets. Memory holds live flows only:
 // with Options.Record off (summaries) a flow keeps counters, not packets,
 // and flows that never got past a SYN or a SYN and SYN-ACK (a SYN flood)
 // are kept as small values without pointers until they promote or expire.

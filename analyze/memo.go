@@ -37,6 +37,7 @@ type memoEntry struct {
 	set     [2]bool
 	aIsKeyA bool
 	live    bool // not superseded by a later entry of the same key
+	early   bool // handed out before its hold was over (the cap on held flows)
 }
 
 type memoCache struct {
@@ -118,7 +119,7 @@ func (c *memoCache) removeHead() {
 
 // add remembers a finished flow's memo, finished at time at. An older
 // entry of the same key, met on the way to a free slot, is superseded.
-func (c *memoCache) add(k *flowKey, at int64, m flowstate.ConvMemo) {
+func (c *memoCache) add(k *flowKey, at int64, m flowstate.ConvMemo, early bool) {
 	c.expire(at)
 	if c.n == len(c.ring) {
 		c.grow()
@@ -126,7 +127,7 @@ func (c *memoCache) add(k *flowKey, at int64, m flowstate.ConvMemo) {
 	pos := (c.head + c.n) % len(c.ring)
 	h := memoSlot(k)
 	c.ring[pos] = memoEntry{hash: h, at: at, base: m.Base, set: m.Set, live: true,
-		aIsKeyA: m.A == k.a && m.PA == k.pa}
+		aIsKeyA: m.A == k.a && m.PA == k.pa, early: early}
 	c.n++
 	mask := uint64(len(c.index) - 1)
 	tag := h << 32
@@ -165,6 +166,18 @@ func (c *memoCache) grow() {
 func (c *memoCache) has(k *flowKey, now int64) bool {
 	c.expire(now)
 	return c.find(k) != nil
+}
+
+// cutEarly reports whether seg, starting a new flow on k, would have
+// joined the flow finished there before, had the cap on held flows not
+// handed that flow out early: seg is not a SYN opening a connection.
+func (c *memoCache) cutEarly(k *flowKey, seg *flowstate.Segment) bool {
+	if seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN || c.n == 0 {
+		return false
+	}
+	c.expire(seg.Time)
+	e := c.find(k)
+	return e != nil && e.early
 }
 
 // resume tells f, a new flow on k started by seg at its time, whether

@@ -24,11 +24,11 @@ func TestMemoCache(t *testing.T) {
 	const n = 5000
 	for i := 0; i < n; i++ {
 		k := key(i)
-		c.add(&k, int64(i), memo(k, flowstate.Seq(i)))
+		c.add(&k, int64(i), memo(k, flowstate.Seq(i)), false)
 	}
 	// A second flow on key 7 supersedes the first.
 	k7 := key(7)
-	c.add(&k7, n, memo(k7, 777))
+	c.add(&k7, n, memo(k7, 777), false)
 	syn := func(k flowKey, seq flowstate.Seq) *flowstate.Segment {
 		return &flowstate.Segment{Src: k.a, SrcPort: k.pa, Dst: k.b, DstPort: k.pb, Flags: flowstate.SYN, Seq: seq}
 	}

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"runtime"
@@ -36,6 +37,12 @@ type Options struct {
 	// Timeouts decide when live flows are finished; zero fields take the
 	// defaults.
 	Timeouts Timeouts
+	// Live says the input is live (a pipe from tcpdump -w -): a flow is
+	// handed out as soon as it finishes (its close plus Linger, or its
+	// idle timeout). Otherwise a finished flow is held for late packets
+	// (Timeouts.Hold) before it is handed out, so that one flow is one
+	// tshark tcp.stream (see table.holdExtra).
+	Live bool
 	// Match, when set, keeps only the segments it accepts: the rest are
 	// not analysed at all, and listener views cover only those kept.
 	Match func(*flowstate.Segment) bool
@@ -81,6 +88,14 @@ type Summary struct {
 	// Interrupted is set when the run was cancelled before the end of its
 	// input; everything read until then was analysed.
 	Interrupted bool
+	// HeldEarly counts the finished flows handed out before their hold
+	// was over because the tables held as many as they may (holdAbove);
+	// HeldCut counts the flows a late packet on one of them started, each
+	// a piece of a tshark stream. Warnings then says so.
+	HeldEarly, HeldCut int64
+	// Warnings are the run's own warnings (the captures' are in
+	// Captures).
+	Warnings []string
 	// Traffic: bytes, retransmissions and stalls of all flows (traffic.go).
 	Traffic
 }
@@ -94,6 +109,7 @@ type batch struct {
 	// clock[i] is the run's clock when segs[i] was read: the latest segment
 	// time so far, which never goes backwards (see table).
 	clock     []int64
+	tick      bool  // sent because the input was silent: sweep to watermark, and say so
 	origin    int64 // the run's first segment time, when hasOrigin
 	hasOrigin bool
 	watermark int64
@@ -113,6 +129,8 @@ type flowBatch struct {
 	safe      int64
 	segments  int64
 	maxLive   int
+	early     int64 // flows handed out before their hold was over, since the last batch
+	cut       int64 // flows started by a late packet on one of them, since the last batch
 	final     bool
 	err       error
 }
@@ -176,7 +194,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		get := func(i int) *batch {
 			select {
 			case b := <-free[i]:
-				b.segs, b.hashes, b.clock, b.err = b.segs[:0], b.hashes[:0], b.clock[:0], nil
+				b.segs, b.hashes, b.clock, b.err, b.tick = b.segs[:0], b.hashes[:0], b.clock[:0], nil, false
 				return b
 			default:
 				return &batch{segs: make([]flowstate.Segment, 0, batchSize), hashes: make([]uint64, 0, batchSize), clock: make([]int64, 0, batchSize)}
@@ -225,6 +243,27 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, r := range readers {
 			r.OnRead(onRead)
 			r.jump = jump
+		}
+		// A live input silent for a while: the capture's time moves on
+		// by as much (the run's clock), every table sweeps to it and says
+		// so, and the flows finished by then are handed out. One input
+		// only: with others merged beside it, their records would be
+		// behind the clock.
+		if len(readers) == 1 && readers[0].quiet != nil {
+			readers[0].jump = liveJump
+			readers[0].quiet.OnQuiet(func(quiet int64) {
+				onRead()
+				if !hasOrigin || quiet <= 0 {
+					return
+				}
+				last += quiet
+				for i := range cur {
+					cur[i].tick = true
+					if !send(i, nil) {
+						runtime.Goexit()
+					}
+				}
+			})
 		}
 		var seg flowstate.Segment
 		for order := int64(0); ; order++ {
@@ -387,6 +426,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			emitErr = fb.err
 		}
 		sum.Segments += fb.segments
+		sum.HeldEarly += fb.early
+		sum.HeldCut += fb.cut
 		if !sum.HasTime && fb.hasOrigin {
 			sum.Origin, sum.End, sum.HasTime = fb.origin, fb.last, true
 			ls.origin = sum.Origin
@@ -419,6 +460,14 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	for _, a := range ls.order {
 		sum.Listeners = append(sum.Listeners, a.finish())
 	}
+	if sum.HeldCut > 0 {
+		// Only then: a busy capture often holds more than the cap, and
+		// handing flows out early changes nothing until a late packet
+		// comes for one.
+		sum.Warnings = append(sum.Warnings, fmt.Sprintf("more than %d finished flows were held at once for late packets, so %d were reported before their hold was over; "+
+			"late packets on %d of them started new flows caught mid-stream where tshark keeps one stream (which flows, depends on the number of cores)",
+			holdAbove, sum.HeldEarly, sum.HeldCut))
+	}
 	return sum, emitErr
 }
 
@@ -430,11 +479,14 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	cur := &flowBatch{shard: shard}
 	var segments int64
 	maxLive := 0
-	var origin, last, safe int64
+	var origin, last, safe, early, cut int64
 	hasOrigin := false
+	var tbl *table
 	send := func(final bool, err error) {
 		cur.final, cur.err, cur.segments, cur.safe = final, err, segments, safe
 		cur.maxLive, cur.origin, cur.hasOrigin, cur.last = maxLive, origin, hasOrigin, last
+		cur.early, early = tbl.early-early, tbl.early
+		cur.cut, cut = tbl.cut-cut, tbl.cut
 		out <- cur
 		segments = 0
 		select {
@@ -447,7 +499,7 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl := newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
+	tbl = newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)
@@ -455,6 +507,8 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	})
 	tbl.recycle = recycle
 	tbl.fullMax = pendingAbove / shards
+	tbl.holdFlows = !opts.Live
+	tbl.holdMax = max(holdAbove/shards, 1)
 	var err error
 loop:
 	for {
@@ -500,15 +554,16 @@ loop:
 				}
 				break loop
 			}
-			if b.watermark >= tbl.nextSweep {
+			if b.watermark >= tbl.nextSweep || b.tick {
 				tbl.expire(b.watermark)
 			}
+			tick := b.tick
 			select {
 			case free <- b:
 			default:
 			}
 			safe = tbl.swept
-			if len(cur.flows) > 0 || segments > 0 {
+			if len(cur.flows) > 0 || segments > 0 || tick {
 				send(false, nil)
 			}
 		}

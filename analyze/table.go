@@ -51,6 +51,13 @@ type Timeouts struct {
 	// Idle is the idle time after which any other flow is finished.
 	// Default 300 s, Zeek's tcp_inactivity_timeout.
 	Idle int64
+	// Hold is how long after its last packet a closed flow is held, when
+	// the table holds flows (file input), before it is handed out: a FIN
+	// or RST retransmitted after the close, or any late packet, joins it,
+	// as it joins tshark's tcp.stream. Default 120 s, twice Linux's
+	// TIME-WAIT (TCP_TIMEWAIT_LEN, 60 s), within which the peer still
+	// answers the old connection. An idle flow is held one more Idle.
+	Hold int64
 }
 
 func (t Timeouts) withDefaults() Timeouts {
@@ -63,6 +70,10 @@ func (t Timeouts) withDefaults() Timeouts {
 	if t.Idle <= 0 {
 		t.Idle = 300e9
 	}
+	if t.Hold <= 0 {
+		t.Hold = 120e9
+	}
+	t.Hold = max(t.Hold, t.Linger)
 	return t
 }
 
@@ -80,6 +91,26 @@ type liveFlow struct {
 	f    *flowstate.Flow
 	seq  int64 // Order of the first segment, the tie-break for finish order
 	slot int   // index in table.live and table.until
+	// hold: heldNot, or the flow's timeout passed at heldAt and it is
+	// held for late packets (heldCounted: counted in table.held; heldOut:
+	// released by the cap or its hold over, finishing).
+	hold   uint8
+	heldAt int64
+	gen    uint64 // its entry in table.heldQ, when heldCounted
+}
+
+const (
+	heldNot = iota
+	heldCounted
+	heldOut
+	heldEarly // released by the cap
+)
+
+// heldRef is an entry of the queue of held flows: stale once the flow's
+// gen differs (it was revived, finished, or its record reused).
+type heldRef struct {
+	lf  *liveFlow
+	gen uint64
 }
 
 // table holds the live flows. It hands each finished flow to finish, in
@@ -128,6 +159,22 @@ type table struct {
 	memo memoCache
 	// flushing: the input ended, no segment will ask the memo again.
 	flushing bool
+
+	// Held flows (file input, holdFlows): flows whose timeout passed
+	// are kept, still live, until their hold is over (holdExtra), so that
+	// a late packet joins them rather than start a new flow; at most
+	// holdMax at once, the oldest handed out first past it (early counts
+	// them). heldQ lists them in the order their timeouts passed, with
+	// stale entries skipped.
+	holdFlows bool
+	holdMax   int
+	held      int
+	heldQ     []heldRef
+	heldHead  int
+	holdGen   uint64
+	early     int64
+	cut       int64 // flows started by a late packet on a flow handed out early
+	newlyHeld []*liveFlow
 }
 
 // newLive returns a liveFlow record for f.
@@ -152,6 +199,14 @@ func (t *table) newLive(k flowKey, h uint64, f *flowstate.Flow, seq int64) *live
 // either (summary, three alternating runs each). The outcome is the same
 // either way. A variable, so tests can lower it.
 var pendingAbove = 1 << 13
+
+// holdAbove is how many finished flows the tables of a run hold together
+// for late packets (file input) before they hand out the oldest early:
+// the same 8,192 full flows as pendingAbove, 16 MiB of counters. Past it,
+// which flows are handed out early depends on how the flows fall into
+// the tables (the number of cores), so the run warns. A variable, so
+// tests can lower it.
+var holdAbove = 1 << 13
 
 // sweepEvery is how much capture time passes between expiry sweeps.
 const sweepEvery = 250e6
@@ -223,7 +278,7 @@ func (x *finished) flow(cfg flowstate.Config, recycled *flowstate.Flow) *flowsta
 // given to add must come from it).
 func newTable(cfg flowstate.Config, t Timeouts, hasher keyHasher, finish func(finished)) *table {
 	tt := &table{cfg: cfg, fullMax: pendingAbove, timeouts: t.withDefaults(), hasher: hasher, finish: finish, lastAt: math.MinInt64,
-		pend: newPendingStore(hasher)}
+		pend: newPendingStore(hasher), holdFlows: true, holdMax: holdAbove}
 	tt.memo.ttl = memoTTL
 	return tt
 }
@@ -258,8 +313,8 @@ func (t *table) add(seg *flowstate.Segment, h uint64, now int64) {
 	k := keyOf(seg)
 	lf := t.index.find(h, &k)
 	if lf != nil && t.until[lf.slot] <= now {
-		t.expire(now) // it expired between sweeps: finish it, in order
-		lf = nil
+		t.expire(now) // it expired between sweeps: finish (or hold) it, in order
+		lf = t.index.find(h, &k)
 	}
 	if lf == nil {
 		if p := t.pend.get(&k, h); p != nil {
@@ -281,15 +336,24 @@ func (t *table) add(seg *flowstate.Segment, h uint64, now int64) {
 	}
 	if lf != nil && seg.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN && lf.f.StartsNewConnection(seg) {
 		// Port reuse: a new SYN with another ISN on a known tuple.
+		if lf.hold == heldCounted {
+			lf.hold, lf.gen = heldOut, 0 // out of the hold queue: finished here
+			t.held--
+		}
 		t.drop(lf)
 		t.expire(now, expiring{at: now, seq: lf.seq, lf: lf, reason: "port reused", dropped: true})
 		lf = nil
 	}
 	if lf == nil {
 		f := t.newFlow(seg)
+		if t.early > 0 && t.memo.cutEarly(&k, seg) {
+			t.cut++
+		}
 		t.memo.resume(&k, f, seg)
 		lf = t.newLive(k, h, f, seg.Order)
 		t.insert(lf)
+	} else if lf.hold != heldNot {
+		t.revive(lf)
 	}
 	lf.f.Process(seg)
 	t.touch(lf, now)
@@ -324,9 +388,97 @@ func (t *table) replay(p *pendingFlow) *flowstate.Flow {
 	return p.replay(t.cfg, recycled)
 }
 
-func (t *table) finishFlow(f *flowstate.Flow, at int64, reason string) {
-	f.Finish(at, reason)
+// finishFlow finishes f at time end and hands it out at time at (later,
+// when it was held).
+func (t *table) finishFlow(f *flowstate.Flow, at, end int64, reason string) {
+	f.Finish(end, reason)
 	t.finish(finished{F: f, At: at, Order: f.Order, Reason: reason})
+}
+
+// holdExtra is how long past its timeout a flow is held for late
+// packets (0: not held). One rule: keep one flow where tshark keeps one
+// tcp.stream. tshark never ends a stream but on a new SYN with another
+// ISN (packet-tcp.c: a SYN whose seq differs from the direction's
+// base_seq starts a new conversation), so a FIN or RST retransmitted
+// after the close (the peer lost our last ACK: its RTO backs off past the
+// 2 s linger) and traffic after an idle gap belong to the old flow. A
+// closed flow is held until Hold after its last packet, an established
+// idle one for one more Idle; a flow still opening is not held (its
+// timeout already outlasts the SYN and SYN-ACK retries, and a SYN flood's
+// half-open flows would fill the hold). Look-alike: a new connection on
+// the same 4-tuple, which starts with a SYN, and ends the held flow
+// (port reuse, in add).
+func (t *table) holdExtra(f *flowstate.Flow) int64 {
+	if !t.holdFlows {
+		return 0
+	}
+	switch t.classOf(f) {
+	case classClosed:
+		return t.timeouts.Hold - t.timeouts.Linger
+	case classIdle:
+		return t.timeouts.Idle
+	}
+	return 0
+}
+
+// revive takes a held flow back: a packet came for it.
+func (t *table) revive(lf *liveFlow) {
+	if lf.hold == heldCounted {
+		t.held--
+	}
+	lf.hold, lf.gen = heldNot, 0
+}
+
+// holdNew queues the flows newly held in a sweep, in the order their
+// timeouts passed (ties by first packet), and hands out the oldest held
+// flows at now while more than holdMax are held.
+func (t *table) holdNew(now int64) {
+	slices.SortFunc(t.newlyHeld, func(a, b *liveFlow) int {
+		if c := cmp.Compare(a.heldAt, b.heldAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for _, lf := range t.newlyHeld {
+		t.holdGen++
+		lf.gen = t.holdGen
+		t.heldQ = append(t.heldQ, heldRef{lf, lf.gen})
+	}
+	clear(t.newlyHeld)
+	t.newlyHeld = t.newlyHeld[:0]
+	for t.held > t.holdMax {
+		r := t.heldQ[t.heldHead]
+		t.heldQ[t.heldHead] = heldRef{}
+		t.heldHead++
+		if r.lf.hold != heldCounted || r.lf.gen != r.gen {
+			continue // stale
+		}
+		r.lf.hold, r.lf.gen = heldEarly, 0
+		t.held--
+		t.early++
+		t.expired = append(t.expired, expiring{at: now, seq: r.lf.seq, lf: r.lf})
+	}
+	// Drop stale entries at the head, and compact a queue mostly stale.
+	for t.heldHead < len(t.heldQ) {
+		r := t.heldQ[t.heldHead]
+		if r.lf.hold == heldCounted && r.lf.gen == r.gen {
+			break
+		}
+		t.heldQ[t.heldHead] = heldRef{}
+		t.heldHead++
+	}
+	if t.heldHead == len(t.heldQ) {
+		t.heldQ, t.heldHead = t.heldQ[:0], 0
+	} else if n := len(t.heldQ) - t.heldHead; n > 2*t.held+1024 || t.heldHead > n {
+		q := t.heldQ[:0]
+		for _, r := range t.heldQ[t.heldHead:] {
+			if r.lf != nil && r.lf.hold == heldCounted && r.lf.gen == r.gen {
+				q = append(q, r)
+			}
+		}
+		clear(t.heldQ[len(q):])
+		t.heldQ, t.heldHead = q, 0
+	}
 }
 
 // expire finishes every flow whose timeout passed by now, together with
@@ -347,9 +499,34 @@ func (t *table) expire(now int64, extra ...expiring) {
 	t.swept = max(t.swept, now)
 	t.expired = append(t.expired[:0], extra...)
 	for i, u := range t.until {
-		if u <= now {
-			t.expired = append(t.expired, expiring{at: u, seq: t.live[i].seq, lf: t.live[i]})
+		if u > now {
+			continue
 		}
+		lf := t.live[i]
+		switch lf.hold {
+		case heldCounted:
+			// Its hold is over: out of the queue, so that the cap below
+			// cannot hand it out a second time.
+			lf.hold, lf.gen = heldOut, 0
+			t.held--
+		case heldNot:
+			if x := t.holdExtra(lf.f); x > 0 {
+				// Its timeout passed: hold it for late packets, or, when
+				// its hold is over already, finish it at the hold's end.
+				lf.heldAt, t.until[i] = u, u+x
+				if u+x > now {
+					lf.hold = heldCounted
+					t.held++
+					t.newlyHeld = append(t.newlyHeld, lf)
+					continue
+				}
+				lf.hold, u = heldOut, u+x
+			}
+		}
+		t.expired = append(t.expired, expiring{at: u, seq: lf.seq, lf: lf})
+	}
+	if len(t.newlyHeld) > 0 || t.held > t.holdMax {
+		t.holdNew(now)
 	}
 	t.expired = t.pend.expired(now, t.expired)
 	t.finishAll(t.expired)
@@ -385,26 +562,35 @@ func (t *table) finishOne(e expiring) {
 			reason = "idle"
 		}
 		if !t.flushing {
-			t.memo.add(&e.pend.key, e.at, e.pend.memo())
+			t.memo.add(&e.pend.key, e.at, e.pend.memo(), false)
 		}
 		t.finish(finished{Pending: *e.pend, At: e.at, Order: e.seq, Reason: reason})
 		t.pend.remove(e.pend)
 		return
 	}
 	if !t.flushing {
-		t.memo.add(&e.lf.key, e.at, e.lf.f.ConvMemo())
+		t.memo.add(&e.lf.key, e.at, e.lf.f.ConvMemo(), e.lf.hold == heldEarly)
 	}
 	if !e.dropped {
 		t.drop(e.lf)
 	}
-	reason := e.reason
+	reason, end := e.reason, e.at
+	if e.lf.hold != heldNot {
+		// Held since its timeout passed: it finishes as it would have
+		// then, whatever handed it out (its hold over, the cap, a new
+		// SYN on its tuple, the end of the input).
+		if e.lf.hold == heldCounted {
+			t.held--
+		}
+		reason, end = "", e.lf.heldAt
+	}
 	switch {
 	case e.lf.f.Closed:
 		reason = closeReason(e.lf.f)
 	case reason == "":
 		reason = "idle"
 	}
-	t.finishFlow(e.lf.f, e.at, reason)
+	t.finishFlow(e.lf.f, e.at, end, reason)
 	if len(t.spare) < 1024 {
 		*e.lf = liveFlow{}
 		t.spare = append(t.spare, e.lf)

@@ -488,6 +488,9 @@ func secsList(ns []int64) []float64 {
 	return out
 }
 
+// Flush writes out what is buffered: on live input, after each flow.
+func (j *JSON) Flush() error { return j.w.Flush() }
+
 // Flow writes one finished flow.
 func (j *JSON) Flow(f *analyze.Flow) error {
 	if j.opts.Anomalies && f.Labels == 0 {

@@ -82,6 +82,9 @@ func NewText(w io.Writer, opts Options) *Text {
 	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts, pal: newPalette(opts.Color), cut: cutoff{stop: opts.Stop}}
 }
 
+// Flush writes out what is buffered: on live input, after each flow.
+func (t *Text) Flush() error { return t.w.Flush() }
+
 // Flow writes one finished flow.
 func (t *Text) Flow(f *analyze.Flow) error {
 	if t.opts.Anomalies && f.Labels == 0 {

@@ -37,6 +37,9 @@ type analysis struct {
 	// keep picks the flows shown (flowFilter: --flow, --port, --host);
 	// the others are analysed but not handed out.
 	keep func(*analyze.Flow) bool
+	// live, when set, is told whether an input is live (a pipe, a FIFO),
+	// before the first flow is handed out.
+	live *bool
 }
 
 // countingFile counts the bytes read from a file, for the progress line.
@@ -64,6 +67,13 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	var read atomic.Int64
 	var total int64
 	var readers []*analyze.CaptureReader
+	var fifos []*os.File
+	defer func() {
+		for _, f := range fifos {
+			f.Close()
+		}
+	}()
+	live := false
 	for _, name := range a.in.Files {
 		var r *analyze.CaptureReader
 		if name == "-" {
@@ -71,7 +81,21 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 			if a.in.stdinName != "" {
 				name = a.in.stdinName
 			}
-			r, err = analyze.NewCaptureReader(name, countingFile{a.io.In, &read}, len(readers))
+			var in io.Reader = countingFile{a.io.In, &read}
+			if f, ok := a.io.In.(*os.File); ok && isLive(f) {
+				in, live = newLiveInput(in, quietAfter), true
+			}
+			r, err = analyze.NewCaptureReader(name, in, len(readers))
+		} else if st, serr := os.Stat(name); serr == nil && st.Mode()&os.ModeNamedPipe != 0 {
+			// A FIFO is read once, as it comes: live.
+			f, oerr := os.Open(name)
+			if oerr != nil {
+				err = &analyze.FileError{Name: name, Msg: "cannot open", Err: oerr}
+			} else {
+				fifos = append(fifos, f)
+				live = true
+				r, err = analyze.NewCaptureReader(name, newLiveInput(countingFile{f, &read}, quietAfter), len(readers))
+			}
 		} else {
 			if st, serr := os.Stat(name); serr == nil && st.Mode().IsRegular() {
 				total += st.Size()
@@ -97,7 +121,10 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		}
 	}()
 
-	opts := analyze.Options{Record: a.record, Reuse: a.reuse, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs}
+	opts := analyze.Options{Record: a.record, Reuse: a.reuse, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs, Live: live}
+	if a.live != nil {
+		*a.live = live
+	}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
 		opts.Progress = new(atomic.Int64)

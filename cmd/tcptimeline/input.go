@@ -252,6 +252,9 @@ func warnCaptures(io *IOStreams, sum *analyze.Summary, an *render.Anonymizer) {
 			fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s: %d packets could not be decoded and were skipped%s\n", an.CaptureName(c), c.Undecodable, because)
 		}
 	}
+	for _, w := range sum.Warnings {
+		fmt.Fprintf(io.ErrOut, "tcptimeline: warning: %s\n", an.Text(w))
+	}
 }
 
 // parseLabels parses label IDs given to --fail-on and similar flags.

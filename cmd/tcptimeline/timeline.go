@@ -42,9 +42,10 @@ labels, and a plain-language explanation of every labelled packet. The
 listener and capture views follow.
 
 Several files are read as one capture merged by timestamp (tcpdump -C/-G -W
-ring buffers); "-" reads standard input, so this works live:
+ring buffers); "-" reads standard input, so this works live, each flow
+printed as soon as it finishes (2 s after its close, or its idle timeout):
   tcpdump -U -w - port 8080 | tcptimeline timeline -
-An interrupt (Ctrl-C) still prints what was analysed.`,
+An interrupt (Ctrl-C) prints the flows still open and the views.`,
 		Example: `  tcptimeline timeline incident.pcap
   tcptimeline timeline --anomalies --time abs ring.pcap0 ring.pcap1
   tcptimeline timeline --format json incident.pcapng.gz | jq '.flows[].labels'`,
@@ -114,18 +115,28 @@ func runTimeline(ctx context.Context, opts *TimelineOptions) (err error) {
 	return renderFlows(ctx, a, keep, failOn, r)
 }
 
+// flusher is a renderer that can write out what it buffered.
+type flusher interface{ Flush() error }
+
 // renderFlows runs the analysis and hands the flows --flow keeps to r,
 // then the summary; the error says which --fail-on labels were found, or
-// which inputs could not be read.
+// which inputs could not be read. On live input each flow is flushed out
+// as soon as it is written.
 func renderFlows(ctx context.Context, a *analysis, keep func(*analyze.Flow) bool, failOn flowstate.Labels, r renderer) error {
 	fails := newFailOn(failOn, a.anon)
 	a.keep = keep
+	var live bool
+	a.live = &live
+	fl, _ := r.(flusher)
 	sum, openErrs, err := a.run(ctx, func(f *analyze.Flow) error {
 		if !keep(f) {
 			return nil
 		}
 		fails.see(f)
-		return r.Flow(f)
+		if err := r.Flow(f); err != nil || !live || fl == nil {
+			return err
+		}
+		return fl.Flush()
 	})
 	if err != nil {
 		return err

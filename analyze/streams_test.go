@@ -1,0 +1,254 @@
+package analyze
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// Flows and tshark's streams: on the captures of testdata/streams/ (a FIN
+// retransmitted after the close, an idle gap longer than the idle
+// timeout, quick port reuse with a retransmitted SYN), each flow is one
+// tshark tcp.stream, frame for frame: what tshark 4.0.17 said is in
+// NAME.tshark.tsv (scripts/stream-fixtures.sh tshark), so the test needs
+// no tshark.
+
+const streamsDir = "../testdata/streams/"
+
+// tsharkStreams reads NAME.tshark.tsv: the frames of each stream, in
+// stream order.
+func tsharkStreams(t *testing.T, path string) [][]int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streams [][]int64
+	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 2 {
+			t.Fatalf("%s:%d: %d fields, want 2", path, i+1, len(f))
+		}
+		frame, err1 := strconv.ParseInt(f[0], 10, 64)
+		stream, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil || stream < 0 || stream > len(streams) {
+			t.Fatalf("%s:%d: bad line %q", path, i+1, line)
+		}
+		if stream == len(streams) {
+			streams = append(streams, nil)
+		}
+		streams[stream] = append(streams[stream], frame)
+	}
+	return streams
+}
+
+// flowFrames analyses a capture and returns each flow's frames, flows in
+// the order they were handed out, and the summary.
+func flowFrames(t *testing.T, path string, opts Options, shards int) ([][]int64, *Summary) {
+	t.Helper()
+	r, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	opts.Record = true
+	var flows [][]int64
+	sum, err := run(context.Background(), []*CaptureReader{r}, opts, func(f *Flow) error {
+		var frames []int64
+		for i := range f.Packets {
+			frames = append(frames, f.Packets[i].Frame)
+		}
+		if len(frames) != f.NPackets {
+			t.Errorf("%s: flow %d records %d packets of %d", path, f.ID, len(frames), f.NPackets)
+		}
+		flows = append(flows, frames)
+		return nil
+	}, shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flows, sum
+}
+
+func TestFlowsAreTsharkStreams(t *testing.T) {
+	caps, _ := filepath.Glob(streamsDir + "*.pcap")
+	if len(caps) < 3 {
+		t.Fatalf("want the 3 captures of %s, found %v", streamsDir, caps)
+	}
+	// Every frame twice: packets counts both, as tshark does.
+	caps = append(caps, "../testdata/formats/dup-frames.pcap")
+	for _, p := range caps {
+		want := tsharkStreams(t, streamsDir+strings.TrimSuffix(filepath.Base(p), ".pcap")+".tshark.tsv")
+		for _, shards := range []int{1, 3} {
+			got, sum := flowFrames(t, p, Options{}, shards)
+			// In the order of tcp.stream too: flow N is stream N-1.
+			if !slices.EqualFunc(got, want, slices.Equal[[]int64]) {
+				t.Errorf("%s (%d tables): flows (their frames) %v, tshark's tcp.stream %v", filepath.Base(p), shards, got, want)
+			}
+			if len(sum.Warnings) > 0 || sum.HeldEarly > 0 {
+				t.Errorf("%s: warnings %q", filepath.Base(p), sum.Warnings)
+			}
+		}
+	}
+}
+
+// Live input hands flows out as they finish: a FIN retransmitted more
+// than the linger after the close then starts a flow of its own (where
+// the file's held flow takes it), the late-fin capture's point.
+func TestLiveDoesNotHold(t *testing.T) {
+	p := streamsDir + "late-fin.pcap"
+	file, _ := flowFrames(t, p, Options{}, 1)
+	live, _ := flowFrames(t, p, Options{Live: true}, 1)
+	if len(file) != 1 || len(live) < 2 {
+		t.Errorf("late-fin: %d flows from the file (want 1), %d live (want more: the late FINs split off)", len(file), len(live))
+	}
+}
+
+// closedFlow is a whole connection from port, opened at ms: handshake,
+// FIN both ways, last ACK; and its server's FIN again at late ms, the
+// last ACK lost.
+func closedFlow(port uint16, ms, late int64) (conn []flowstate.Segment, lateFIN flowstate.Segment) {
+	c := syn(ms, 1000)
+	c.SrcPort = port
+	at := func(d int64, fromServer bool, flags flowstate.Flags, seq, ack flowstate.Seq) flowstate.Segment {
+		s := flowstate.Segment{Time: c.Time + d*1e6, Src: c.Src, SrcPort: c.SrcPort, Dst: c.Dst, DstPort: c.DstPort,
+			Flags: flags, Seq: seq, Ack: ack, Opt: flowstate.Options{WScale: -1}}
+		if fromServer {
+			s.Src, s.SrcPort, s.Dst, s.DstPort = c.Dst, c.DstPort, c.Src, c.SrcPort
+		}
+		return s
+	}
+	conn = []flowstate.Segment{c,
+		at(1, true, flowstate.SYN|flowstate.ACK, 5000, 1001),
+		at(2, false, flowstate.ACK, 1001, 5001),
+		at(3, false, flowstate.FIN|flowstate.ACK, 1001, 5001),
+		at(4, true, flowstate.FIN|flowstate.ACK, 5001, 1002),
+		at(5, false, flowstate.ACK, 1002, 5002)}
+	return conn, at(late-ms, true, flowstate.FIN|flowstate.ACK, 5001, 1002)
+}
+
+// The cap on held flows: past it, the oldest held flow is handed out
+// early; a late packet for it then starts a new flow, which the run
+// counts (and warns of). Under the cap the late FIN joins its flow.
+func TestHeldFlowsCap(t *testing.T) {
+	a, lateA := closedFlow(41001, 0, 20_000) // its server's FIN again 20 s later
+	b, _ := closedFlow(41002, 1_000, 0)
+	segs := append(append(a, b...), lateA)
+	for _, max := range []int{2, 1} {
+		var out []finished
+		tbl := newTable(flowstate.Config{}, Timeouts{}, keyHasher(1), func(x finished) { out = append(out, x) })
+		tbl.holdMax = max
+		var last int64
+		for i := range segs {
+			segs[i].Order = int64(i)
+			k := keyOf(&segs[i])
+			last = segs[i].Time
+			tbl.add(&segs[i], tbl.hasher.hash(&k), last)
+		}
+		tbl.flush(last)
+		wantFlows, wantEarly := 2, int64(0)
+		if max == 1 {
+			wantFlows, wantEarly = 3, 1
+		}
+		if len(out) != wantFlows || tbl.early != wantEarly || tbl.cut != wantEarly {
+			t.Errorf("hold at most %d: %d flows, %d handed out early, %d cut; want %d, %d, %d", max, len(out), tbl.early, tbl.cut, wantFlows, wantEarly, wantEarly)
+		}
+		if max == 2 && (out[0].F.NPackets != 7 || out[0].F.EndReason != "closed" || out[0].F.FinishTime != lateA.Time) {
+			t.Errorf("held flow: %d packets, %q at %d: want the 7 with the late FIN, closed, at the end of the input", out[0].F.NPackets, out[0].F.EndReason, out[0].F.FinishTime-lateA.Time)
+		}
+	}
+}
+
+// A RST that comes after the close, later than the linger (the client's
+// answer to a segment of the old connection), joins the held flow as it
+// joins tshark's stream; on live input it starts a flow of its own.
+func TestLateRSTJoinsTheHeldFlow(t *testing.T) {
+	conn, _ := closedFlow(41001, 0, 0)
+	rst := conn[5]
+	rst.Time += 10e9
+	rst.Flags = flowstate.RST
+	segs := append(conn, rst)
+	for _, live := range []bool{false, true} {
+		var out []finished
+		tbl := newTable(flowstate.Config{}, Timeouts{}, keyHasher(1), func(x finished) { out = append(out, x) })
+		tbl.holdFlows = !live
+		for i := range segs {
+			segs[i].Order = int64(i)
+			k := keyOf(&segs[i])
+			tbl.add(&segs[i], tbl.hasher.hash(&k), segs[i].Time)
+		}
+		tbl.flush(rst.Time)
+		want := 1
+		if live {
+			want = 2
+		}
+		if len(out) != want || out[0].F.NPackets != 8-want {
+			t.Errorf("live %v: %d flows, the first of %d packets; want %d, of %d", live, len(out), out[0].F.NPackets, want, 8-want)
+		}
+	}
+}
+
+// A flow whose hold ends in the same sweep in which the cap is passed is
+// handed out once: the cap does not take it a second time.
+func TestHoldEndAndCapInOneSweep(t *testing.T) {
+	a, _ := closedFlow(41001, 0, 0)       // held from 2 s, until 120 s
+	b, _ := closedFlow(41002, 118_500, 0) // held from about 120.5 s
+	c := syn(121_000, 7)                  // its time sweeps both
+	c.SrcPort = 41003
+	segs := append(append(a, b...), c)
+	var out []finished
+	tbl := newTable(flowstate.Config{}, Timeouts{}, keyHasher(1), func(x finished) { out = append(out, x) })
+	tbl.holdMax = 1
+	for i := range segs {
+		segs[i].Order = int64(i)
+		k := keyOf(&segs[i])
+		tbl.add(&segs[i], tbl.hasher.hash(&k), segs[i].Time)
+	}
+	tbl.flush(c.Time)
+	ports := map[uint16]int{}
+	for _, x := range out {
+		ports[x.F.EP[flowstate.Client].Port]++
+	}
+	if len(out) != 3 || ports[41001] != 1 || ports[41002] != 1 || tbl.held != 0 {
+		t.Errorf("flows handed out per port %v (%d in all), %d still counted held; want each once", ports, len(out), tbl.held)
+	}
+}
+
+// With a tiny cap, busy captures hand most flows out early: every
+// segment still lands in exactly one flow, whatever the number of tables.
+func TestTinyHoldCapKeepsEverySegment(t *testing.T) {
+	defer func(n int) { holdAbove = n }(holdAbove)
+	holdAbove = 2
+	var early int64
+	for _, p := range []string{"../testdata/lab/load/server.pcap", "../testdata/lab/synflood-cookies/server.pcap",
+		"../testdata/lab/client-rst/server.pcap", "../testdata/stalls/reuse/server.pcap"} {
+		for _, shards := range []int{1, 2} {
+			flows, sum := flowFrames(t, p, Options{}, shards)
+			seen := map[int64]bool{}
+			for _, frames := range flows {
+				for _, f := range frames {
+					if seen[f] {
+						t.Fatalf("%s (%d tables): frame %d in two flows", p, shards, f)
+					}
+					seen[f] = true
+				}
+			}
+			if int64(len(seen)) != sum.Segments {
+				t.Errorf("%s (%d tables): %d frames in flows, %d segments read", p, shards, len(seen), sum.Segments)
+			}
+			early += sum.HeldEarly
+		}
+	}
+	if early == 0 {
+		t.Error("the cap of 2 never handed a flow out early: the test tests nothing")
+	}
+}

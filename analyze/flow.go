@@ -41,14 +41,34 @@ func addrPort(e *flowstate.Endpoint) netip.AddrPort {
 // seconds formats a duration in nanoseconds as seconds with two decimals.
 func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }
 
-// explain writes the notes of a finished, recorded flow. answered says
-// whether the flow's server had answered any SYN of any flow that
-// finished so far (this one included): what an unanswered connection's
-// note can say depends on it.
-func (f *Flow) explain(answered bool) {
+// noteContext is what a flow's notes read of its listener, as the flows
+// finished so far (this one included) show it: the notes are written as
+// each flow is handed out, before the listener is complete.
+type noteContext struct {
+	// answered says whether the server answered any SYN: what an
+	// unanswered connection's note can say depends on it.
+	answered bool
+	// retries is the listener's tcp_synack_retries so far
+	// (inferSynAckRetries), for the notes that offer
+	// tcp_synack_retries=0 (synAckRetriesZero).
+	retries   Inferred
+	retriesOK bool
+}
+
+// noteContext is the listener as the flows finished so far show it.
+func (a *listenerAgg) noteContext() noteContext {
+	in, ok := inferSynAckRetries(a.timer)
+	return noteContext{answered: a.answered > 0, retries: in, retriesOK: ok}
+}
+
+// explain writes the notes of a finished, recorded flow; offeredZero
+// says whether one offered tcp_synack_retries=0 (the listener corrects
+// such notes when a later flow rules it out: zeroOfferedNote).
+func (f *Flow) explain(c noteContext) (offeredZero bool) {
 	if len(f.Packets) == 0 {
-		return
+		return false
 	}
+	answered := c.answered
 	f.Notes = make([]string, len(f.Packets))
 	local := f.Vantage == VantageServer || f.Vantage == VantageSameHost
 	unacked := make(map[int]bool, len(f.Unacknowledged))
@@ -101,7 +121,13 @@ func (f *Flow) explain(answered bool) {
 				if ev := f.CookieEvidence(); ev != "" {
 					notes = append(notes, "this SYN-ACK is a SYN cookie: "+ev+"; the server kept no request (its SYN queue was full, or tcp_syncookies=2)")
 				} else {
-					notes = append(notes, "this SYN-ACK is never retransmitted although the client's ACK goes unanswered: a SYN cookie (no request kept) is suspected, or tcp_synack_retries=0")
+					clause, offered := synAckRetriesZero(c.retries, c.retriesOK)
+					offeredZero = offeredZero || offered
+					unanswered := "the client's ACK goes unanswered"
+					if f.HandshakeAckTime == 0 {
+						unanswered = "the capture goes on past the request timer's first expiry" // half-open (flowstate: halfOpenNeverRetransmitted)
+					}
+					notes = append(notes, "this SYN-ACK is never retransmitted although "+unanswered+": a SYN cookie (no request kept) is suspected, "+clause)
 				}
 			}
 			lastSynAck = p.Time
@@ -157,6 +183,7 @@ func (f *Flow) explain(answered bool) {
 			lastSyn = p.Time
 		}
 	}
+	return offeredZero
 }
 
 // firstServerRST is the index of the server's first RST, -1 when none.

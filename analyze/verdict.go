@@ -423,8 +423,11 @@ func (a *listenerAgg) decide() {
 	// cookie instead of dropping it (tcp_conn_request: want_cookie from
 	// tcp_syn_flood_action), so a SYN dropped while the accept queue is
 	// full is the accept queue's alone (sk_acceptq_is_full, ListenOverflows):
-	// "a SYN queue at its bound" is no alternative then.
-	_, cookiesOn := inferSyncookies(a.cookies)
+	// "a SYN queue at its bound" is no alternative then. Cookies found
+	// only by a missing retransmission, at a listener whose timer is not
+	// shown to retry, do not prove them on (tcp_synack_retries=0).
+	cookies, cookiesOn := a.syncookies()
+	cookiesOn = cookiesOn && !cookies.doubt
 	if a.answered > 0 {
 		for _, d := range a.drops {
 			c := occ.at(d.t)

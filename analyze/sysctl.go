@@ -30,6 +30,10 @@ const (
 	AbortBoth    = "0 and 1" // both, at one listener
 )
 
+// SyncookiesIfCookies is inferSyncookies' value when every cookie rests
+// on a missing retransmission and nothing rules out tcp_synack_retries=0.
+const SyncookiesIfCookies = "1 or 2, if these were cookies"
+
 // Inferred is one setting as a capture shows it: its value, as far as
 // the capture bounds it ("0", ">= 3", "1 or 2"), and what that rests on.
 type Inferred struct {
@@ -219,7 +223,7 @@ func inferSyncookies(cookies, fingerprinted int, retries Inferred, retriesOK boo
 		Evidence: fmt.Sprintf("%s got a SYN cookie: its timestamp or options, or a SYN-ACK never retransmitted while the client went unanswered", plural(cookies, "flow"))}
 	if fingerprinted == 0 {
 		if _, offered := synAckRetriesZero(retries, retriesOK); offered {
-			in.Value, in.doubt = "1 or 2, if these were cookies", true
+			in.Value, in.doubt = SyncookiesIfCookies, true
 			in.Evidence = fmt.Sprintf("%s had a SYN-ACK never retransmitted while the client went unanswered, as a SYN cookie has; tcp_synack_retries=0 looks the same, and no flow of this listener rules it out", plural(cookies, "flow"))
 		}
 	}

@@ -99,6 +99,9 @@ func TestSynAckRetriesZeroRuledOut(t *testing.T) {
 			if in, ok := l.Setting(SysctlSyncookies); ok && strings.Contains(in.String(), zeroOffer) {
 				t.Errorf("%s: listener %s: inferred tcp_syncookies %q names %s, which the timer rules out", p, srv, in, zeroOffer)
 			}
+			if alts := episodeAlternatives(l); strings.Contains(alts, zeroOffer) {
+				t.Errorf("%s: listener %s: an episode names %s, which the timer rules out: %s", p, srv, zeroOffer, alts)
+			}
 			if l.LabelFlows[flowstate.LabelSynCookieSuspected] > 0 {
 				suspects++
 			}
@@ -145,6 +148,9 @@ func TestSynAckRetriesZeroOffered(t *testing.T) {
 			t.Errorf("alone: listener note %q", n)
 		}
 	}
+	if alts := episodeAlternatives(l); !strings.Contains(alts, zeroOffer) {
+		t.Errorf("alone: the SYN-queue episode's alternatives do not name %s: %s", zeroOffer, alts)
+	}
 
 	offers, resent, ls = synAckZeroRun(t, []string{burst, flood}, only41012)
 	l = ls[srv]
@@ -163,6 +169,18 @@ func TestSynAckRetriesZeroOffered(t *testing.T) {
 	if in, _ := l.Setting(SysctlSyncookies); strings.Contains(in.String(), zeroOffer) {
 		t.Errorf("with the flood: inferred tcp_syncookies %q", in)
 	}
+	if alts := episodeAlternatives(l); strings.Contains(alts, zeroOffer) {
+		t.Errorf("with the flood: an episode names %s: %s", zeroOffer, alts)
+	}
+}
+
+// episodeAlternatives joins the alternatives of every episode of l.
+func episodeAlternatives(l *Listener) string {
+	var all []string
+	for _, e := range l.Episodes {
+		all = append(all, e.Alternatives...)
+	}
+	return strings.Join(all, "; ")
 }
 
 // The deciders, from counts: the bound is the larger of the exhausted

@@ -48,17 +48,16 @@ type noteContext struct {
 	// answered says whether the server answered any SYN: what an
 	// unanswered connection's note can say depends on it.
 	answered bool
-	// retries is the listener's tcp_synack_retries so far
-	// (inferSynAckRetries), for the notes that offer
-	// tcp_synack_retries=0 (synAckRetriesZero).
-	retries   Inferred
-	retriesOK bool
+	// timer is what the listener's flows showed of its request timer,
+	// for the notes that offer tcp_synack_retries=0 (synAckRetriesZero,
+	// from inferSynAckRetries: decided only where a note needs it, so
+	// that a flow without one costs nothing).
+	timer synAckTimer
 }
 
 // noteContext is the listener as the flows finished so far show it.
 func (a *listenerAgg) noteContext() noteContext {
-	in, ok := inferSynAckRetries(a.timer)
-	return noteContext{answered: a.answered > 0, retries: in, retriesOK: ok}
+	return noteContext{answered: a.answered > 0, timer: a.timer}
 }
 
 // explain writes the notes of a finished, recorded flow; offeredZero
@@ -121,7 +120,7 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 				if ev := f.CookieEvidence(); ev != "" {
 					notes = append(notes, "this SYN-ACK is a SYN cookie: "+ev+"; the server kept no request (its SYN queue was full, or tcp_syncookies=2)")
 				} else {
-					clause, offered := synAckRetriesZero(c.retries, c.retriesOK)
+					clause, offered := synAckRetriesZero(inferSynAckRetries(c.timer))
 					offeredZero = offeredZero || offered
 					unanswered := "the client's ACK goes unanswered"
 					if f.HandshakeAckTime == 0 {
@@ -146,8 +145,14 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 			notes = append(notes, "server acknowledges for the first time, after the client's FIN: the connection is queued only now, and the application will accept a connection whose client has gone (a ghost) and block reading it")
 		}
 		if l.Has(flowstate.LabelSynAckRetriesExhausted) {
-			n := f.EP[flowstate.Server].SYNRetransmits
-			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %d SYN-ACK retransmissions (tcp_synack_retries >= %d, or TCP_SYNCNT on the listener) while the client believes it is ESTABLISHED", n, n))
+			// The flow's own bound, as the listener's decider writes it
+			// (inferSynAckRetries): the listener's is at least as high.
+			n := f.TimerSynAckRetransmits()
+			bound := "tcp_synack_retries >= 1"
+			if in, ok := inferSynAckRetries(synAckTimer{exhausted: n}); ok {
+				bound = "tcp_synack_retries " + in.Value
+			}
+			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %s from its request timer (%s, or TCP_SYNCNT on the listener) while the client believes it is ESTABLISHED", plural(n, "SYN-ACK retransmission"), bound))
 		}
 		if l.Has(flowstate.LabelRstOnOverflow) {
 			notes = append(notes, "server resets the connection right after the handshake, having acknowledged nothing: accept queue full with tcp_abort_on_overflow=1")

@@ -135,13 +135,15 @@ type synAckTimer struct {
 }
 
 // see adds one finished flow.
+// Both count the timer's SYN-ACKs only: an answer to a retransmitted
+// SYN does not advance the request's num_timeout (field notes).
 func (t *synAckTimer) see(f *flowstate.Flow) {
-	s := &f.EP[flowstate.Server]
-	if f.Labels.Has(flowstate.LabelSynAckRetriesExhausted) && s.SYNRetransmits > t.exhausted {
-		t.exhausted = s.SYNRetransmits
+	n := f.TimerSynAckRetransmits()
+	if f.Labels.Has(flowstate.LabelSynAckRetriesExhausted) {
+		t.exhausted = max(t.exhausted, n)
 	}
 	if !f.Labels.Has(flowstate.LabelDeferAccept) {
-		t.resent = max(t.resent, f.TimerSynAckRetransmits())
+		t.resent = max(t.resent, n)
 	}
 }
 

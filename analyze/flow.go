@@ -155,7 +155,10 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %s from its request timer (%s, or TCP_SYNCNT on the listener) while the client believes it is ESTABLISHED", plural(n, "SYN-ACK retransmission"), bound))
 		}
 		if l.Has(flowstate.LabelRstOnOverflow) {
-			notes = append(notes, "server resets the connection right after the handshake, having acknowledged nothing: accept queue full with tcp_abort_on_overflow=1")
+			// The behaviour's value, not the listener's: a listener can
+			// show both (inferAbortOnOverflow's "0 and 1"), and the note is
+			// written before the listener is complete.
+			notes = append(notes, "server resets the connection right after the handshake, having acknowledged nothing: accept queue full, reset as tcp_abort_on_overflow=1 does")
 		}
 		if l.Has(flowstate.LabelAppReset) {
 			notes = append(notes, "server resets a connection it had accepted (RST with ACK): the application closed it with SO_LINGER 0 or unread data, or exited, or the listener closed; not an overflow")

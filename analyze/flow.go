@@ -41,14 +41,33 @@ func addrPort(e *flowstate.Endpoint) netip.AddrPort {
 // seconds formats a duration in nanoseconds as seconds with two decimals.
 func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }
 
-// explain writes the notes of a finished, recorded flow. answered says
-// whether the flow's server had answered any SYN of any flow that
-// finished so far (this one included): what an unanswered connection's
-// note can say depends on it.
-func (f *Flow) explain(answered bool) {
+// noteContext is what a flow's notes read of its listener, as the flows
+// finished so far (this one included) show it: the notes are written as
+// each flow is handed out, before the listener is complete.
+type noteContext struct {
+	// answered says whether the server answered any SYN: what an
+	// unanswered connection's note can say depends on it.
+	answered bool
+	// timer is what the listener's flows showed of its request timer,
+	// for the notes that offer tcp_synack_retries=0 (synAckRetriesZero,
+	// from inferSynAckRetries: decided only where a note needs it, so
+	// that a flow without one costs nothing).
+	timer synAckTimer
+}
+
+// noteContext is the listener as the flows finished so far show it.
+func (a *listenerAgg) noteContext() noteContext {
+	return noteContext{answered: a.answered > 0, timer: a.timer}
+}
+
+// explain writes the notes of a finished, recorded flow; offeredZero
+// says whether one offered tcp_synack_retries=0 (the listener corrects
+// such notes when a later flow rules it out: zeroOfferedNote).
+func (f *Flow) explain(c noteContext) (offeredZero bool) {
 	if len(f.Packets) == 0 {
-		return
+		return false
 	}
+	answered := c.answered
 	f.Notes = make([]string, len(f.Packets))
 	local := f.Vantage == VantageServer || f.Vantage == VantageSameHost
 	unacked := make(map[int]bool, len(f.Unacknowledged))
@@ -101,7 +120,13 @@ func (f *Flow) explain(answered bool) {
 				if ev := f.CookieEvidence(); ev != "" {
 					notes = append(notes, "this SYN-ACK is a SYN cookie: "+ev+"; the server kept no request (its SYN queue was full, or tcp_syncookies=2)")
 				} else {
-					notes = append(notes, "this SYN-ACK is never retransmitted although the client's ACK goes unanswered: a SYN cookie (no request kept) is suspected, or tcp_synack_retries=0")
+					clause, offered := synAckRetriesZero(inferSynAckRetries(c.timer))
+					offeredZero = offeredZero || offered
+					unanswered := "the client's ACK goes unanswered"
+					if f.HandshakeAckTime == 0 {
+						unanswered = "the capture goes on past the request timer's first expiry" // half-open (flowstate: halfOpenNeverRetransmitted)
+					}
+					notes = append(notes, "this SYN-ACK is never retransmitted although "+unanswered+": a SYN cookie (no request kept) is suspected, "+clause)
 				}
 			}
 			lastSynAck = p.Time
@@ -120,11 +145,20 @@ func (f *Flow) explain(answered bool) {
 			notes = append(notes, "server acknowledges for the first time, after the client's FIN: the connection is queued only now, and the application will accept a connection whose client has gone (a ghost) and block reading it")
 		}
 		if l.Has(flowstate.LabelSynAckRetriesExhausted) {
-			n := f.EP[flowstate.Server].SYNRetransmits
-			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %d SYN-ACK retransmissions (tcp_synack_retries >= %d, or TCP_SYNCNT on the listener) while the client believes it is ESTABLISHED", n, n))
+			// The flow's own bound, as the listener's decider writes it
+			// (inferSynAckRetries): the listener's is at least as high.
+			n := f.TimerSynAckRetransmits()
+			bound := "tcp_synack_retries >= 1"
+			if in, ok := inferSynAckRetries(synAckTimer{exhausted: n}); ok {
+				bound = "tcp_synack_retries " + in.Value
+			}
+			notes = append(notes, fmt.Sprintf("the server has forgotten this connection: it gave up after %s from its request timer (%s, or TCP_SYNCNT on the listener) while the client believes it is ESTABLISHED", plural(n, "SYN-ACK retransmission"), bound))
 		}
 		if l.Has(flowstate.LabelRstOnOverflow) {
-			notes = append(notes, "server resets the connection right after the handshake, having acknowledged nothing: accept queue full with tcp_abort_on_overflow=1")
+			// The behaviour's value, not the listener's: a listener can
+			// show both (inferAbortOnOverflow's "0 and 1"), and the note is
+			// written before the listener is complete.
+			notes = append(notes, "server resets the connection right after the handshake, having acknowledged nothing: accept queue full, reset as tcp_abort_on_overflow=1 does")
 		}
 		if l.Has(flowstate.LabelAppReset) {
 			notes = append(notes, "server resets a connection it had accepted (RST with ACK): the application closed it with SO_LINGER 0 or unread data, or exited, or the listener closed; not an overflow")
@@ -157,6 +191,7 @@ func (f *Flow) explain(answered bool) {
 			lastSyn = p.Time
 		}
 	}
+	return offeredZero
 }
 
 // firstServerRST is the index of the server's first RST, -1 when none.

@@ -125,7 +125,7 @@ type listenerAgg struct {
 	records        chunked[queueRecord]
 	recordsDropped bool
 	votes          [numVantages]int // by vantageIndex
-	maxExhausted   int              // most SYN-ACK retransmissions before a server forgot
+	timer          synAckTimer      // what the flows show of the request timer (sysctl.go)
 	rstOverflow    int
 	ackIgnored     int
 	answered       int                         // flows whose SYN the server answered with a SYN-ACK
@@ -140,7 +140,13 @@ type listenerAgg struct {
 	deferAccept    int // flows that show TCP_DEFER_ACCEPT
 	resetTimes     []int64
 	cookies        int
-	series         seriesBuilder
+	// cookieFingerprints counts the cookies found by their timestamp or
+	// options, not only by a missing retransmission.
+	cookieFingerprints int
+	// zeroOffered counts the flows whose notes offered
+	// tcp_synack_retries=0 (synAckRetriesZero, as the listener was then).
+	zeroOffered int
+	series      seriesBuilder
 }
 
 type listenerKey struct {
@@ -253,9 +259,7 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	if len(s.SYNTimes)-1 > len(l.SynAckRetransmitSchedule) {
 		l.SynAckRetransmitSchedule = offsets(s.SYNTimes)
 	}
-	if f.Labels.Has(flowstate.LabelSynAckRetriesExhausted) && s.SYNRetransmits > a.maxExhausted {
-		a.maxExhausted = s.SYNRetransmits
-	}
+	a.timer.see(f)
 	if f.Labels.Has(flowstate.LabelRstOnOverflow) {
 		a.rstOverflow++
 	}
@@ -264,6 +268,9 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	}
 	if f.Labels.Has(flowstate.LabelSynCookieSuspected) {
 		a.cookies++
+		if f.CookieEvidence() != "" {
+			a.cookieFingerprints++
+		}
 	}
 	if a.records.len() >= maxQueueRecords {
 		a.recordsDropped = true

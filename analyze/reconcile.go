@@ -254,7 +254,19 @@ func (ctx *reconcileContext) note(r *CounterRow) string {
 		add("a capture away from the server (vantage " + strings.Join(ctx.away, ", ") + "), where a packet lost on the way looks dropped")
 	}
 	if r.Counter == CounterSyncookiesSent {
-		add("a cookie fingerprint's look-alike (tcp_synack_retries=0, a server with window scaling and SACK off)")
+		// tcp_synack_retries=0 only where a listener's timer is not shown
+		// to retry (synAckRetriesZero).
+		zero := false
+		for _, l := range ctx.s.Listeners {
+			if l.Counts[CounterSyncookiesSent] > 0 && !l.RulesOutSynAckRetriesZero() {
+				zero = true
+			}
+		}
+		if zero {
+			add("a cookie fingerprint's look-alike (tcp_synack_retries=0, a server with window scaling and SACK off)")
+		} else {
+			add("a cookie fingerprint's look-alike (a server with window scaling and SACK off; tcp_synack_retries=0 is ruled out, the request timer having resent SYN-ACKs)")
+		}
 	}
 	return lead + implied + ". Possible: " + strings.Join(why, "; ") + "."
 }

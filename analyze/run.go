@@ -389,7 +389,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				sum.Hidden++
 				agg.l.Hidden++
 			} else {
-				p.explain(agg.answered > 0)
+				if p.explain(agg.noteContext()) {
+					agg.zeroOffered++
+				}
 				if emitErr = emit(p); emitErr != nil {
 					stopAll()
 				}

@@ -110,6 +110,7 @@ const (
 	altForgedReset
 	altPreQueued
 	altSynQueueFirst
+	altSynAckRetriesZero
 )
 
 var alternativeText = []struct {
@@ -122,6 +123,7 @@ var alternativeText = []struct {
 	{altCookiesForced, "tcp_syncookies=2 (every SYN-ACK a cookie, whether the SYN queue was full or not)"},
 	{altForgedReset, "a middlebox or firewall forging resets right after the handshake"},
 	{altPreQueued, "a full accept queue holding connections queued before the capture began"},
+	{altSynAckRetriesZero, "tcp_synack_retries=0 (some of these cookies show only a SYN-ACK never retransmitted, as a request timer that never retries gives too)"},
 	{altSynQueueFirst, "a SYN queue at its bound as well: Linux 4.4 and later bound it by the backlog and check it first (TCPReqQFullDrop with syncookies off), older kernels hold at least 8 requests"},
 }
 
@@ -164,8 +166,16 @@ func evidenceOf(f *flowstate.Flow, v Vantage) []evidence {
 			// seq = the ACK's ack number) and came while the request lived.
 			add(fd.Time, QueueAccept, CauseOverflowReset, true, altForgedReset)
 		case flowstate.LabelSynCookieSuspected:
-			// A cookie: the SYN queue was full, unless cookies are forced.
-			add(fd.Time, QueueSYN, CauseCookie, f.CookieEvidence() != "", altCookiesForced)
+			// A cookie: the SYN queue was full, unless cookies are forced;
+			// one found only by its missing retransmission may be no
+			// cookie at all (tcp_synack_retries=0, until the listener's
+			// timer is shown to retry: decide).
+			fp := f.CookieEvidence() != ""
+			alts := altCookiesForced
+			if !fp {
+				alts |= altSynAckRetriesZero
+			}
+			add(fd.Time, QueueSYN, CauseCookie, fp, alts)
 		}
 	}
 	return out
@@ -423,8 +433,11 @@ func (a *listenerAgg) decide() {
 	// cookie instead of dropping it (tcp_conn_request: want_cookie from
 	// tcp_syn_flood_action), so a SYN dropped while the accept queue is
 	// full is the accept queue's alone (sk_acceptq_is_full, ListenOverflows):
-	// "a SYN queue at its bound" is no alternative then.
-	_, cookiesOn := inferSyncookies(a.cookies)
+	// "a SYN queue at its bound" is no alternative then. Cookies found
+	// only by a missing retransmission, at a listener whose timer is not
+	// shown to retry, do not prove them on (tcp_synack_retries=0).
+	cookies, cookiesOn := a.syncookies()
+	cookiesOn = cookiesOn && !cookies.doubt
 	if a.answered > 0 {
 		for _, d := range a.drops {
 			c := occ.at(d.t)
@@ -471,6 +484,11 @@ func (a *listenerAgg) decide() {
 		}
 	}
 	a.evidence = ev
+	if _, offered := synAckRetriesZero(inferSynAckRetries(a.timer)); !offered {
+		for i := range ev {
+			ev[i].alts &^= altSynAckRetriesZero
+		}
+	}
 	l.Episodes = episodesOf(ev)
 	l.PeakSYNQueue, l.PeakAcceptQueue = occ.peaks()
 	l.Queues = occ.levels()

@@ -262,6 +262,22 @@ func (f *Flow) timerSynAcks() []int {
 	return out
 }
 
+// TimerSynAckRetransmits counts the SYN-ACK copies the server's request
+// timer sent (reqsk_timer_handler -> inet_rtx_syn_ack): not the first
+// copy, not an answer to a retransmitted SYN (tcp_check_req), and no
+// sooner than the timer's first expiry. One is proof that the timer
+// retried at this listener, so that its retry limit (tcp_synack_retries,
+// or TCP_SYNCNT on the listener) was not 0.
+func (f *Flow) TimerSynAckRetransmits() int {
+	n := 0
+	for i := range f.hs.synAcks {
+		if f.isTimerSynAck(i) {
+			n++
+		}
+	}
+	return n
+}
+
 // synAckFollows reports whether a timer retransmission of the SYN-ACK
 // passed the capture point at least a round trip after t: the server
 // still held the request after a segment sent at t reached it.

@@ -120,7 +120,9 @@ const (
 	// went unanswered past the timer's first expiry. The cookie ACK that
 	// meets a full accept queue is dropped by cookie_v4_check ->
 	// tcp_get_cookie_sock. Look-alikes: tcp_synack_retries=0 (no
-	// retransmission), a server with window scaling and SACK off (no
+	// retransmission; the analysis rules it out where the listener's
+	// request timer resent SYN-ACKs in other flows, a fact no one flow
+	// holds: analyze's synAckRetriesZero), a server with window scaling and SACK off (no
 	// options), a server whose later segments all left late (loose
 	// timestamp bound); a SYN-ACK the timer retransmitted is never called
 	// a cookie.

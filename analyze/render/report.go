@@ -391,7 +391,14 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 		parts = append(parts, fmt.Sprintf("in %s the server gave up on the request after its SYN-ACK retries while the client still believed it was connected", many(n(flowstate.LabelSynAckRetriesExhausted), "connection")))
 	}
 	if n(flowstate.LabelSynCookieSuspected) > 0 {
-		parts = append(parts, fmt.Sprintf("%s were answered by SYN cookies (the SYN queue was full, or tcp_syncookies=2)", many(n(flowstate.LabelSynCookieSuspected), "handshake")))
+		// The look-alike tcp_synack_retries=0 only where the listener's
+		// settings leave it (analyze.Listener.RulesOutSynAckRetriesZero)
+		// and only a missing retransmission shows the cookies.
+		zero := ""
+		if in, ok := l.Setting(analyze.SysctlSyncookies); ok && in.Value == analyze.SyncookiesIfCookies && !l.RulesOutSynAckRetriesZero() {
+			zero = "; or by a server that never retransmits its SYN-ACK (tcp_synack_retries=0), which nothing at this listener rules out"
+		}
+		parts = append(parts, fmt.Sprintf("%s were answered by SYN cookies (the SYN queue was full, or tcp_syncookies=2)%s", many(n(flowstate.LabelSynCookieSuspected), "handshake"), zero))
 	}
 	for _, note := range l.Notes {
 		parts = append(parts, an.Text(note))

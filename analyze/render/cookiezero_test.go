@@ -56,6 +56,10 @@ func TestReportCookiesSynAckRetriesZero(t *testing.T) {
 					t.Errorf("the story names %q: %v, want %v:\n%s", s, got, c.want, story)
 				}
 			}
+			// One flow alone is one handshake, and the verb agrees.
+			if c.want && !strings.Contains(story, "1 handshake was answered by SYN cookies") {
+				t.Errorf("the story does not say \"1 handshake was answered\":\n%s", story)
+			}
 			if !c.want && strings.Contains(story, "tcp_synack_retries=0") {
 				t.Errorf("the timer resent SYN-ACKs, yet the story names tcp_synack_retries=0:\n%s", story)
 			}

@@ -347,6 +347,14 @@ func many(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// were is the verb "to be" in the past agreeing with a count of n.
+func were(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
 // story tells one listener's overflow in plain words.
 func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 	first, last := l.Episodes[0].Start, l.Episodes[0].End
@@ -398,7 +406,8 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 		if in, ok := l.Setting(analyze.SysctlSyncookies); ok && in.Value == analyze.SyncookiesIfCookies && !l.RulesOutSynAckRetriesZero() {
 			zero = "; or by a server that never retransmits its SYN-ACK (tcp_synack_retries=0), which nothing at this listener rules out"
 		}
-		parts = append(parts, fmt.Sprintf("%s were answered by SYN cookies (the SYN queue was full, or tcp_syncookies=2)%s", many(n(flowstate.LabelSynCookieSuspected), "handshake"), zero))
+		cookies := n(flowstate.LabelSynCookieSuspected)
+		parts = append(parts, fmt.Sprintf("%s %s answered by SYN cookies (the SYN queue was full, or tcp_syncookies=2)%s", many(cookies, "handshake"), were(cookies), zero))
 	}
 	for _, note := range l.Notes {
 		parts = append(parts, an.Text(note))

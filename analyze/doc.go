@@ -128,9 +128,10 @@
 //     backwards, a flow's finish time is on that clock (at or after its
 //     last packet's own time). So the output is the same for any number of
 //     flow tables, and so on any machine.
-//   - The vantage point is judged from handshake timing only; a queue in
-//     front of a link (a shaper, a busy NIC) makes a capture at a server
-//     look like one at the client.
+//   - Without direction marks (SLL/SLL2 packet type, pcapng epb_flags)
+//     the vantage point is judged from handshake timing; a queue in front
+//     of a link (a shaper, a busy NIC) makes a capture at a server look
+//     like one at the client.
 //   - Reassembly keeps no payload: a datagram whose TCP header ends past
 //     its first 256 bytes (behind deep tunnels) is counted as a truncated
 //     TCP header, and fragments are matched within one file, not across

@@ -18,6 +18,7 @@ type Flow struct {
 	ID             int
 	Client, Server netip.AddrPort
 	Vantage        Vantage
+	VantageBasis   VantageBasis // what Vantage rests on
 	// Origin is the time of the run's first packet: relative times in
 	// output count from it.
 	Origin int64

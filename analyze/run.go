@@ -322,10 +322,10 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		}
 		f := x.flow(cfg, recycled)
 		agg := ls.get(f)
-		v := flowVantage(f)
-		agg.add(f, v)
-		if v == VantageUnknown {
-			v = agg.vantage()
+		v, basis := flowVantage(f)
+		agg.add(f, v, basis)
+		if lv := agg.vantage(); v == VantageUnknown && lv != VantageUnknown || basis == BasisDirectionOnly && lv == VantageSameHost {
+			v, basis = lv, BasisListener
 		}
 		sum.Flows++
 		if f.AckedUnseen > 0 {
@@ -345,7 +345,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				p = new(Flow)
 			}
 			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
-				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
+				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, VantageBasis: basis, Origin: sum.Origin}
 			if opts.Show != nil && !opts.Show(p) {
 				sum.Hidden++
 				agg.l.Hidden++

@@ -310,9 +310,14 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.zeek.process(seg, from)         // duplicates too: Zeek sees retransmissions
 	an := f.wsAnalyze(seg, from, idx) // duplicates too: Wireshark knows none
 
+	f.EP[from].Dirs.Add(seg.Dir) // duplicates too: a copy in the other direction shows a forwarding host
+
 	d := digestOf(seg)
 	if idx > 0 && f.isDuplicate(&d) {
 		f.Duplicates++
+		if d.iface != 0 && f.last.iface != 0 && d.iface != f.last.iface {
+			f.EP[from].Dirs |= DirSetTwoIfaces
+		}
 		if f.cfg.Record {
 			p := f.packetOf(seg, from)
 			p.Duplicate = true

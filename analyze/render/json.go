@@ -52,7 +52,10 @@ type JSONFlow struct {
 	ServerState   string   `json:"server_state"`
 	Labels        []string `json:"labels"`
 	Vantage       string   `json:"vantage"`
-	ConnectTime   *float64 `json:"connect_time,omitempty"`
+	// VantageEvidence says what Vantage rests on: packet direction or
+	// handshake timing.
+	VantageEvidence string   `json:"vantage_evidence"`
+	ConnectTime     *float64 `json:"connect_time,omitempty"`
 	// InitialRTT is Wireshark's initial_rtt (the most recent SYN to the
 	// first ACK), seconds.
 	InitialRTT *float64 `json:"initial_rtt,omitempty"`
@@ -274,7 +277,7 @@ func flowHeader(f *analyze.Flow, an *Anonymizer) JSONFlow {
 		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server), ClientGuessed: f.ClientGuessed,
 		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), EndReason: f.EndReason,
 		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
-		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), Packets: []JSONPacket{},
+		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), VantageEvidence: f.VantageBasis.String(), Packets: []JSONPacket{},
 	}
 	if d, ok := f.ConnectTime(); ok {
 		s := secs(d)

@@ -1,0 +1,102 @@
+package analyze
+
+import (
+	"testing"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// TestVantageFromDirection checks the vantage read from the capture's own
+// direction marks on real captures (testdata/vantage/make.sh and the lab):
+// a router's tcpdump -i any sees every packet In on one interface and Out
+// on the other (between); the client's SLL v1 capture and the server's
+// dumpcap pcapng, whose peers are one forwarding namespace away, are
+// same-host by direction and timing; the lab's ghost client capture, 10 ms
+// from the server through the router, is the client; an Ethernet capture
+// carries no marks and keeps to handshake timing (the lab's random-loss
+// server capture, 10 ms from the client).
+func TestVantageFromDirection(t *testing.T) {
+	for _, c := range []struct {
+		path  string
+		want  Vantage
+		basis VantageBasis
+	}{
+		{"../testdata/vantage/router.pcap", VantageBetween, BasisDirection},
+		{"../testdata/vantage/client-sll1.pcap", VantageSameHost, BasisBoth},
+		{"../testdata/vantage/server.pcapng", VantageSameHost, BasisBoth},
+		{"../testdata/lab/ghost/client.pcap", VantageClient, BasisDirection},
+		{"../testdata/lab/random-loss/server.pcap", VantageServer, BasisTiming},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			flows, sum := runFiles(t, false, c.path)
+			if len(sum.Listeners) != 1 || sum.Listeners[0].Vantage != c.want {
+				t.Fatalf("listeners %v, want one with vantage %s", sum.Listeners, c.want)
+			}
+			n := 0
+			for _, f := range flows {
+				if f.VantageBasis == c.basis {
+					n++
+					if f.Vantage != c.want {
+						t.Errorf("flow %s: vantage %s by %s, want %s", f.Client, f.Vantage, f.VantageBasis, c.want)
+					}
+				}
+			}
+			if n == 0 {
+				t.Errorf("no flow's vantage rests on %s", c.basis)
+			}
+			t.Logf("%s: %s", sum.Listeners[0].Vantage, sum.Listeners[0].VantageEvidence)
+		})
+	}
+}
+
+// TestDirectionVantageRules checks directionVantage's cases on hand-built
+// handshakes (no capture here records a server 10 ms from its client with
+// direction marks: the lab's server capture is Ethernet), 10 ms of path
+// each way, the marks as the capturing host would write them.
+func TestDirectionVantageRules(t *testing.T) {
+	const ms = int64(1e6)
+	cli, srv := flowstate.AddrFrom4([4]byte{10, 0, 0, 2}), flowstate.AddrFrom4([4]byte{10, 0, 0, 1})
+	handshake := func(times [3]int64, dirs [3]flowstate.Dir) *flowstate.Flow {
+		segs := []flowstate.Segment{
+			{Src: cli, Dst: srv, SrcPort: 40000, DstPort: 80, Seq: 100, Flags: flowstate.SYN},
+			{Src: srv, Dst: cli, SrcPort: 80, DstPort: 40000, Seq: 500, Ack: 101, Flags: flowstate.SYN | flowstate.ACK},
+			{Src: cli, Dst: srv, SrcPort: 40000, DstPort: 80, Seq: 101, Ack: 501, Flags: flowstate.ACK},
+		}
+		var f *flowstate.Flow
+		for i := range segs {
+			segs[i].Time, segs[i].Dir = 1e9+times[i], dirs[i]
+			segs[i].Frame = int64(i + 1)
+			segs[i].Opt.WScale = -1
+			if f == nil {
+				f = flowstate.NewFlow(&segs[i], flowstate.Config{})
+			}
+			f.Process(&segs[i])
+		}
+		return f
+	}
+	in, out, unk := flowstate.DirIncoming, flowstate.DirOutgoing, flowstate.DirUnknown
+	atClient := [3]int64{0, 20 * ms, 20*ms + 50e3}
+	atServer := [3]int64{0, 50e3, 20 * ms}
+	for _, c := range []struct {
+		name  string
+		times [3]int64
+		dirs  [3]flowstate.Dir
+		want  Vantage
+		basis VantageBasis
+	}{
+		{"client marks", atClient, [3]flowstate.Dir{out, in, out}, VantageClient, BasisDirection},
+		{"server marks", atServer, [3]flowstate.Dir{in, out, in}, VantageServer, BasisDirection},
+		// A shaper on the server holds its SYN-ACK 15 ms before the
+		// capture: timing calls the capture between, the marks the server.
+		{"server marks, shaped", [3]int64{0, 15 * ms, 35 * ms}, [3]flowstate.Dir{in, out, in}, VantageServer, BasisDirection},
+		{"forwarding host, -Q in", atClient, [3]flowstate.Dir{in, in, in}, VantageBetween, BasisDirection},
+		{"server marks, shaped, no marks", [3]int64{0, 15 * ms, 35 * ms}, [3]flowstate.Dir{unk, unk, unk}, VantageBetween, BasisTiming},
+		{"no marks", atClient, [3]flowstate.Dir{unk, unk, unk}, VantageClient, BasisTiming},
+		{"one side marked", atClient, [3]flowstate.Dir{out, unk, out}, VantageClient, BasisTiming},
+	} {
+		f := handshake(c.times, c.dirs)
+		if v, b := flowVantage(f); v != c.want || b != c.basis {
+			t.Errorf("%s: vantage %s by %s, want %s by %s", c.name, v, b, c.want, c.basis)
+		}
+	}
+}

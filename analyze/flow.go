@@ -26,6 +26,40 @@ type Flow struct {
 	// every labelled packet, and for the segment that got a connection
 	// queued late; "" elsewhere.
 	Notes []string
+	// Seen, in a run of several captures, has one entry per recorded
+	// packet: every capture file that recorded it, the first record
+	// first (the packet's own File, Frame and Time); nil otherwise.
+	Seen [][]Seen
+}
+
+// Seen is one capture file's record of a packet.
+type Seen struct {
+	File  int32
+	Frame int64
+	Time  int64 // on the first file's clock
+}
+
+// collectSeen fills f.Seen from the flow's packets and its sightings
+// (flowstate.Flow.Sightings): the packets kept under a record limit.
+func (f *Flow) collectSeen() {
+	f.Seen = make([][]Seen, len(f.Packets))
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		f.Seen[i] = []Seen{{File: p.File, Frame: p.Frame, Time: p.Time}}
+	}
+	for _, x := range f.Sightings() {
+		i := x.Packet
+		switch {
+		case f.Elided == 0 || i < f.ElidedAt:
+		case i >= f.ElidedAt+f.Elided:
+			i -= f.Elided
+		default:
+			continue
+		}
+		if i >= 0 && i < len(f.Seen) {
+			f.Seen[i] = append(f.Seen[i], Seen{File: x.File, Frame: x.Frame, Time: x.Time})
+		}
+	}
 }
 
 // AddrPort returns side's address and port.
@@ -58,6 +92,7 @@ func (f *Flow) explain(answered bool) {
 		unacked[i] = true
 	}
 	promptData := f.firstDataAckedPromptly()
+	near := f.vantageSides()
 	var lastClientAck, lastSyn, lastSynAck int64
 	synAcks := 0
 	for i := range f.Packets {
@@ -149,6 +184,9 @@ func (f *Flow) explain(answered bool) {
 		notes = append(notes, f.stallNotes(i)...) // traffic.go
 		if p.Duplicate {
 			notes = append(notes, "the same frame seen twice (as tcpdump -i any can record); not counted")
+		}
+		if n := f.seenNote(i, near); n != "" {
+			notes = append(notes, n)
 		}
 		f.Notes[i] = strings.Join(notes, "; ")
 

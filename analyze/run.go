@@ -50,6 +50,20 @@ type Options struct {
 	// Progress, when set, counts the TCP segments read so far, for a
 	// progress line; it is updated every few thousand segments.
 	Progress *atomic.Int64
+	// Vantages maps each input file (by index) to its vantage point, when
+	// the caller says (--vantage): files of one vantage are pieces of one
+	// capture (a ring), files of different vantages captured the same
+	// packets at different points. Without it, every file is its own
+	// vantage: pieces of a ring never share a packet, so it matters only
+	// when one does.
+	Vantages []int32
+
+	multiVantage bool // set by run: several files
+}
+
+// flowConfig is the state machine's configuration for a run.
+func (o *Options) flowConfig() flowstate.Config {
+	return flowstate.Config{Record: o.Record, RecordLimit: o.RecordLimit, MultiVantage: o.multiVantage, Vantages: o.Vantages}
 }
 
 // Summary is what a run reports once every flow has been handed out: the
@@ -156,6 +170,7 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 }
 
 func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(*Flow) error, shards int) (*Summary, error) {
+	opts.multiVantage = len(readers) > 1
 	hasher := keyHasher(maphashSeed())
 	// Stage 1: read, decode, dispatch by flow.
 	in := make([]chan *batch, shards)
@@ -311,7 +326,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			grace.Stop()
 		}
 	}()
-	cfg := flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}
+	cfg := opts.flowConfig()
 	handle := func(x *finished) {
 		var recycled *flowstate.Flow
 		if x.F == nil && recycle != nil {
@@ -323,6 +338,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		f := x.flow(cfg, recycled)
 		agg := ls.get(f)
 		v, basis := flowVantage(f)
+		if mv, ok := mergedVantage(f); ok {
+			v, basis = mv, BasisMerged
+		}
 		agg.add(f, v, basis)
 		if lv := agg.vantage(); v == VantageUnknown && lv != VantageUnknown || basis == BasisDirectionOnly && lv == VantageSameHost {
 			v, basis = lv, BasisListener
@@ -346,6 +364,9 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			}
 			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
 				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, VantageBasis: basis, Origin: sum.Origin}
+			if opts.multiVantage && opts.Record {
+				p.collectSeen()
+			}
 			if opts.Show != nil && !opts.Show(p) {
 				sum.Hidden++
 				agg.l.Hidden++
@@ -447,7 +468,7 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl := newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
+	tbl := newTable(opts.flowConfig(), opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)

@@ -42,6 +42,8 @@ func (b VantageBasis) String() string {
 		return "handshake timing (weak on a shaped link)"
 	case BasisBoth:
 		return "packet direction (SLL/SLL2 packet type or pcapng epb_flags) and handshake timing (the peer answers within 200 µs: on the same host)"
+	case BasisMerged:
+		return "captures at several points, matched packet by packet: the vantage of the capture nearest the server, by its handshake timing"
 	case BasisListener:
 		return "the listener's vantage (no direction marks or complete handshake in this flow)"
 	}

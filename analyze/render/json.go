@@ -125,6 +125,17 @@ type JSONPacket struct {
 	// ReallyRetransmission: Wireshark says out_of_order, but the capture
 	// had seen every byte of it before.
 	ReallyRetransmission bool `json:"really_retransmission,omitempty"`
+	// Seen, in a run of several captures, lists every capture that
+	// recorded the packet (file index, frame, seconds since the run's
+	// first packet on the first file's clock), first record first.
+	Seen []JSONSeen `json:"seen,omitempty"`
+}
+
+// JSONSeen is one capture's record of a packet.
+type JSONSeen struct {
+	File int32   `json:"file"`
+	N    int64   `json:"n"`
+	T    float64 `json:"t"`
 }
 
 // JSONListener is a listener in the v1 schema.
@@ -322,6 +333,11 @@ func packetObject(f *analyze.Flow, i int) JSONPacket {
 	}
 	if i < len(f.Notes) {
 		jp.Note = f.Notes[i]
+	}
+	if i < len(f.Seen) {
+		for _, x := range f.Seen[i] {
+			jp.Seen = append(jp.Seen, JSONSeen{File: x.File, N: x.Frame, T: secs(x.Time - f.Origin)})
+		}
 	}
 	return jp
 }

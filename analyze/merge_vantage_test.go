@@ -1,0 +1,165 @@
+package analyze
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tcptimeline/tcptimeline/flowstate"
+)
+
+// flowDigests keys a run's flows by connection (client, server, ISN).
+func flowDigests(flows []*Flow) map[string]*Flow {
+	out := make(map[string]*Flow)
+	for _, f := range flows {
+		out[fmt.Sprintf("%s>%s@%d", f.Client, f.Server, f.EP[flowstate.Client].ISS)] = f
+	}
+	return out
+}
+
+// TestLabMergedVantages merges each lab scenario's server and client
+// captures (recorded at once, on one clock) and checks that the merge is
+// one capture, not two:
+//   - one flow per connection, as many as the server's capture alone has
+//     (the client's, where the server's holds one direction only), with
+//     its labels and Zeek state; the Zeek history is one capture's (the
+//     server's or the client's: reordering on the path shows in one);
+//   - every record of both files appears once, as a packet or in its
+//     seen list, each packet seen at most once per file;
+//   - every frame the router dropped (path_log) is a packet seen only at
+//     its sender's capture with a "lost on the path" note, and no other
+//     packet carries that note;
+//   - the flows seen at both points take the server capture's vantage
+//     (between where a shaper on the server delays its SYN-ACKs).
+func TestLabMergedVantages(t *testing.T) {
+	paths, _ := filepath.Glob("../testdata/lab/*/truth.json")
+	if len(paths) == 0 {
+		t.Fatal("no lab scenarios")
+	}
+	for _, path := range paths {
+		dir := filepath.Dir(path)
+		tr := labScenario(t, path)
+		srv, cli := filepath.Join(dir, "server.pcap"), filepath.Join(dir, "client.pcap")
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			ref := srv
+			if tr.ServerCaptureDirection != "" {
+				ref = cli
+			}
+			alone, _ := runFiles(t, true, ref)
+			other, _ := runFiles(t, true, cli)
+			merged, sum := runFiles(t, true, srv, cli)
+			want, got, otherBy := flowDigests(alone), flowDigests(merged), flowDigests(other)
+			if len(merged) != len(alone) {
+				t.Errorf("%d flows merged, %d in %s alone", len(merged), len(alone), filepath.Base(ref))
+			}
+			var keys []string
+			for k := range want {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			bad := 0
+			for _, k := range keys {
+				w, g := want[k], got[k]
+				if g == nil {
+					t.Errorf("%s: missing from the merge", k)
+					continue
+				}
+				hist := g.ZeekHistory() == w.ZeekHistory() || otherBy[k] != nil && g.ZeekHistory() == otherBy[k].ZeekHistory()
+				if (g.Labels != w.Labels || g.ZeekConnState() != w.ZeekConnState() || !hist) && bad < 5 {
+					bad++
+					t.Errorf("%s: merged [%s] %s %s, %s alone [%s] %s %s", k, g.Labels, g.ZeekConnState(), g.ZeekHistory(),
+						filepath.Base(ref), w.Labels, w.ZeekConnState(), w.ZeekHistory())
+				}
+			}
+			records, both := 0, 0
+			type key struct {
+				dir           string
+				port          uint16
+				seq, ack, len uint32
+				flags         string
+			}
+			lost := map[key][]int32{} // packets seen at one file only, noted lost on the path
+			for _, f := range merged {
+				if len(f.Seen) != len(f.Packets) {
+					t.Fatalf("flow %s: %d packets, seen for %d", f.Client, len(f.Packets), len(f.Seen))
+				}
+				for i, seen := range f.Seen {
+					records += len(seen)
+					files := map[int32]bool{}
+					for _, x := range seen {
+						if files[x.File] {
+							t.Errorf("flow %s packet %d: seen twice in file %d: %v", f.Client, i, x.File, seen)
+						}
+						files[x.File] = true
+					}
+					if len(seen) == 2 {
+						both++
+					}
+					if i < len(f.Notes) && strings.Contains(f.Notes[i], "lost on the path") {
+						p := &f.Packets[i]
+						d := "c2s"
+						if p.From == flowstate.Server {
+							d = "s2c"
+						}
+						k := key{d, f.Client.Port(), p.Seq, p.Ack, p.Len, p.Flags.String()}
+						lost[k] = append(lost[k], seen[0].File)
+					}
+				}
+			}
+			if n := sum.Captures[0].TCPPackets + sum.Captures[1].TCPPackets; int64(records) != n {
+				t.Errorf("%d records in the merged packets' seen lists, %d TCP segments in the two files", records, n)
+			}
+			for _, e := range tr.PathLog {
+				if e.Action != "drop" {
+					continue
+				}
+				port := e.Src
+				if e.Dir == "s2c" {
+					port = e.Dst
+				}
+				_, ps, _ := strings.Cut(port, ":")
+				var p uint16
+				fmt.Sscan(ps, &p)
+				k := key{e.Dir, p, e.RelSeq, e.RelAck, e.Len, e.Flags}
+				files := lost[k]
+				want := int32(1) // the client's capture for c2s
+				if e.Dir == "s2c" {
+					want = 0
+				}
+				if len(files) == 0 || files[0] != want {
+					t.Errorf("router dropped %+v: merged shows it lost on the path at files %v, want seen at file %d only", e, files, want)
+				}
+				if len(files) > 0 {
+					lost[k] = files[1:]
+				}
+				if len(lost[k]) == 0 {
+					delete(lost, k)
+				}
+			}
+			for k := range lost {
+				t.Errorf("noted lost on the path, but the router dropped no such frame: %+v", k)
+			}
+			vantages := map[Vantage]int{}
+			for _, f := range merged {
+				if f.VantageBasis == BasisMerged {
+					vantages[f.Vantage]++
+				}
+			}
+			t.Logf("%d flows, %d packets seen at both points; merged vantages %v", len(merged), both, vantages)
+			if both == 0 {
+				t.Error("no packet seen at both points")
+			}
+			// A token bucket on the server's interface holds its SYN-ACK
+			// before its capture sees it: by timing that capture is then
+			// between, which the merge may say, never client.
+			shaped := strings.Contains(tr.Qdisc, "lab-srv0")
+			for v := range vantages {
+				if v != VantageServer && v != VantageSameHost && !(shaped && v == VantageBetween) {
+					t.Errorf("merged vantage %s, want the server capture's (server or same-host): %v", v, vantages)
+				}
+			}
+		})
+	}
+}

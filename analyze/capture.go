@@ -118,6 +118,28 @@ type Capture struct {
 	FirstTime int64    `json:"first_time"`
 	LastTime  int64    `json:"last_time"`
 	Warnings  []string `json:"warnings"`
+
+	// In a run of several captures that recorded the same packets (vantage
+	// points of one incident; vantages.go): Vantage is this capture's place
+	// relative to the listeners it shares with the others (client, server,
+	// between; mixed with VantageByListener when it differs by listener);
+	// ClockOffset is its clock minus the first capture's, in seconds, give
+	// or take ClockOffsetUncertainty (0 for the first); OneWayDelay the
+	// least one-way delay between the first capture's point and this
+	// one's each way; SharedPackets how many packets both recorded.
+	Vantage                string            `json:"vantage,omitempty"`
+	VantageByListener      map[string]string `json:"vantage_by_listener,omitempty"`
+	ClockOffset            *float64          `json:"clock_offset,omitempty"`
+	ClockOffsetUncertainty *float64          `json:"clock_offset_uncertainty,omitempty"`
+	OneWayDelay            *OneWayDelay      `json:"one_way_delay,omitempty"`
+	SharedPackets          int               `json:"shared_packets,omitempty"`
+}
+
+// OneWayDelay is the least delay between two capture points each way, in
+// seconds.
+type OneWayDelay struct {
+	C2S float64 `json:"c2s"`
+	S2C float64 `json:"s2c"`
 }
 
 // Interface is one interface of a pcapng capture.

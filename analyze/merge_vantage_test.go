@@ -31,6 +31,8 @@ func flowDigests(flows []*Flow) map[string]*Flow {
 //   - every frame the router dropped (path_log) is a packet seen only at
 //     its sender's capture with a "lost on the path" note, and no other
 //     packet carries that note;
+//   - the captures are named server and client, and the first's clock
+//     offset against the other is 0 within its bounds (one clock);
 //   - the flows seen at both points take the server capture's vantage
 //     (between where a shaper on the server delays its SYN-ACKs).
 func TestLabMergedVantages(t *testing.T) {
@@ -147,7 +149,28 @@ func TestLabMergedVantages(t *testing.T) {
 					vantages[f.Vantage]++
 				}
 			}
-			t.Logf("%d flows, %d packets seen at both points; merged vantages %v", len(merged), both, vantages)
+			c0, c1 := sum.Captures[0], sum.Captures[1]
+			if tr.ServerCaptureDirection != "" {
+				// The server's capture holds one direction: no packet of
+				// the server's is seen at both, nothing bounds the offset.
+				if c1.ClockOffset != nil || c1.Vantage != "" {
+					t.Errorf("one direction shared, yet clock offset %v and vantage %q", c1.ClockOffset, c1.Vantage)
+				}
+				return
+			}
+			if c0.Vantage != "server" || c1.Vantage != "client" {
+				t.Errorf("capture vantages %q, %q; want server, client", c0.Vantage, c1.Vantage)
+			}
+			// One clock: the true offset, 0, lies within the bounds, and
+			// the bounds are the least one-way delays, a few ms here.
+			if c0.ClockOffset == nil || *c0.ClockOffset != 0 || c1.ClockOffset == nil || c1.ClockOffsetUncertainty == nil || c1.OneWayDelay == nil {
+				t.Fatalf("clock offsets %v, %v", c0.ClockOffset, c1.ClockOffset)
+			}
+			off, unc := *c1.ClockOffset, *c1.ClockOffsetUncertainty
+			if off < -unc-1e-9 || off > unc+1e-9 || off < -2e-3 || off > 2e-3 || unc > 50e-3 {
+				t.Errorf("clock offset %.6f s ± %.6f s, want 0 within the bounds and within 2 ms", off, unc)
+			}
+			t.Logf("%d flows, %d packets seen at both points; merged vantages %v; offset %.6f ± %.6f s, delays %+v", len(merged), both, vantages, off, unc, *c1.OneWayDelay)
 			if both == 0 {
 				t.Error("no packet seen at both points")
 			}

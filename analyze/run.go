@@ -308,6 +308,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	// Stage 3, here: merge, listener views, emit.
 	sum := &Summary{LabelFlows: make(map[flowstate.Label]int)}
 	ls := newListeners()
+	var vs vantageStats
 	var emitErr error
 	id := 0
 	var fl Flow // reused for every flow when nothing is recorded
@@ -337,6 +338,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		}
 		f := x.flow(cfg, recycled)
 		agg := ls.get(f)
+		vs.add(f, agg.l.Server)
 		v, basis := flowVantage(f)
 		if mv, ok := mergedVantage(f); ok {
 			v, basis = mv, BasisMerged
@@ -435,6 +437,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, r := range readers {
 			sum.Captures = append(sum.Captures, r.Info())
 		}
+		vs.finish(sum.Captures)
 	case <-time.After(readerGrace):
 	}
 	for _, a := range ls.order {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
@@ -98,5 +99,63 @@ func TestDirectionVantageRules(t *testing.T) {
 		if v, b := flowVantage(f); v != c.want || b != c.basis {
 			t.Errorf("%s: vantage %s by %s, want %s by %s", c.name, v, b, c.want, c.basis)
 		}
+	}
+}
+
+// TestThreeVantages merges the router's, the client's and the server's
+// captures of testdata/vantage (recorded at once): each capture is named
+// by its place (the router between), one flow per connection.
+func TestThreeVantages(t *testing.T) {
+	flows, sum := runFiles(t, true, "../testdata/vantage/router.pcap", "../testdata/vantage/client-sll1.pcap", "../testdata/vantage/server.pcapng")
+	if len(flows) != 5 {
+		t.Errorf("%d flows, want 5", len(flows))
+	}
+	want := []string{"between", "client", "server"}
+	for i, c := range sum.Captures {
+		if c.Vantage != want[i] {
+			t.Errorf("capture %d: vantage %q, want %q", i, c.Vantage, want[i])
+		}
+		if c.ClockOffset == nil || *c.ClockOffset < -1e-3 || *c.ClockOffset > 1e-3 {
+			t.Errorf("capture %d: clock offset %v, want near 0 (one clock)", i, c.ClockOffset)
+		}
+	}
+	for _, f := range flows {
+		for i, seen := range f.Seen {
+			if !f.Packets[i].Duplicate && len(seen) != 3 {
+				t.Errorf("flow %s packet %d: seen %v, want at all three points", f.Client, i, seen)
+			}
+		}
+	}
+}
+
+// A host that is the client of one listener and the server of another
+// is mixed, with its place per listener (hand-made sighting statistics:
+// no capture here has such a host).
+func TestCaptureVantageMixed(t *testing.T) {
+	l1, l2 := netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.2:443")
+	var v vantageStats
+	v.all = map[pairKey]*copyStats{}
+	v.byListener = map[netip.AddrPort]map[pairKey]*copyStats{
+		// File 0 sees l1's client packets 5 ms before file 1, its server
+		// packets 5 ms after: file 0 is at l1's client.
+		l1: {{0, 1, flowstate.Client}: {min: 5e6, max: 6e6, n: 3}, {0, 1, flowstate.Server}: {min: -6e6, max: -5e6, n: 3}},
+		// And the other way round for l2: file 0 is at l2's server.
+		l2: {{0, 1, flowstate.Client}: {min: -6e6, max: -5e6, n: 3}, {0, 1, flowstate.Server}: {min: 5e6, max: 6e6, n: 3}},
+	}
+	v.order = []netip.AddrPort{l1, l2}
+	for k, s := range v.byListener[l1] {
+		c := *s
+		v.all[k] = &c
+	}
+	caps := []*Capture{{Index: 0}, {Index: 1}}
+	v.finish(caps)
+	if caps[0].Vantage != "mixed" || caps[0].VantageByListener[l1.String()] != "client" || caps[0].VantageByListener[l2.String()] != "server" {
+		t.Errorf("capture 0: %q %v, want mixed: client of %s, server of %s", caps[0].Vantage, caps[0].VantageByListener, l1, l2)
+	}
+	if caps[1].Vantage != "mixed" || caps[1].VantageByListener[l1.String()] != "server" {
+		t.Errorf("capture 1: %q %v", caps[1].Vantage, caps[1].VantageByListener)
+	}
+	if o := *caps[1].ClockOffset; o != 0 || *caps[1].ClockOffsetUncertainty != 5e-3 {
+		t.Errorf("offset %v ± %v, want 0 ± 0.005", o, *caps[1].ClockOffsetUncertainty)
 	}
 }

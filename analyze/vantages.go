@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -99,4 +101,170 @@ func (f *Flow) seenNote(i int, near [2]int32) string {
 		return fmt.Sprintf("reached the %s's capture point (capture %d) but is missing from the %s's (capture %d): that capture missed it", name[to], at, name[from], near[from])
 	}
 	return ""
+}
+
+// copyStats gathers flowstate.CopyDelay values: for packets of one
+// sender seen in files A and B (A < B), the least and most of
+// (time in B) - (time in A).
+type copyStats struct {
+	min, max int64
+	n        int
+}
+
+type pairKey struct {
+	a, b int32
+	side flowstate.Side
+}
+
+// vantageStats gathers what the sightings of a run say of its captures:
+// over all flows, and per listener (in the order listeners appeared).
+type vantageStats struct {
+	all        map[pairKey]*copyStats
+	byListener map[netip.AddrPort]map[pairKey]*copyStats
+	order      []netip.AddrPort
+}
+
+func (v *vantageStats) add(f *flowstate.Flow, server netip.AddrPort) {
+	cds := f.CopyDelays()
+	if len(cds) == 0 {
+		return
+	}
+	if v.all == nil {
+		v.all = make(map[pairKey]*copyStats)
+		v.byListener = make(map[netip.AddrPort]map[pairKey]*copyStats)
+	}
+	l := v.byListener[server]
+	if l == nil {
+		l = make(map[pairKey]*copyStats)
+		v.byListener[server] = l
+		v.order = append(v.order, server)
+	}
+	for _, c := range cds {
+		k := pairKey{c.A, c.B, c.Side}
+		for _, m := range []map[pairKey]*copyStats{v.all, l} {
+			s := m[k]
+			if s == nil {
+				m[k] = &copyStats{min: c.Min, max: c.Max, n: c.N}
+				continue
+			}
+			s.min, s.max, s.n = min(s.min, c.Min), max(s.max, c.Max), s.n+c.N
+		}
+	}
+}
+
+// pairClock is what packets seen in both files a and b say of them.
+type pairClock struct {
+	ok bool
+	// aNearClient: a saw the client's packets before b did, and b the
+	// server's before a (on their clocks corrected by the offset).
+	aNearClient bool
+	// offset is b's clock minus a's, uncertainty its half-width, delays
+	// the one-way delay between the two points each way (c2s, s2c), all
+	// in nanoseconds; shared counts the packets seen in both.
+	offset, uncertainty int64
+	delays              [2]int64
+	shared              int
+}
+
+// clockOf estimates two capture points' clock offset as NTP does, from
+// the packets both recorded in both directions: for the client's packets,
+// (t_b - t_a) = delay between the points + offset when a is nearer the
+// client; for the server's, (t_b - t_a) = offset - the delay back. The
+// least of the first and the most of the second bound the offset: it is
+// their midpoint, give or take half their distance (the sum of the least
+// one-way delays). The points' order along the path is the one whose
+// bounds do not cross. Without packets each way, nothing.
+func clockOf(m map[pairKey]*copyStats, a, b int32) pairClock {
+	c, s := m[pairKey{a, b, flowstate.Client}], m[pairKey{a, b, flowstate.Server}]
+	if c == nil || s == nil {
+		return pairClock{}
+	}
+	// a nearer the client: min over the client's packets is d_cs + off,
+	// max over the server's is off - d_sc.
+	u1 := c.min - s.max
+	// a nearer the server: min over the server's is d_sc + off, max over
+	// the client's is off - d_cs.
+	u2 := s.min - c.max
+	out := pairClock{ok: true, shared: c.n + s.n}
+	if u1 >= u2 {
+		out.aNearClient = true
+		out.offset = (c.min + s.max) / 2
+		out.uncertainty = u1 / 2
+		out.delays = [2]int64{c.min - out.offset, out.offset - s.max}
+	} else {
+		out.offset = (s.min + c.max) / 2
+		out.uncertainty = u2 / 2
+		out.delays = [2]int64{out.offset - c.max, s.min - out.offset}
+	}
+	return out
+}
+
+// captureVantage names file i's place relative to the other files that
+// share packets with it (through m): client when it is nearer the client
+// than every other, server when nearer the server than every other,
+// between otherwise; "" when it shares none.
+func captureVantage(m map[pairKey]*copyStats, i int32, n int) Vantage {
+	nearer, farther, any := true, true, false
+	for j := int32(0); int(j) < n; j++ {
+		if j == i {
+			continue
+		}
+		a, b := min(i, j), max(i, j)
+		pc := clockOf(m, a, b)
+		if !pc.ok {
+			continue
+		}
+		any = true
+		iNearClient := pc.aNearClient == (a == i)
+		nearer = nearer && iNearClient
+		farther = farther && !iNearClient
+	}
+	switch {
+	case !any:
+		return ""
+	case nearer:
+		return VantageClient
+	case farther:
+		return VantageServer
+	}
+	return VantageBetween
+}
+
+// finish sets what the run's sightings say on its captures: clock
+// offsets against the first file, one-way delays, and each capture's
+// vantage relative to the listeners it shares with the others (mixed,
+// with a map, when it differs between them).
+func (v *vantageStats) finish(caps []*Capture) {
+	if v.all == nil {
+		return
+	}
+	for i, c := range caps {
+		if i == 0 {
+			zero := 0.0
+			c.ClockOffset, c.ClockOffsetUncertainty = &zero, &zero
+		} else if pc := clockOf(v.all, 0, int32(i)); pc.ok {
+			off, unc := float64(pc.offset)/1e9, float64(pc.uncertainty)/1e9
+			c.ClockOffset, c.ClockOffsetUncertainty = &off, &unc
+			c.OneWayDelay = &OneWayDelay{C2S: float64(pc.delays[0]) / 1e9, S2C: float64(pc.delays[1]) / 1e9}
+			c.SharedPackets = pc.shared
+		}
+		byL := make(map[string]string)
+		var seen []Vantage
+		for _, l := range v.order {
+			if lv := captureVantage(v.byListener[l], int32(i), len(caps)); lv != "" {
+				byL[l.String()] = string(lv)
+				if !slices.Contains(seen, lv) {
+					seen = append(seen, lv)
+				}
+			}
+		}
+		switch len(seen) {
+		case 0:
+		case 1:
+			c.Vantage = string(seen[0])
+		default:
+			c.Vantage = "mixed"
+			c.VantageByListener = byL
+		}
+	}
 }

@@ -52,7 +52,18 @@ type sightEntry struct {
 	file  int32  // the capture file of the first record
 	group int32  // and its vantage
 	seen  uint64 // vantages that recorded it (bit per group < 64)
+	// more holds the files and times of its later records (the first
+	// sightRecords), for the clocks between every two of them.
+	more [sightRecords]struct {
+		file int32
+		t    int64
+	}
+	nmore uint8
 }
+
+// sightRecords is how many later records of one packet are compared with
+// each other (besides the first): three points beyond the first.
+const sightRecords = 3
 
 type sightState struct {
 	ring []sightEntry
@@ -151,7 +162,16 @@ func (f *Flow) sighted(seg *Segment, idx int) bool {
 		if dt := seg.Time - e.time; dt > w || dt < -w {
 			continue
 		}
-		if e.group == g || (g < 64 && e.seen&(1<<g) != 0) || e.rest != d.rest || e.ipid != d.ipid {
+		if e.rest != d.rest || e.ipid != d.ipid {
+			continue
+		}
+		if e.group == g || (g < 64 && e.seen&(1<<g) != 0) {
+			if dt := seg.Time - e.time; dt >= 0 && dt < 1e6 {
+				// A frame copy at the same vantage (in and out of a
+				// router, -i any): duplicate detection keeps it; the
+				// entry stays the packet's.
+				return false
+			}
 			continue
 		}
 		if g < 64 {
@@ -194,11 +214,27 @@ func (f *Flow) addSighting(x Sighting, e *sightEntry, seg *Segment) {
 	if f.cfg.Record {
 		s.sightings = append(s.sightings, x)
 	}
-	a, b, dt := e.file, seg.File, seg.Time-e.time
+	side := f.SideOf(seg)
+	s.copyDelay(e.file, e.time, seg, side)
+	for _, r := range e.more[:e.nmore] {
+		s.copyDelay(r.file, r.t, seg, side)
+	}
+	if int(e.nmore) < len(e.more) {
+		e.more[e.nmore].file, e.more[e.nmore].t = seg.File, seg.Time
+		e.nmore++
+	}
+}
+
+// copyDelay adds what an earlier record (file, t) and seg, one packet
+// of side's, say of their files' clocks.
+func (s *sightState) copyDelay(file int32, t int64, seg *Segment, side Side) {
+	a, b, dt := file, seg.File, seg.Time-t
+	if a == b {
+		return
+	}
 	if b < a {
 		a, b, dt = b, a, -dt
 	}
-	side := f.SideOf(seg)
 	for i := range s.copyDelays {
 		c := &s.copyDelays[i]
 		if c.A == a && c.B == b && c.Side == side {

@@ -358,6 +358,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if c.InterfaceDropsKnown && c.InterfaceDrops > 0 {
 			fmt.Fprintf(w, ", %s", pal.warn.Sprintf("%d dropped by the capturing interface: drop labels may be the capture's own losses", c.InterfaceDrops))
 		}
+		fmt.Fprint(w, vantageText(c, an))
 		fmt.Fprintln(w)
 	}
 	if msg := partialText(s, cut); msg != "" {
@@ -527,3 +528,35 @@ func decimals(n int64, unit float64) int {
 }
 
 func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }
+
+// vantageText says where a capture of a run of several vantage points
+// sits and what its clock is against the first one's, "" otherwise.
+func vantageText(c *analyze.Capture, an *Anonymizer) string {
+	var b strings.Builder
+	switch {
+	case c.Vantage == "mixed":
+		keys := make([]string, 0, len(c.VantageByListener))
+		for k := range c.VantageByListener {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s of %s", c.VantageByListener[k], an.Text(k))
+		}
+		fmt.Fprintf(&b, "; vantage mixed (%s)", strings.Join(parts, ", "))
+	case c.Vantage != "":
+		fmt.Fprintf(&b, "; vantage %s", c.Vantage)
+	}
+	if c.Index > 0 && c.ClockOffset != nil && c.ClockOffsetUncertainty != nil {
+		off := *c.ClockOffset
+		if off > -5e-7 && off < 5e-7 {
+			off = 0 // no "-0.000000"
+		}
+		fmt.Fprintf(&b, "; clock %+.6f s ± %.6f s against capture 0", off, *c.ClockOffsetUncertainty)
+		if d := c.OneWayDelay; d != nil {
+			fmt.Fprintf(&b, " (least one-way delay between their points %.3f ms toward the server, %.3f ms back; %d packets seen at both)", d.C2S*1e3, d.S2C*1e3, c.SharedPackets)
+		}
+	}
+	return b.String()
+}

@@ -128,6 +128,7 @@ type Capture struct {
 	// least one-way delay between the first capture's point and this
 	// one's each way; SharedPackets how many packets both recorded.
 	Vantage                string            `json:"vantage,omitempty"`
+	VantageName            string            `json:"vantage_name,omitempty"` // as given (--vantage NAME=...)
 	VantageByListener      map[string]string `json:"vantage_by_listener,omitempty"`
 	ClockOffset            *float64          `json:"clock_offset,omitempty"`
 	ClockOffsetUncertainty *float64          `json:"clock_offset_uncertainty,omitempty"`

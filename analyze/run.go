@@ -57,6 +57,9 @@ type Options struct {
 	// vantage: pieces of a ring never share a packet, so it matters only
 	// when one does.
 	Vantages []int32
+	// VantageNames names each file's vantage as the caller gave it
+	// (Capture.VantageName); "" for none.
+	VantageNames []string
 
 	multiVantage bool // set by run: several files
 }
@@ -438,6 +441,11 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			sum.Captures = append(sum.Captures, r.Info())
 		}
 		vs.finish(sum.Captures)
+		for i, c := range sum.Captures {
+			if i < len(opts.VantageNames) {
+				c.VantageName = opts.VantageNames[i]
+			}
+		}
 	case <-time.After(readerGrace):
 	}
 	for _, a := range ls.order {

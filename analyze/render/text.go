@@ -548,6 +548,9 @@ func vantageText(c *analyze.Capture, an *Anonymizer) string {
 	case c.Vantage != "":
 		fmt.Fprintf(&b, "; vantage %s", c.Vantage)
 	}
+	if c.VantageName != "" {
+		fmt.Fprintf(&b, " (--vantage %s)", safe(c.VantageName))
+	}
 	if c.Index > 0 && c.ClockOffset != nil && c.ClockOffsetUncertainty != nil {
 		off := *c.ClockOffset
 		if off > -5e-7 && off < 5e-7 {

@@ -64,7 +64,8 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	var read atomic.Int64
 	var total int64
 	var readers []*analyze.CaptureReader
-	for _, name := range a.in.Files {
+	var fileOf []int // fileOf[i]: the position in Files of readers[i]
+	for fi, name := range a.in.Files {
 		var r *analyze.CaptureReader
 		if name == "-" {
 			name := "stdin"
@@ -87,6 +88,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 			continue
 		}
 		readers = append(readers, r)
+		fileOf = append(fileOf, fi)
 	}
 	if len(readers) == 0 {
 		return nil, openErrs, &inputError{openErrs}
@@ -98,6 +100,14 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	}()
 
 	opts := analyze.Options{Record: a.record, Reuse: a.reuse, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs}
+	if len(a.in.vantages) > 0 {
+		// The readers of the files that opened, in order: a file left
+		// out takes its vantage with it.
+		for _, i := range fileOf {
+			opts.Vantages = append(opts.Vantages, a.in.vantages[i])
+			opts.VantageNames = append(opts.VantageNames, a.in.vantageNames[i])
+		}
+	}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {
 		opts.Progress = new(atomic.Int64)

@@ -93,6 +93,7 @@ func (f *Flow) explain(answered bool) {
 	}
 	promptData := f.firstDataAckedPromptly()
 	near := f.vantageSides()
+	lastClientAckIdx, lastSynIdx := -1, -1
 	var lastClientAck, lastSyn, lastSynAck int64
 	synAcks := 0
 	for i := range f.Packets {
@@ -102,7 +103,10 @@ func (f *Flow) explain(answered bool) {
 		switch {
 		case l.Has(flowstate.LabelSynDropped):
 			why := "the server dropped it (accept queue full, or SYN queue full without syncookies)"
-			if !local {
+			switch {
+			case f.reachedServer(lastSynIdx, near):
+				why = fmt.Sprintf("it reached the server's capture point (capture %d), so the server dropped it (accept queue full, or SYN queue full without syncookies)", near[flowstate.Server])
+			case !local:
 				why = "it was dropped by the server (accept or SYN queue full) or lost on the way"
 			}
 			notes = append(notes, fmt.Sprintf("client sends its SYN again %s after the last one, which got no SYN-ACK: %s", seconds(p.Time-lastSyn), why))
@@ -124,7 +128,10 @@ func (f *Flow) explain(answered bool) {
 				notes = append(notes, fmt.Sprintf("server retransmits its SYN-ACK (copy %d) late, not at its timer's first expiry, and later acknowledges the client's first data at once: the listener uses TCP_DEFER_ACCEPT and holds a bare ACK until data comes (not an overflow)", synAcks))
 			case l.Has(flowstate.LabelSynAckAfterAck):
 				why := "the server ignored it, its accept queue is full"
-				if !local {
+				switch {
+				case f.reachedServer(lastClientAckIdx, near):
+					why = fmt.Sprintf("it reached the server's capture point (capture %d), so the server ignored it: its accept queue is full", near[flowstate.Server])
+				case !local:
 					why = "the server ignored it (accept queue full) or it was lost on the way"
 				}
 				if promptData {
@@ -191,10 +198,10 @@ func (f *Flow) explain(answered bool) {
 		f.Notes[i] = strings.Join(notes, "; ")
 
 		if p.From == flowstate.Client && p.Flags&flowstate.ACK != 0 && p.Flags&flowstate.SYN == 0 {
-			lastClientAck = p.Time
+			lastClientAck, lastClientAckIdx = p.Time, i
 		}
 		if p.From == flowstate.Client && p.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN {
-			lastSyn = p.Time
+			lastSyn, lastSynIdx = p.Time, i
 		}
 	}
 }

@@ -31,6 +31,9 @@ func flowDigests(flows []*Flow) map[string]*Flow {
 //   - every frame the router dropped (path_log) is a packet seen only at
 //     its sender's capture with a "lost on the path" note, and no other
 //     packet carries that note;
+//   - a SYN-ACK retransmitted after the handshake ACK, or a SYN sent
+//     again, says the ACK or SYN reached the server's capture point,
+//     without the single capture's "or lost on the way";
 //   - the captures are named server and client, and the first's clock
 //     offset against the other is 0 within its bounds (one clock);
 //   - the flows seen at both points take the server capture's vantage
@@ -98,6 +101,10 @@ func TestLabMergedVantages(t *testing.T) {
 					}
 					if len(seen) == 2 {
 						both++
+					}
+					if l := f.Packets[i].Labels; (l.Has(flowstate.LabelSynAckAfterAck) || l.Has(flowstate.LabelSynDropped)) && i < len(f.Notes) &&
+						(strings.Contains(f.Notes[i], "lost on the way") || !strings.Contains(f.Notes[i], "reached the server's capture point")) {
+						t.Errorf("flow %s packet %d: with both captures, a hedged note: %s", f.Client, i, f.Notes[i])
 					}
 					if i < len(f.Notes) && strings.Contains(f.Notes[i], "lost on the path") {
 						p := &f.Packets[i]

@@ -42,25 +42,34 @@ func mergedVantage(f *flowstate.Flow) (Vantage, bool) {
 // vantageSides names, for a flow of a merged run, the capture file
 // nearest each end: the file that first recorded most of the packets of
 // that end which another file recorded too. -1 when none.
+//
+// When no packet of one end was seen twice (a capture of one direction
+// only), the file that saw the other end's packets last stands for it.
 func (f *Flow) vantageSides() (near [2]int32) {
-	var votes [2]map[int32]int
+	var first, last [2]map[int32]int
 	for i, seen := range f.Seen {
 		if len(seen) < 2 {
 			continue
 		}
 		side := f.Packets[i].From
-		if votes[side] == nil {
-			votes[side] = make(map[int32]int)
+		if first[side] == nil {
+			first[side], last[side] = make(map[int32]int), make(map[int32]int)
 		}
-		votes[side][seen[0].File]++
+		first[side][seen[0].File]++
+		last[side][seen[len(seen)-1].File]++
+	}
+	best := func(votes map[int32]int) int32 {
+		b, n := int32(-1), 0
+		for file, k := range votes {
+			if k > n || k == n && file < b {
+				b, n = file, k
+			}
+		}
+		return b
 	}
 	for side := range near {
-		near[side] = -1
-		best := 0
-		for file, n := range votes[side] {
-			if n > best || n == best && file < near[side] {
-				near[side], best = file, n
-			}
+		if near[side] = best(first[side]); near[side] < 0 {
+			near[side] = best(last[flowstate.Side(side).Peer()])
 		}
 	}
 	return near
@@ -267,4 +276,20 @@ func (v *vantageStats) finish(caps []*Capture) {
 			c.VantageByListener = byL
 		}
 	}
+}
+
+// reachedServer reports whether recorded packet i, the client's, was seen
+// at the capture point nearest the server, in a run of several: then it
+// was not lost before it, and what the server did with it is the
+// server's doing as far as the captures can tell.
+func (f *Flow) reachedServer(i int, near [2]int32) bool {
+	if i < 0 || i >= len(f.Seen) || near[flowstate.Server] < 0 || near[flowstate.Server] == near[flowstate.Client] {
+		return false
+	}
+	for _, x := range f.Seen[i] {
+		if x.File == near[flowstate.Server] {
+			return true
+		}
+	}
+	return false
 }

@@ -202,6 +202,12 @@ type CaptureReader struct {
 	lastTime       int64
 	firstBackwards int64
 	moreWarnings   int
+
+	// path is the file opened (Open, OpenLater), "" for a stream; shift
+	// is subtracted from every segment's time (the file's clock offset
+	// against the run's first file, clocks.go).
+	path  string
+	shift int64
 }
 
 // rec is a record read, with its segment when it carries TCP.
@@ -260,7 +266,7 @@ func (c *CaptureReader) openFile(path string, index int, wrap func(io.Reader) io
 		f.Close()
 		return err
 	}
-	c.closer = f
+	c.closer, c.path = f, path
 	return nil
 }
 
@@ -294,13 +300,13 @@ func OpenLater(path string, index int, wrap func(io.Reader) io.Reader) (*Capture
 	format, gz := c.info.Format, c.info.Gzip
 	c.release()
 	*c = CaptureReader{info: Capture{Index: index, Name: path, Format: format, Gzip: gz, Warnings: []string{}},
-		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump}
+		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump, path: path}
 	return c, nil
 }
 
 // reopen opens a reader made by OpenLater again, for reading.
 func (c *CaptureReader) reopen() {
-	l, idle, jump := c.later, c.cr.idle, c.jump
+	l, idle, jump, shift := c.later, c.cr.idle, c.jump, c.shift
 	if err := c.openFile(l.path, c.info.Index, l.wrap); err != nil {
 		// Gone or changed since it was first opened: a warning, no packets.
 		c.later = nil
@@ -308,7 +314,7 @@ func (c *CaptureReader) reopen() {
 		c.done = true
 		return
 	}
-	c.cr.idle, c.jump = idle, jump
+	c.cr.idle, c.jump, c.shift = idle, jump, shift
 }
 
 // Capture file magic numbers as read little-endian (pcap-savefile(5),
@@ -575,7 +581,7 @@ func (c *CaptureReader) Next(seg *flowstate.Segment) error {
 			tcp := e.tcp
 			if tcp {
 				*seg = e.seg
-				seg.Time, seg.Frame, seg.File = e.ts, e.frame, int32(c.info.Index)
+				seg.Time, seg.Frame, seg.File = e.ts-c.shift, e.frame, int32(c.info.Index)
 			}
 			c.n--
 			c.ready--

@@ -2,10 +2,14 @@ package analyze
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -191,5 +195,85 @@ func TestLabMergedVantages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// skewed writes a copy of the pcap at path with every timestamp moved by
+// d: the same packets, captured on a clock d ahead (derived at test
+// time from a real capture).
+func skewed(t *testing.T, path string, d time.Duration) string {
+	t.Helper()
+	in, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "skewed.pcap")
+	out, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	w := pcapgo.NewWriterNanos(out)
+	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ci.Timestamp = ci.Timestamp.Add(d)
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return name
+}
+
+// A client capture whose clock runs 2.2 s ahead (beyond the 2 s in
+// which the merge matches records, within the 2.6 s the captures span,
+// so they still overlap) merges as well as on one
+// clock: the offset is estimated from the handshakes both files hold,
+// the client's times are put on the server's clock, and the merge gives
+// the same flows, labels and sightings as the unskewed pair, with the
+// offset reported.
+func TestMergedClockOffset(t *testing.T) {
+	dir := "../testdata/lab/random-loss"
+	srv := filepath.Join(dir, "server.pcap")
+	want, _ := runFiles(t, true, srv, filepath.Join(dir, "client.pcap"))
+	got, sum := runFiles(t, true, srv, skewed(t, filepath.Join(dir, "client.pcap"), 2200*time.Millisecond))
+	if len(got) != len(want) {
+		t.Fatalf("%d flows with the skewed clock, %d without", len(got), len(want))
+	}
+	wf, gf := flowDigests(want), flowDigests(got)
+	for k, w := range wf {
+		g := gf[k]
+		if g == nil || g.Labels != w.Labels || g.ZeekHistory() != w.ZeekHistory() || len(g.Seen) != len(w.Seen) {
+			t.Errorf("%s: skewed %v, unskewed %v", k, g, w)
+			continue
+		}
+		for i := range w.Seen {
+			if len(g.Seen[i]) != len(w.Seen[i]) {
+				t.Errorf("%s packet %d: seen %v, unskewed %v", k, i, g.Seen[i], w.Seen[i])
+				continue
+			}
+			for j := range w.Seen[i] {
+				// On the server's clock: within the estimate's few µs.
+				if dt := g.Seen[i][j].Time - w.Seen[i][j].Time; dt < -1e6 || dt > 1e6 {
+					t.Errorf("%s packet %d: seen %v, unskewed %v", k, i, g.Seen[i], w.Seen[i])
+				}
+			}
+		}
+	}
+	c := sum.Captures[1]
+	if c.ClockOffset == nil || *c.ClockOffset < 2.2-0.01 || *c.ClockOffset > 2.2+0.01 {
+		t.Errorf("clock offset %v, want 2.2 s", c.ClockOffset)
+	} else {
+		t.Logf("clock offset %.6f s ± %.6f s", *c.ClockOffset, *c.ClockOffsetUncertainty)
 	}
 }

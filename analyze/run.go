@@ -174,6 +174,9 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 
 func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(*Flow) error, shards int) (*Summary, error) {
 	opts.multiVantage = len(readers) > 1
+	if opts.multiVantage {
+		alignClocks(readers, opts.Vantages)
+	}
 	hasher := keyHasher(maphashSeed())
 	// Stage 1: read, decode, dispatch by flow.
 	in := make([]chan *batch, shards)
@@ -441,6 +444,13 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			sum.Captures = append(sum.Captures, r.Info())
 		}
 		vs.finish(sum.Captures)
+		for i, r := range readers {
+			// Offsets measured on shifted times: add the shift back.
+			if c := sum.Captures[i]; r.shift != 0 && c.ClockOffset != nil {
+				off := *c.ClockOffset + float64(r.shift)/1e9
+				c.ClockOffset = &off
+			}
+		}
 		for i, c := range sum.Captures {
 			if i < len(opts.VantageNames) {
 				c.VantageName = opts.VantageNames[i]

@@ -127,6 +127,7 @@ type listenerAgg struct {
 	votes          [numVantages]int // by vantageIndex
 	dirVotes       [numVantages]int // the votes that rest on packet direction
 	untimed        [numVantages]int // the direction votes of flows without a complete handshake
+	mergedVotes    [numVantages]int // the votes of flows seen at several capture points
 	maxExhausted   int              // most SYN-ACK retransmissions before a server forgot
 	rstOverflow    int
 	ackIgnored     int
@@ -248,6 +249,8 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage, basis VantageBasis) {
 			fallthrough
 		case BasisDirection, BasisBoth:
 			a.dirVotes[vantageIndex(v)]++
+		case BasisMerged:
+			a.mergedVotes[vantageIndex(v)]++
 		}
 	}
 	for _, lb := range f.Labels.List() {
@@ -489,6 +492,9 @@ func (a *listenerAgg) vantageEvidence(v Vantage, total int) string {
 		}
 	}
 	byDir, byTiming := dirVotes[i], votes[i]-dirVotes[i]
+	if m := a.mergedVotes[i]; m > 0 {
+		return fmt.Sprintf("%d of %d flows look like %s: %d seen at several capture points, by the handshake at the one nearest the server (its timing weak on a shaped link), %d by packet direction, %d by handshake timing", votes[i], total, vantageWhy(v), m, byDir, byTiming-m)
+	}
 	switch {
 	case byTiming == 0:
 		return fmt.Sprintf("packet direction: in %d of %d flows the capture marks %s", byDir, total, directionWhy(v))

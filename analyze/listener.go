@@ -61,6 +61,9 @@ type Listener struct {
 	// Series holds what the incident chart draws, over the capture's
 	// time (series.go).
 	Series Series
+	// Established is how many connections each side believes
+	// ESTABLISHED over time (established.go).
+	Established Established
 	// CaptureLossFlows counts the flows in which a side acknowledged data
 	// the capture never saw: the capture lost packets, so drop labels are
 	// less certain.
@@ -144,6 +147,7 @@ type listenerAgg struct {
 	resetTimes     []int64
 	cookies        int
 	series         seriesBuilder
+	estab          establishedBuilder
 }
 
 type listenerKey struct {
@@ -167,7 +171,7 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 	if a == nil {
 		// Maps are made when first needed: a capture can hold tens of
 		// thousands of listeners seen for a packet or two.
-		a = &listenerAgg{series: seriesBuilder{origin: ls.origin}}
+		a = &listenerAgg{series: seriesBuilder{origin: ls.origin}, estab: establishedBuilder{origin: ls.origin}}
 		a.l.Server = addrPort(s)
 		ls.m[k] = a
 		ls.order = append(ls.order, a)
@@ -352,6 +356,7 @@ func (a *listenerAgg) incomplete(f *flowstate.Flow) {
 
 // count adds a flow's events to the listener's series.
 func (a *listenerAgg) count(f *flowstate.Flow) {
+	a.estab.add(f)
 	bump := func(t int64, k SeriesKind) {
 		if t != 0 {
 			a.series.add(t, k, 1)
@@ -405,6 +410,8 @@ func (a *listenerAgg) finish() *Listener {
 	a.notes()
 	l.Series = a.series.series()
 	a.series = seriesBuilder{}
+	l.Established = a.estab.established()
+	a.estab = establishedBuilder{}
 	a.inferSysctls()
 	return l
 }

@@ -1,8 +1,12 @@
 package analyze
 
 import (
+	"cmp"
 	"net/netip"
+	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -157,5 +161,104 @@ func TestCaptureVantageMixed(t *testing.T) {
 	}
 	if o := *caps[1].ClockOffset; o != 0 || *caps[1].ClockOffsetUncertainty != 5e-3 {
 		t.Errorf("offset %v ± %v, want 0 ± 0.005", o, *caps[1].ClockOffsetUncertainty)
+	}
+}
+
+// establishedAt is the count of each side at t from a listener's points.
+func establishedAt(e *Established, t int64) (client, server int32) {
+	for _, p := range e.Points {
+		if p.T > t {
+			break
+		}
+		client, server = p.Client, p.Server
+	}
+	return client, server
+}
+
+// TestEstablishedSeed002: the seed's trace, where the server holds its
+// accept queue's two connections ESTABLISHED while the clients believe
+// five are.
+func TestEstablishedSeed002(t *testing.T) {
+	_, sum := runFiles(t, false, "../testdata/seed002/seed002.pcap")
+	l := sum.Listeners[0]
+	e := &l.Established
+	if e.Peak[flowstate.Client] != 5 || e.Peak[flowstate.Server] != 2 || int(e.Peak[flowstate.Server]) != l.AcceptQueueCapacity {
+		t.Errorf("peaks: clients %d, server %d (accept queue capacity %d); want 5 and 2", e.Peak[0], e.Peak[1], l.AcceptQueueCapacity)
+	}
+}
+
+// TestEstablishedLab compares the server's side with what ss -tan showed
+// in the server's namespace every 50 ms (truth ss_history): between two
+// of its changes more than 200 ms apart, the count of connections to the
+// listener ss shows ESTAB equals the capture's server side.
+//
+// The server side rests on hindsight milestones (its queueing of the
+// connection, the first FIN or RST either way), so a few stretches of
+// the look-alike scenarios disagree; at least 90% of all must agree, and
+// every disagreement is logged.
+func TestEstablishedLab(t *testing.T) {
+	paths, _ := filepath.Glob("../testdata/lab/*/truth.json")
+	total, agree := 0, 0
+	defer func() {
+		t.Logf("%d of %d stretches agree with ss", agree, total)
+		if total == 0 || agree*10 < total*9 {
+			t.Errorf("%d of %d stretches agree with ss, want 90%%", agree, total)
+		}
+	}()
+	for _, path := range paths {
+		tr := labScenario(t, path)
+		if len(tr.SSHistory) == 0 || tr.ServerCaptureDirection != "" || len(tr.Flood) > 0 {
+			continue
+		}
+		dir := filepath.Dir(path)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			_, sum := runFiles(t, false, filepath.Join(dir, "server.pcap"))
+			var l *Listener
+			for _, x := range sum.Listeners {
+				if x.Server.String() == tr.Server {
+					l = x
+				}
+			}
+			if l == nil {
+				t.Skip("no listener")
+			}
+			type change struct {
+				t     int64
+				port  string
+				estab bool
+			}
+			var changes []change
+			for port, h := range tr.SSHistory {
+				for _, s := range h {
+					changes = append(changes, change{s.T.UnixNano(), port, s.State == "ESTAB"})
+				}
+			}
+			slices.SortFunc(changes, func(a, b change) int { return cmp.Compare(a.t, b.t) })
+			state := map[string]bool{}
+			compared, bad := 0, 0
+			for i, c := range changes {
+				state[c.port] = c.estab
+				if i+1 == len(changes) || changes[i+1].t-c.t < 200e6 {
+					continue
+				}
+				n := int32(0)
+				for _, e := range state {
+					if e {
+						n++
+					}
+				}
+				at := c.t + 100e6 // ss polls every 50 ms: well after this change
+				_, got := establishedAt(&l.Established, at)
+				compared++
+				total++
+				if got == n {
+					agree++
+				} else if bad < 5 {
+					bad++
+					t.Logf("at %s ss shows %d ESTAB, the capture's server side %d", time.Unix(0, at).UTC().Format("15:04:05.000"), n, got)
+				}
+			}
+			t.Logf("%d stretches compared", compared)
+		})
 	}
 }

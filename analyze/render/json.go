@@ -170,7 +170,29 @@ type JSONListener struct {
 	PeakSYNQueue    JSONPeak         `json:"peak_syn_queue"`
 	PeakAcceptQueue JSONPeak         `json:"peak_accept_queue"`
 	Queues          JSONQueues       `json:"queues"`
+	// Established is how many connections each side believes
+	// ESTABLISHED over time.
+	Established JSONEstablished `json:"established"`
 	JSONTraffic
+}
+
+// JSONEstablished is a listener's connections that each side (clients,
+// the server) believes ESTABLISHED: a point per change, counts as at the
+// end of each bin of res seconds, and each side's peak.
+type JSONEstablished struct {
+	Res    float64                `json:"res"`
+	Points []JSONEstablishedPoint `json:"points"`
+	Peak   struct {
+		Client JSONPeak `json:"client"`
+		Server JSONPeak `json:"server"`
+	} `json:"peak"`
+}
+
+// JSONEstablishedPoint is both sides' counts from time on.
+type JSONEstablishedPoint struct {
+	Time   string `json:"time"`
+	Client int32  `json:"client"`
+	Server int32  `json:"server"`
 }
 
 // JSONTraffic rolls up bytes, retransmissions and stalls (analyze.Traffic).
@@ -427,6 +449,13 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 	for _, q := range l.Queues.Levels {
 		out.Queues.Levels = append(out.Queues.Levels, JSONQueueLevel{Time: absTime(q.T), SYNMax: q.SYNMax, SYN: q.SYNEnd, AcceptMax: q.AcceptMax, Accept: q.AcceptEnd})
 	}
+	e := &l.Established
+	out.Established = JSONEstablished{Res: secs(e.Res), Points: make([]JSONEstablishedPoint, 0, len(e.Points))}
+	for _, p := range e.Points {
+		out.Established.Points = append(out.Established.Points, JSONEstablishedPoint{Time: absTime(p.T), Client: p.Client, Server: p.Server})
+	}
+	out.Established.Peak.Client = peakObject(analyze.Peak{N: int(e.Peak[flowstate.Client]), T: e.PeakTime[flowstate.Client]})
+	out.Established.Peak.Server = peakObject(analyze.Peak{N: int(e.Peak[flowstate.Server]), T: e.PeakTime[flowstate.Server]})
 	for _, v := range l.VerdictEvidence {
 		out.VerdictEvidence = append(out.VerdictEvidence, an.Text(v))
 	}

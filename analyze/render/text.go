@@ -315,6 +315,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %d flows): p50 %s, p90 %s, p99 %s, max %s\n", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
 		}
+		if e := &l.Established; !e.Empty() {
+			fmt.Fprintf(w, "  %s\n", establishedText(e))
+		}
 		keys := make([]string, 0, len(l.InferredSysctls))
 		for k := range l.InferredSysctls {
 			keys = append(keys, k)
@@ -562,4 +565,18 @@ func vantageText(c *analyze.Capture, an *Anonymizer) string {
 		}
 	}
 	return b.String()
+}
+
+// establishedText says how many connections each side believed
+// ESTABLISHED: at most, and at the capture's end.
+func establishedText(e *analyze.Established) string {
+	last := e.Points[len(e.Points)-1]
+	peak := func(side flowstate.Side) string {
+		if e.Peak[side] == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("up to %d (first at %s)", e.Peak[side], fmtClockUTC(e.PeakTime[side]))
+	}
+	return fmt.Sprintf("ESTABLISHED as each side believes: clients %s, the server %s; at the capture's end %d and %d",
+		peak(flowstate.Client), peak(flowstate.Server), last.Client, last.Server)
 }

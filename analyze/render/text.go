@@ -181,6 +181,12 @@ func (t *Text) packetLine(b []byte, f *analyze.Flow, i int, prev [2]flowstate.St
 		b = append(b, ' ')
 		b = t.paint(b, t.pal.warn, p.Labels.String())
 	}
+	if i < len(f.Seen) && len(f.Seen[i]) > 1 {
+		// Where else it was seen (a run of several vantage points):
+		// file:frame and how much later than the first record.
+		b = append(b, ' ')
+		b = t.paint(b, t.pal.muted, seenText(f.Seen[i]))
+	}
 	for len(b) > 0 && b[len(b)-1] == ' ' {
 		b = b[:len(b)-1]
 	}
@@ -579,4 +585,18 @@ func establishedText(e *analyze.Established) string {
 	}
 	return fmt.Sprintf("ESTABLISHED as each side believes: clients %s, the server %s; at the capture's end %d and %d",
 		peak(flowstate.Client), peak(flowstate.Server), last.Client, last.Server)
+}
+
+// seenText lists a packet's other records: "(also 0:38 +5.130 ms)".
+func seenText(seen []analyze.Seen) string {
+	var b strings.Builder
+	b.WriteString("(also")
+	for j, x := range seen[1:] {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %d:%d %+.3f ms", x.File, x.Frame, float64(x.Time-seen[0].Time)/1e6)
+	}
+	b.WriteByte(')')
+	return b.String()
 }

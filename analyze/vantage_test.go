@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -260,5 +261,33 @@ func TestEstablishedLab(t *testing.T) {
 			}
 			t.Logf("%d stretches compared", compared)
 		})
+	}
+}
+
+// Two copies of one capture: every packet at both "points" at the same
+// instant, so neither is nearer an end: no vantage is named, the offset
+// is 0 +- 0 (the lab's healthy server capture, copied at test time).
+func TestSameCaptureTwice(t *testing.T) {
+	src := "../testdata/lab/healthy/server.pcap"
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy.pcap")
+	if err := os.WriteFile(cp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flows, sum := runFiles(t, true, src, cp)
+	alone, _ := runFiles(t, true, src)
+	if len(flows) != len(alone) {
+		t.Errorf("%d flows, %d in one copy", len(flows), len(alone))
+	}
+	for i, c := range sum.Captures {
+		if c.Vantage != "" {
+			t.Errorf("capture %d: vantage %q, want none (the same point twice)", i, c.Vantage)
+		}
+	}
+	if c := sum.Captures[1]; c.ClockOffset == nil || *c.ClockOffset != 0 || *c.ClockOffsetUncertainty != 0 {
+		t.Errorf("offset %v", c.ClockOffset)
 	}
 }

@@ -173,6 +173,10 @@ type pairClock struct {
 	offset, uncertainty int64
 	delays              [2]int64
 	shared              int
+	// tie: both orders fit alike (every packet recorded at both points
+	// at the same instant, as two captures of one point): which is
+	// nearer which end is not known.
+	tie bool
 }
 
 // clockOf estimates two capture points' clock offset as NTP does, from
@@ -194,7 +198,7 @@ func clockOf(m map[pairKey]*copyStats, a, b int32) pairClock {
 	// a nearer the server: min over the server's is d_sc + off, max over
 	// the client's is off - d_cs.
 	u2 := s.min - c.max
-	out := pairClock{ok: true, shared: c.n + s.n}
+	out := pairClock{ok: true, shared: c.n + s.n, tie: u1 == u2}
 	if u1 >= u2 {
 		out.aNearClient = true
 		out.offset = (c.min + s.max) / 2
@@ -220,7 +224,7 @@ func captureVantage(m map[pairKey]*copyStats, i int32, n int) Vantage {
 		}
 		a, b := min(i, j), max(i, j)
 		pc := clockOf(m, a, b)
-		if !pc.ok {
+		if !pc.ok || pc.tie {
 			continue
 		}
 		any = true

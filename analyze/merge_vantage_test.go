@@ -82,7 +82,7 @@ func TestLabMergedVantages(t *testing.T) {
 						filepath.Base(ref), w.Labels, w.ZeekConnState(), w.ZeekHistory())
 				}
 			}
-			records, both := 0, 0
+			records, both, npackets := 0, 0, 0
 			type key struct {
 				dir           string
 				port          uint16
@@ -94,6 +94,7 @@ func TestLabMergedVantages(t *testing.T) {
 				if len(f.Seen) != len(f.Packets) {
 					t.Fatalf("flow %s: %d packets, seen for %d", f.Client, len(f.Packets), len(f.Seen))
 				}
+				npackets += len(f.Packets)
 				for i, seen := range f.Seen {
 					records += len(seen)
 					files := map[int32]bool{}
@@ -123,6 +124,9 @@ func TestLabMergedVantages(t *testing.T) {
 			}
 			if n := sum.Captures[0].TCPPackets + sum.Captures[1].TCPPackets; int64(records) != n {
 				t.Errorf("%d records in the merged packets' seen lists, %d TCP segments in the two files", records, n)
+			}
+			if again := int64(records - npackets); sum.SeenAgain != again {
+				t.Errorf("totals: %d seen again, the seen lists say %d", sum.SeenAgain, again)
 			}
 			for _, e := range tr.PathLog {
 				if e.Action != "drop" {

@@ -80,7 +80,11 @@ type Summary struct {
 	Origin, End int64
 	HasTime     bool
 	Segments    int64 // TCP segments analysed (after Match)
-	Flows       int
+	// SeenAgain counts, in a run of several vantage points, the segments
+	// that were another point's record of a packet already held: Segments
+	// minus SeenAgain packets were analysed.
+	SeenAgain int64
+	Flows     int
 	// LabelFlows counts, per label, the flows that carry it.
 	LabelFlows map[flowstate.Label]int
 	// CaptureLossFlows counts flows in which a side acknowledged data the
@@ -354,6 +358,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			v, basis = lv, BasisListener
 		}
 		sum.Flows++
+		sum.SeenAgain += int64(f.Sighted())
 		if f.AckedUnseen > 0 {
 			sum.CaptureLossFlows++
 		}

@@ -271,9 +271,12 @@ type JSONPercentiles struct {
 
 // JSONTotals are the run's totals.
 type JSONTotals struct {
-	Type        string         `json:"type,omitempty"`
-	Flows       int            `json:"flows"`
-	Segments    int64          `json:"segments"`
+	Type     string `json:"type,omitempty"`
+	Flows    int    `json:"flows"`
+	Segments int64  `json:"segments"`
+	// SeenAgain: in a run of several vantage points, the segments that
+	// were another point's record of a packet already counted.
+	SeenAgain   int64          `json:"seen_again,omitempty"`
 	LabelFlows  map[string]int `json:"label_flows"`
 	CaptureLoss int            `json:"capture_loss_flows"`
 	// RepliesMissing counts flows whose client acknowledged a SYN-ACK the
@@ -487,7 +490,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
-	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden,
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, SeenAgain: s.SeenAgain, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden,
 		JSONTraffic: trafficObject(&s.Traffic)}
 	if s.HasTime {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)

@@ -335,6 +335,9 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "%d flows, %d TCP segments", s.Flows, s.Segments)
+	if s.SeenAgain > 0 {
+		fmt.Fprintf(w, " (%d packets, the other %d records of packets seen at another capture point)", s.Segments-s.SeenAgain, s.SeenAgain)
+	}
 	if s.Hidden > 0 {
 		fmt.Fprintf(w, " (%d flows not shown: --flow, --port and --host pick what is shown, the views cover all)", s.Hidden)
 	}

@@ -58,7 +58,7 @@ func (f *Flow) ruleSynDropped(synAck *Segment) {
 		hs.reqSyn = answered
 	}
 	rst := f.EP[Server].RSTTime
-	server := f.cfg.vantageOf(synAck.File) // the SYN-ACK's first record is the server's nearest
+	server := f.cfg.VantageOf(synAck.File) // the SYN-ACK's first record is the server's nearest
 	for k := 1; k <= answered && k < len(hs.syns); k++ {
 		if rst != 0 && hs.syns[k-1].t <= rst && rst <= hs.syns[k].t {
 			continue // the earlier copy was refused, not dropped

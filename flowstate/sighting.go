@@ -43,6 +43,16 @@ const (
 	sightRingMax    = 512          // records kept per flow for matching, at most
 )
 
+// SightWindow is how far apart in time two records of one packet may be,
+// for callers that match records themselves (a pending flow's): the
+// shorter one when neither an IP ID nor a timestamp tells packets apart.
+func SightWindow(bare bool) int64 {
+	if bare {
+		return sightWindowBare
+	}
+	return sightWindow
+}
+
 type sightEntry struct {
 	rest  digestRest
 	time  int64
@@ -127,7 +137,9 @@ func (f *Flow) PathLosses() []PathLoss {
 // seen for the rules (pathLost).
 const sightEarly = 16
 
-func (c *Config) vantageOf(file int32) int32 {
+// VantageOf returns the vantage point of capture file file: Vantages'
+// entry, else the file itself.
+func (c *Config) VantageOf(file int32) int32 {
 	if int(file) < len(c.Vantages) && file >= 0 {
 		return c.Vantages[file]
 	}
@@ -144,7 +156,7 @@ func (f *Flow) sighted(seg *Segment, idx int) bool {
 		f.sight = s
 	}
 	d := digestOf(seg)
-	g := f.cfg.vantageOf(seg.File)
+	g := f.cfg.VantageOf(seg.File)
 	s.handshakeAt(seg, g)
 	bare := seg.IPID == 0 && !seg.Opt.HasTS
 	n := len(s.ring)

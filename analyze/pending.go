@@ -40,6 +40,9 @@ type compactSeg struct {
 	copyFile  uint16
 	copyFrame uint32
 	copyDT    int32
+	// arr and copyArr number the segment and its copy in the order they
+	// were read, which replay keeps (a file's time may go backwards).
+	arr, copyArr uint8
 }
 
 const (
@@ -93,6 +96,9 @@ type pendingFlow struct {
 	until int64  // when it expires, in the run's clock (see table)
 	segs  [2]compactSeg
 	n     uint8 // segments kept; 0 for a free slot
+	// read counts the segments and other points' records kept, in the
+	// order they came (compactSeg.arr).
+	read uint8
 	// queued: an expiry sweep has taken it (it is removed once finished).
 	queued bool
 }
@@ -114,8 +120,8 @@ func (p *pendingFlow) timeout(t Timeouts) int64 {
 }
 
 // replay builds the full flow of a pending one, on recycled when not nil:
-// its segments and the other points' records of them in the order the
-// merge read them (time, then file, then frame).
+// its segments and the other points' records of them in the order they
+// were read.
 func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *flowstate.Flow {
 	var segs [4]flowstate.Segment
 	n := 0
@@ -131,15 +137,25 @@ func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *fl
 		}
 	}
 	order := segs[:n]
-	slices.SortStableFunc(order, func(a, b flowstate.Segment) int {
-		if c := cmp.Compare(a.Time, b.Time); c != 0 {
-			return c
+	if n > int(p.n) {
+		var arr [4]uint8
+		j := 0
+		for i := 0; i < int(p.n); i++ {
+			arr[j] = p.segs[i].arr
+			j++
+			if p.segs[i].hasCopy {
+				arr[j] = p.segs[i].copyArr
+				j++
+			}
 		}
-		if c := cmp.Compare(a.File, b.File); c != 0 {
-			return c
+		// Insertion sort by arrival: at most four.
+		for i := 1; i < n; i++ {
+			for k := i; k > 0 && arr[k] < arr[k-1]; k-- {
+				arr[k], arr[k-1] = arr[k-1], arr[k]
+				order[k], order[k-1] = order[k-1], order[k]
+			}
 		}
-		return cmp.Compare(a.Frame, b.Frame)
-	})
+	}
 	f := recycled
 	if f == nil {
 		f = flowstate.NewFlow(&order[0], cfg)
@@ -178,7 +194,8 @@ func (p *pendingFlow) keepCopy(seg *flowstate.Segment, cfg *flowstate.Config) bo
 		if w := flowstate.SightWindow(bare); dt > w || dt < -w {
 			continue
 		}
-		k.hasCopy, k.copyFile, k.copyFrame, k.copyDT = true, uint16(seg.File), uint32(seg.Frame), int32(dt)
+		k.hasCopy, k.copyFile, k.copyFrame, k.copyDT, k.copyArr = true, uint16(seg.File), uint32(seg.Frame), int32(dt), p.read
+		p.read++
 		return true
 	}
 	return false
@@ -287,7 +304,7 @@ func (s *pendingStore) add(k *flowKey, h uint64, seg *flowstate.Segment, expiry 
 		slot = uint32((len(s.chunks)-1)*pendingChunk + len(*c) - 1)
 	}
 	p := s.at(slot)
-	*p = pendingFlow{key: *k, first: seg.Order, until: expiry, n: 1, slot: slot}
+	*p = pendingFlow{key: *k, first: seg.Order, until: expiry, n: 1, slot: slot, read: 1}
 	p.segs[0] = compact(seg, k)
 	s.index.insert(h, slot)
 	s.count++
@@ -306,6 +323,7 @@ func (s *pendingStore) remove(p *pendingFlow) {
 // clock, moving its expiry.
 func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, t Timeouts, now int64) {
 	p.segs[1] = compact(seg, &p.key)
+	p.segs[1].arr, p.read = p.read, p.read+1
 	p.n = 2
 	p.until = now + p.timeout(t)
 	s.push(queuedPending{slot: p.slot, expiry: p.until})

@@ -291,3 +291,23 @@ func TestSameCaptureTwice(t *testing.T) {
 		t.Errorf("offset %v", c.ClockOffset)
 	}
 }
+
+// Two copies of the client's SLL2 capture: timing cannot order them, the
+// direction marks name both the client.
+func TestSameClientCaptureTwice(t *testing.T) {
+	src := "../testdata/lab/healthy/client.pcap"
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy.pcap")
+	if err := os.WriteFile(cp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, sum := runFiles(t, false, src, cp)
+	for i, c := range sum.Captures {
+		if c.Vantage != "client" {
+			t.Errorf("capture %d: vantage %q, want client by its marks", i, c.Vantage)
+		}
+	}
+}

@@ -131,9 +131,33 @@ type vantageStats struct {
 	all        map[pairKey]*copyStats
 	byListener map[netip.AddrPort]map[pairKey]*copyStats
 	order      []netip.AddrPort
+	// marks and marksByListener: each file's direction marks on the
+	// packets of each end (flowstate.FileMarks), over all flows and per
+	// listener.
+	marks           map[int32][2]flowstate.DirSet
+	marksByListener map[netip.AddrPort]map[int32][2]flowstate.DirSet
 }
 
 func (v *vantageStats) add(f *flowstate.Flow, server netip.AddrPort) {
+	if ms := f.CaptureMarks(); len(ms) > 0 {
+		if v.marks == nil {
+			v.marks = make(map[int32][2]flowstate.DirSet)
+			v.marksByListener = make(map[netip.AddrPort]map[int32][2]flowstate.DirSet)
+		}
+		l := v.marksByListener[server]
+		if l == nil {
+			l = make(map[int32][2]flowstate.DirSet)
+			v.marksByListener[server] = l
+		}
+		for _, m := range ms {
+			for _, into := range []map[int32][2]flowstate.DirSet{v.marks, l} {
+				d := into[m.File]
+				d[0] |= m.Dirs[0]
+				d[1] |= m.Dirs[1]
+				into[m.File] = d
+			}
+		}
+	}
 	cds := f.CopyDelays()
 	if len(cds) == 0 {
 		return
@@ -212,11 +236,38 @@ func clockOf(m map[pairKey]*copyStats, a, b int32) pairClock {
 	return out
 }
 
+// marksVantage reads a capture's place from its direction marks on the
+// packets of each end, as directionVantage does for one flow: the
+// client's packets only outgoing and the server's only incoming is the
+// client, the other way round the server, a packet both ways or another
+// host's between; "" when the marks do not say.
+func marksVantage(d [2]flowstate.DirSet) Vantage {
+	c, s := d[flowstate.Client], d[flowstate.Server]
+	in, out := flowstate.DirIncoming, flowstate.DirOutgoing
+	switch {
+	case c == 0 || s == 0:
+		return ""
+	case c.Has(flowstate.DirOtherHost) || s.Has(flowstate.DirOtherHost):
+		return VantageBetween
+	case c.Only(out) && s.Only(in):
+		return VantageClient
+	case c.Only(in) && s.Only(out):
+		return VantageServer
+	case c.Has(in) && c.Has(out) || s.Has(in) && s.Has(out) || c == s:
+		return VantageBetween
+	}
+	return ""
+}
+
 // captureVantage names file i's place relative to the other files that
 // share packets with it (through m): client when it is nearer the client
 // than every other, server when nearer the server than every other,
-// between otherwise; "" when it shares none.
-func captureVantage(m map[pairKey]*copyStats, i int32, n int) Vantage {
+// between otherwise; "" when it shares none. The file's own direction
+// marks (marks), where present, come first.
+func captureVantage(m map[pairKey]*copyStats, marks map[int32][2]flowstate.DirSet, i int32, n int) Vantage {
+	if v := marksVantage(marks[i]); v != "" {
+		return v
+	}
 	nearer, farther, any := true, true, false
 	for j := int32(0); int(j) < n; j++ {
 		if j == i {
@@ -251,6 +302,7 @@ func (v *vantageStats) finish(caps []*Capture) {
 	if v.all == nil {
 		return
 	}
+
 	for i, c := range caps {
 		if i == 0 {
 			zero := 0.0
@@ -264,7 +316,7 @@ func (v *vantageStats) finish(caps []*Capture) {
 		byL := make(map[string]string)
 		var seen []Vantage
 		for _, l := range v.order {
-			if lv := captureVantage(v.byListener[l], int32(i), len(caps)); lv != "" {
+			if lv := captureVantage(v.byListener[l], v.marksByListener[l], int32(i), len(caps)); lv != "" {
 				byL[l.String()] = string(lv)
 				if !slices.Contains(seen, lv) {
 					seen = append(seen, lv)

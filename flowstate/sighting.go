@@ -94,9 +94,42 @@ type sightState struct {
 	synT, saT, ackT int64
 
 	sighted    int
+	marks      []FileMarks
 	sightings  []Sighting
 	copyDelays []CopyDelay
 	pathLosses []PathLoss
+}
+
+// FileMarks is what one capture file's direction marks (SLL packet type,
+// pcapng epb_flags) said of a flow's packets, by sender.
+type FileMarks struct {
+	File int32
+	Dirs [2]DirSet // by Side of the sender
+}
+
+// CaptureMarks lists, in a run of several vantage points, each file's
+// direction marks on the flow's packets (files without marks left out).
+func (f *Flow) CaptureMarks() []FileMarks {
+	if f.sight == nil {
+		return nil
+	}
+	return f.sight.marks
+}
+
+// mark adds a record's direction mark.
+func (s *sightState) mark(file int32, side Side, d Dir) {
+	if d == DirUnknown {
+		return
+	}
+	for i := range s.marks {
+		if s.marks[i].File == file {
+			s.marks[i].Dirs[side].Add(d)
+			return
+		}
+	}
+	m := FileMarks{File: file}
+	m.Dirs[side].Add(d)
+	s.marks = append(s.marks, m)
 }
 
 // Sighted counts the records of packets the flow already held from
@@ -158,6 +191,9 @@ func (f *Flow) sighted(seg *Segment, idx int) bool {
 	d := digestOf(seg)
 	g := f.cfg.VantageOf(seg.File)
 	s.handshakeAt(seg, g)
+	if seg.Dir != DirUnknown {
+		s.mark(seg.File, f.SideOf(seg), seg.Dir)
+	}
 	bare := seg.IPID == 0 && !seg.Opt.HasTS
 	n := len(s.ring)
 	for k := 0; k < n; k++ {

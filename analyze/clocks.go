@@ -102,7 +102,9 @@ func alignClocks(readers []*CaptureReader, vantages []int32) {
 			continue // the first file's own vantage: its clock
 		}
 		shift, known := shifts[g]
-		if r.path != "" {
+		// A file not yet opened whose first packet comes after the first
+		// file's pre-pass ended cannot overlap it: not read again.
+		if r.path != "" && (r.later == nil || r.later.first <= ref.last) {
 			// Only files that overlap the first in time are vantage
 			// points of its incident; others (the same connections
 			// again, far apart: copies of one capture) are merged in

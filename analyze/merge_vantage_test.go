@@ -285,3 +285,85 @@ func TestMergedClockOffset(t *testing.T) {
 		t.Logf("clock offset %.6f s ± %.6f s", *c.ClockOffset, *c.ClockOffsetUncertainty)
 	}
 }
+
+// dropFrames writes a copy of the pcap at path without the frames whose
+// 1-based numbers drop reports: the capture's own loss (derived at test
+// time from a real capture).
+func dropFrames(t *testing.T, path string, drop func(n int) bool) string {
+	t.Helper()
+	in, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "lossy.pcap")
+	out, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	w := pcapgo.NewWriterNanos(out)
+	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; ; n++ {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		if drop(n) {
+			continue
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return name
+}
+
+// One side's capture loss: the client's capture of the lab's healthy run
+// without every seventh frame merges with the server's into the server's
+// flows and labels; each packet the client's capture lost is seen at the
+// server's point only, noted as that capture missing it (the client
+// acknowledged what the server sent before any retransmission), never as
+// lost on the path but for bare ACKs, where the note names both.
+func TestMergedCaptureLoss(t *testing.T) {
+	dir := "../testdata/lab/healthy"
+	srv := filepath.Join(dir, "server.pcap")
+	alone, _ := runFiles(t, true, srv)
+	lossy := dropFrames(t, filepath.Join(dir, "client.pcap"), func(n int) bool { return n%7 == 0 })
+	merged, _ := runFiles(t, true, srv, lossy)
+	want, got := flowDigests(alone), flowDigests(merged)
+	if len(got) != len(want) {
+		t.Fatalf("%d flows, %d in the server's capture", len(got), len(want))
+	}
+	missed := 0
+	for k, w := range want {
+		g := got[k]
+		if g == nil || g.Labels != w.Labels || g.ZeekHistory() != w.ZeekHistory() {
+			t.Errorf("%s: merged %v, server's %v", k, g, w)
+			continue
+		}
+		for i, n := range g.Notes {
+			// A bare ACK the capture lost cannot be told from one lost on
+			// the path: the note says both; anything acknowledged can.
+			if strings.Contains(n, "lost on the path") && !strings.Contains(n, "or missed by that capture") {
+				t.Errorf("%s packet %d: %s", k, i, n)
+			}
+			if strings.Contains(n, "that capture missed it") || strings.Contains(n, "or missed by that capture") {
+				missed++
+				if len(g.Seen[i]) != 1 || g.Seen[i][0].File != 0 {
+					t.Errorf("%s packet %d: noted missed, seen %v", k, i, g.Seen[i])
+				}
+			}
+		}
+	}
+	if missed == 0 {
+		t.Error("no packet noted as missed by the client's capture")
+	}
+	t.Logf("%d packets noted as missed by the client's capture", missed)
+}

@@ -102,10 +102,15 @@ func (f *Flow) seenNote(i int, near [2]int32) string {
 				}
 			}
 		}
-		if later {
-			return fmt.Sprintf("left the %s (seen at capture %d), never reached the %s's capture point (capture %d): lost on the path", name[from], at, name[to], other)
+		switch {
+		case f.ackedBeforeResent(i):
+			return fmt.Sprintf("reached the %s, which acknowledged it before any retransmission, though the %s's capture point (capture %d) has no record of it: that capture missed it", name[to], name[to], other)
+		case !later:
+			return fmt.Sprintf("seen leaving the %s (capture %d), never at the %s's capture point (capture %d), which recorded nothing of this flow after it: lost on the path, or that capture had ended", name[from], at, name[to], other)
+		case seqSpace(p) == 0 && !f.resentDespite(i):
+			return fmt.Sprintf("left the %s (seen at capture %d), never reached the %s's capture point (capture %d): lost on the path, or missed by that capture (nothing acknowledges a bare ACK to tell)", name[from], at, name[to], other)
 		}
-		return fmt.Sprintf("seen leaving the %s (capture %d), never at the %s's capture point (capture %d), which recorded nothing of this flow after it: lost on the path, or that capture had ended", name[from], at, name[to], other)
+		return fmt.Sprintf("left the %s (seen at capture %d), never reached the %s's capture point (capture %d): lost on the path", name[from], at, name[to], other)
 	case near[to]:
 		return fmt.Sprintf("reached the %s's capture point (capture %d) but is missing from the %s's (capture %d): that capture missed it", name[to], at, name[from], near[from])
 	}
@@ -344,6 +349,70 @@ func (f *Flow) reachedServer(i int, near [2]int32) bool {
 	}
 	for _, x := range f.Seen[i] {
 		if x.File == near[flowstate.Server] {
+			return true
+		}
+	}
+	return false
+}
+
+// seqSpace is how much sequence space a packet takes: its payload, and
+// one each for SYN and FIN.
+func seqSpace(p *flowstate.Packet) uint32 {
+	n := p.Len
+	if p.Flags&flowstate.SYN != 0 {
+		n++
+	}
+	if p.Flags&flowstate.FIN != 0 {
+		n++
+	}
+	return n
+}
+
+// ackedBeforeResent reports whether recorded packet i, which takes
+// sequence space, was acknowledged by the receiver before its sender
+// sent any of that space again: then it reached the receiver, whatever a
+// capture near the receiver shows (that capture missed it). A packet lost
+// on the path is acknowledged only after its retransmission.
+func (f *Flow) ackedBeforeResent(i int) bool {
+	p := &f.Packets[i]
+	n := seqSpace(p)
+	if n == 0 {
+		return false
+	}
+	end := p.Seq + n
+	for j := i + 1; j < len(f.Packets); j++ {
+		q := &f.Packets[j]
+		if q.From == p.From {
+			if qn := seqSpace(q); qn > 0 && int32(q.Seq-end) < 0 && int32(q.Seq+qn-p.Seq) > 0 {
+				return false // sent again before any acknowledgment
+			}
+			continue
+		}
+		if q.Flags&flowstate.ACK != 0 && int32(q.Ack-end) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// resentDespite reports whether the receiver of recorded packet i, a bare
+// ACK, later sent again sequence space that ACK covered (not a
+// keep-alive, which comes whatever the answer): it never got the ACK, so
+// the ACK was lost on the path, not only missed by a capture.
+func (f *Flow) resentDespite(i int) bool {
+	p := &f.Packets[i]
+	if p.Flags&flowstate.ACK == 0 {
+		return false
+	}
+	for j := i + 1; j < len(f.Packets); j++ {
+		q := &f.Packets[j]
+		if q.From == p.From {
+			if q.Flags&flowstate.ACK != 0 && int32(q.Ack-p.Ack) > 0 {
+				return false // a later ACK covers more: the resend may answer its loss
+			}
+			continue
+		}
+		if q.Retransmit && seqSpace(q) > 0 && !q.Analysis.Has(flowstate.AnalysisKeepAlive) && int32(q.Seq-p.Ack) < 0 {
 			return true
 		}
 	}

@@ -119,6 +119,29 @@ type Capture struct {
 	FirstTime int64    `json:"first_time"`
 	LastTime  int64    `json:"last_time"`
 	Warnings  []string `json:"warnings"`
+
+	// In a run of several captures that recorded the same packets (vantage
+	// points of one incident; vantages.go): Vantage is this capture's place
+	// relative to the listeners it shares with the others (client, server,
+	// between; mixed with VantageByListener when it differs by listener);
+	// ClockOffset is its clock minus the first capture's, in seconds, give
+	// or take ClockOffsetUncertainty (0 for the first); OneWayDelay the
+	// least one-way delay between the first capture's point and this
+	// one's each way; SharedPackets how many packets both recorded.
+	Vantage                string            `json:"vantage,omitempty"`
+	VantageName            string            `json:"vantage_name,omitempty"` // as given (--vantage NAME=...)
+	VantageByListener      map[string]string `json:"vantage_by_listener,omitempty"`
+	ClockOffset            *float64          `json:"clock_offset,omitempty"`
+	ClockOffsetUncertainty *float64          `json:"clock_offset_uncertainty,omitempty"`
+	OneWayDelay            *OneWayDelay      `json:"one_way_delay,omitempty"`
+	SharedPackets          int               `json:"shared_packets,omitempty"`
+}
+
+// OneWayDelay is the least delay between two capture points each way, in
+// seconds.
+type OneWayDelay struct {
+	C2S float64 `json:"c2s"`
+	S2C float64 `json:"s2c"`
 }
 
 // Interface is one interface of a pcapng capture.
@@ -181,6 +204,12 @@ type CaptureReader struct {
 	lastTime       int64
 	firstBackwards int64
 	moreWarnings   int
+
+	// path is the file opened (Open, OpenLater), "" for a stream; shift
+	// is subtracted from every segment's time (the file's clock offset
+	// against the run's first file, clocks.go).
+	path  string
+	shift int64
 }
 
 // rec is a record read, with its segment when it carries TCP.
@@ -239,7 +268,7 @@ func (c *CaptureReader) openFile(path string, index int, wrap func(io.Reader) io
 		f.Close()
 		return err
 	}
-	c.closer = f
+	c.closer, c.path = f, path
 	return nil
 }
 
@@ -273,13 +302,13 @@ func OpenLater(path string, index int, wrap func(io.Reader) io.Reader) (*Capture
 	format, gz := c.info.Format, c.info.Gzip
 	c.release()
 	*c = CaptureReader{info: Capture{Index: index, Name: path, Format: format, Gzip: gz, Warnings: []string{}},
-		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump}
+		later: &later{path: path, wrap: wrap, first: first}, jump: defaultJump, path: path}
 	return c, nil
 }
 
 // reopen opens a reader made by OpenLater again, for reading.
 func (c *CaptureReader) reopen() {
-	l, idle, jump := c.later, c.cr.idle, c.jump
+	l, idle, jump, shift := c.later, c.cr.idle, c.jump, c.shift
 	if err := c.openFile(l.path, c.info.Index, l.wrap); err != nil {
 		// Gone or changed since it was first opened: a warning, no packets.
 		c.later = nil
@@ -287,7 +316,7 @@ func (c *CaptureReader) reopen() {
 		c.done = true
 		return
 	}
-	c.cr.idle, c.jump = idle, jump
+	c.cr.idle, c.jump, c.shift = idle, jump, shift
 }
 
 // Capture file magic numbers as read little-endian (pcap-savefile(5),
@@ -573,7 +602,7 @@ func (c *CaptureReader) Next(seg *flowstate.Segment) error {
 			tcp := e.tcp
 			if tcp {
 				*seg = e.seg
-				seg.Time, seg.Frame, seg.File = e.ts, e.frame, int32(c.info.Index)
+				seg.Time, seg.Frame, seg.File = e.ts-c.shift, e.frame, int32(c.info.Index)
 			}
 			c.n--
 			c.ready--

@@ -44,6 +44,20 @@
 // and closed once read, their buffers reused, so thousands of files cost
 // one or two open at a time.
 //
+// # Several vantage points
+//
+// Files that recorded the same packets (a client's and a server's capture
+// of one incident, a router's) are vantage points of one capture. Before
+// the merge, each file's clock is put on the first file's when the
+// handshakes both hold near their beginnings prove it apart (clocks.go).
+// In the merge, a flow keeps another point's record of a packet it already
+// holds as a sighting (flowstate's sighting.go): each packet is processed
+// once, its records listed in Flow.Seen; a packet seen leaving one end and
+// never at the other end's capture point is lost on the path, not dropped
+// by a host. The sightings give each capture's clock offset, one-way
+// delays and vantage (vantages.go); Options.Vantages groups a point's
+// ring pieces.
+//
 // A file that cannot be read at all (empty, not a capture, file header
 // cut short, unsupported link type) is an error matching ErrNotCapture.
 // Damage after the first packets (a record cut short, an absurd record
@@ -133,9 +147,10 @@
 //     backwards, a flow's finish time is on that clock (at or after its
 //     last packet's own time). So the output is the same for any number of
 //     flow tables, and so on any machine.
-//   - The vantage point is judged from handshake timing only; a queue in
-//     front of a link (a shaper, a busy NIC) makes a capture at a server
-//     look like one at the client.
+//   - Without direction marks (SLL/SLL2 packet type, pcapng epb_flags)
+//     the vantage point is judged from handshake timing; a queue in front
+//     of a link (a shaper, a busy NIC) makes a capture at a server look
+//     like one at the client.
 //   - Reassembly keeps no payload: a datagram whose TCP header ends past
 //     its first 256 bytes (behind deep tunnels) is counted as a truncated
 //     TCP header, and fragments are matched within one file, not across

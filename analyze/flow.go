@@ -17,6 +17,7 @@ type Flow struct {
 	ID             int
 	Client, Server netip.AddrPort
 	Vantage        Vantage
+	VantageBasis   VantageBasis // what Vantage rests on
 	// Origin is the time of the run's first packet: relative times in
 	// output count from it.
 	Origin int64
@@ -24,6 +25,40 @@ type Flow struct {
 	// every labelled packet, and for the segment that got a connection
 	// queued late; "" elsewhere.
 	Notes []string
+	// Seen, in a run of several captures, has one entry per recorded
+	// packet: every capture file that recorded it, the first record
+	// first (the packet's own File, Frame and Time); nil otherwise.
+	Seen [][]Seen
+}
+
+// Seen is one capture file's record of a packet.
+type Seen struct {
+	File  int32
+	Frame int64
+	Time  int64 // on the first file's clock
+}
+
+// collectSeen fills f.Seen from the flow's packets and its sightings
+// (flowstate.Flow.Sightings): the packets kept under a record limit.
+func (f *Flow) collectSeen() {
+	f.Seen = make([][]Seen, len(f.Packets))
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		f.Seen[i] = []Seen{{File: p.File, Frame: p.Frame, Time: p.Time}}
+	}
+	for _, x := range f.Sightings() {
+		i := x.Packet
+		switch {
+		case f.Elided == 0 || i < f.ElidedAt:
+		case i >= f.ElidedAt+f.Elided:
+			i -= f.Elided
+		default:
+			continue
+		}
+		if i >= 0 && i < len(f.Seen) {
+			f.Seen[i] = append(f.Seen[i], Seen{File: x.File, Frame: x.Frame, Time: x.Time})
+		}
+	}
 }
 
 // AddrPort returns side's address and port.
@@ -75,6 +110,8 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 		unacked[i] = true
 	}
 	promptData := f.firstDataAckedPromptly()
+	near := f.vantageSides()
+	lastClientAckIdx, lastSynIdx := -1, -1
 	var lastClientAck, lastSyn, lastSynAck int64
 	synAcks := 0
 	for i := range f.Packets {
@@ -84,7 +121,10 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 		switch {
 		case l.Has(flowstate.LabelSynDropped):
 			why := "the server dropped it (accept queue full, or SYN queue full without syncookies)"
-			if !local {
+			switch {
+			case f.reachedServer(lastSynIdx, near):
+				why = fmt.Sprintf("it reached the server's capture point (capture %d), so the server dropped it (accept queue full, or SYN queue full without syncookies)", near[flowstate.Server])
+			case !local:
 				why = "it was dropped by the server (accept or SYN queue full) or lost on the way"
 			}
 			notes = append(notes, fmt.Sprintf("client sends its SYN again %s after the last one, which got no SYN-ACK: %s", seconds(p.Time-lastSyn), why))
@@ -106,7 +146,10 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 				notes = append(notes, fmt.Sprintf("server retransmits its SYN-ACK (copy %d) late, not at its timer's first expiry, and later acknowledges the client's first data at once: the listener uses TCP_DEFER_ACCEPT and holds a bare ACK until data comes (not an overflow)", synAcks))
 			case l.Has(flowstate.LabelSynAckAfterAck):
 				why := "the server ignored it, its accept queue is full"
-				if !local {
+				switch {
+				case f.reachedServer(lastClientAckIdx, near):
+					why = fmt.Sprintf("it reached the server's capture point (capture %d), so the server ignored it: its accept queue is full", near[flowstate.Server])
+				case !local:
 					why = "the server ignored it (accept queue full) or it was lost on the way"
 				}
 				if promptData {
@@ -182,13 +225,16 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 		if p.Duplicate {
 			notes = append(notes, "the same frame seen twice (as tcpdump -i any can record); not counted")
 		}
+		if n := f.seenNote(i, near); n != "" {
+			notes = append(notes, n)
+		}
 		f.Notes[i] = strings.Join(notes, "; ")
 
 		if p.From == flowstate.Client && p.Flags&flowstate.ACK != 0 && p.Flags&flowstate.SYN == 0 {
-			lastClientAck = p.Time
+			lastClientAck, lastClientAckIdx = p.Time, i
 		}
 		if p.From == flowstate.Client && p.Flags&(flowstate.SYN|flowstate.ACK) == flowstate.SYN {
-			lastSyn = p.Time
+			lastSyn, lastSynIdx = p.Time, i
 		}
 	}
 	return offeredZero

@@ -89,6 +89,9 @@ type labPathEvent struct {
 	Dst    string `json:"dst"`
 	Flags  string `json:"flags"`
 	Action string `json:"action"` // drop, hold
+	RelSeq uint32 `json:"rel_seq"`
+	RelAck uint32 `json:"rel_ack"`
+	Len    uint32 `json:"len"`
 }
 
 // pathDropped reports whether the router dropped a frame of the given
@@ -816,15 +819,31 @@ type labFlow struct {
 }
 
 // labRun analyses one capture and returns its flows.
+// labReaders opens path, or the files "dir/a.pcap+b.pcap" names (a
+// merged run of two vantage points).
+func labReaders(t *testing.T, path string) []*CaptureReader {
+	t.Helper()
+	dir, base := filepath.Split(path)
+	var rs []*CaptureReader
+	for i, name := range strings.Split(base, "+") {
+		r, err := Open(filepath.Join(dir, name), i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// labMerged is the capture name of the merged run of a scenario's two
+// captures.
+const labMerged = "server.pcap+client.pcap"
+
 func labRun(t *testing.T, path string) []*labFlow {
 	t.Helper()
-	r, err := Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	var flows []*labFlow
-	if _, err := Run(context.Background(), []*CaptureReader{r}, Options{Record: true}, func(f *Flow) error {
+	if _, err := Run(context.Background(), labReaders(t, path), Options{Record: true}, func(f *Flow) error {
 		cep := &f.EP[flowstate.Client]
 		lf := &labFlow{
 			Client: f.Client, Labels: f.Labels, RepliesMissing: f.RepliesMissing,
@@ -1022,7 +1041,7 @@ func TestLabTruth(t *testing.T) {
 		dir := filepath.Dir(path)
 		name := filepath.Base(dir)
 		tr := labScenario(t, path)
-		for _, capture := range []string{"server.pcap", "client.pcap"} {
+		for _, capture := range []string{"server.pcap", "client.pcap", labMerged} {
 			t.Run(name+"/"+capture, func(t *testing.T) {
 				flows := labRun(t, filepath.Join(dir, capture))
 				cases := labCases(t, tr, flows)
@@ -1106,7 +1125,7 @@ func TestLabListeners(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: server %q: %v", path, tr.Server, err)
 		}
-		for _, capture := range []string{"server.pcap", "client.pcap"} {
+		for _, capture := range []string{"server.pcap", "client.pcap", labMerged} {
 			t.Run(filepath.Base(dir)+"/"+capture, func(t *testing.T) {
 				sum := labSummary(t, filepath.Join(dir, capture))
 				var l *Listener
@@ -1195,12 +1214,7 @@ func TestLabListeners(t *testing.T) {
 // labSummary analyses one capture for its listener views.
 func labSummary(t *testing.T, path string) *Summary {
 	t.Helper()
-	r, err := Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sum, err := Run(context.Background(), []*CaptureReader{r}, Options{}, func(*Flow) error { return nil })
+	sum, err := Run(context.Background(), labReaders(t, path), Options{}, func(*Flow) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1227,7 +1241,7 @@ func TestLabVerdicts(t *testing.T) {
 			}
 			byServer[srv] = append(byServer[srv], cl)
 		}
-		for _, capture := range []string{"server.pcap", "client.pcap"} {
+		for _, capture := range []string{"server.pcap", "client.pcap", labMerged} {
 			if tr.ServerCaptureDirection != "" && capture == "server.pcap" {
 				continue // one direction: TestLabListeners checks it
 			}

@@ -61,6 +61,9 @@ type Listener struct {
 	// Series holds what the incident chart draws, over the capture's
 	// time (series.go).
 	Series Series
+	// Established is how many connections each side believes
+	// ESTABLISHED over time (established.go).
+	Established Established
 	// CaptureLossFlows counts the flows in which a side acknowledged data
 	// the capture never saw: the capture lost packets, so drop labels are
 	// less certain.
@@ -126,6 +129,9 @@ type listenerAgg struct {
 	recordsDropped bool
 	votes          [numVantages]int // by vantageIndex
 	timer          synAckTimer      // what the flows show of the request timer (sysctl.go)
+	dirVotes       [numVantages]int // the votes that rest on packet direction
+	untimed        [numVantages]int // the direction votes of flows without a complete handshake
+	mergedVotes    [numVantages]int // the votes of flows seen at several capture points
 	rstOverflow    int
 	ackIgnored     int
 	answered       int                         // flows whose SYN the server answered with a SYN-ACK
@@ -147,6 +153,7 @@ type listenerAgg struct {
 	// tcp_synack_retries=0 (synAckRetriesZero, as the listener was then).
 	zeroOffered int
 	series      seriesBuilder
+	estab       establishedBuilder
 }
 
 type listenerKey struct {
@@ -170,7 +177,7 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 	if a == nil {
 		// Maps are made when first needed: a capture can hold tens of
 		// thousands of listeners seen for a packet or two.
-		a = &listenerAgg{series: seriesBuilder{origin: ls.origin}}
+		a = &listenerAgg{series: seriesBuilder{origin: ls.origin}, estab: establishedBuilder{origin: ls.origin}}
 		a.l.Server = addrPort(s)
 		ls.m[k] = a
 		ls.order = append(ls.order, a)
@@ -180,18 +187,41 @@ func (ls *listeners) get(f *flowstate.Flow) *listenerAgg {
 
 // vantage is the listener's vantage point so far: the most common among
 // its flows with a complete handshake.
+// Flows whose direction marks name an end but that had no complete
+// handshake to time count for same-host once another flow proved the
+// peer is on the same host (sameHostVotes).
 func (a *listenerAgg) vantage() Vantage {
+	votes := a.sameHostVotes()
 	best, n := VantageUnknown, 0
 	for _, v := range []Vantage{VantageServer, VantageClient, VantageSameHost, VantageBetween} {
-		if a.votes[vantageIndex(v)] > n {
-			best, n = v, a.votes[vantageIndex(v)]
+		if votes[vantageIndex(v)] > n {
+			best, n = v, votes[vantageIndex(v)]
 		}
 	}
 	return best
 }
 
+// sameHostVotes returns the listener's vantage votes with the untimed
+// client and server direction votes moved to same-host when some flow
+// showed both packet direction and a peer within 200 µs (BasisBoth): the
+// marks say which end captured, the timed flows that the other end is on
+// the same host.
+func (a *listenerAgg) sameHostVotes() [numVantages]int {
+	votes := a.votes
+	sh := vantageIndex(VantageSameHost)
+	if a.dirVotes[sh] == 0 {
+		return votes
+	}
+	for _, v := range []Vantage{VantageServer, VantageClient} {
+		i := vantageIndex(v)
+		votes[i] -= a.untimed[i]
+		votes[sh] += a.untimed[i]
+	}
+	return votes
+}
+
 // add takes one finished flow.
-func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
+func (a *listenerAgg) add(f *flowstate.Flow, v Vantage, basis VantageBasis) {
 	l := &a.l
 	l.Flows++
 	if f.SynAckTime != 0 {
@@ -223,6 +253,15 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage) {
 	}
 	if v != VantageUnknown {
 		a.votes[vantageIndex(v)]++
+		switch basis {
+		case BasisDirectionOnly:
+			a.untimed[vantageIndex(v)]++
+			fallthrough
+		case BasisDirection, BasisBoth:
+			a.dirVotes[vantageIndex(v)]++
+		case BasisMerged:
+			a.mergedVotes[vantageIndex(v)]++
+		}
 	}
 	for _, lb := range f.Labels.List() {
 		if l.LabelFlows == nil {
@@ -324,6 +363,7 @@ func (a *listenerAgg) incomplete(f *flowstate.Flow) {
 
 // count adds a flow's events to the listener's series.
 func (a *listenerAgg) count(f *flowstate.Flow) {
+	a.estab.add(f)
 	bump := func(t int64, k SeriesKind) {
 		if t != 0 {
 			a.series.add(t, k, 1)
@@ -369,7 +409,7 @@ func (a *listenerAgg) finish() *Listener {
 		total += n
 	}
 	if total > 0 {
-		l.VantageEvidence = fmt.Sprintf("%d of %d complete handshakes look like %s", a.votes[vantageIndex(l.Vantage)], total, vantageWhy(l.Vantage))
+		l.VantageEvidence = a.vantageEvidence(l.Vantage, total)
 	} else {
 		l.VantageEvidence = "no complete handshake to judge by"
 	}
@@ -377,6 +417,8 @@ func (a *listenerAgg) finish() *Listener {
 	a.notes()
 	l.Series = a.series.series()
 	a.series = seriesBuilder{}
+	l.Established = a.estab.established()
+	a.estab = establishedBuilder{}
 	a.inferSysctls()
 	return l
 }
@@ -422,6 +464,45 @@ func vantageIndex(v Vantage) int {
 		return 4
 	}
 	return 0
+}
+
+// vantageEvidence says what the listener's vantage v rests on: the
+// capture's packet direction marks, handshake timing, or both, in how
+// many of the total flows that had either.
+func (a *listenerAgg) vantageEvidence(v Vantage, total int) string {
+	i := vantageIndex(v)
+	votes, dirVotes := a.sameHostVotes(), a.dirVotes
+	if votes != a.votes {
+		for _, u := range []Vantage{VantageServer, VantageClient} {
+			dirVotes[i] += a.untimed[vantageIndex(u)]
+		}
+	}
+	byDir, byTiming := dirVotes[i], votes[i]-dirVotes[i]
+	if m := a.mergedVotes[i]; m > 0 {
+		return fmt.Sprintf("%d of %d flows look like %s: %d seen at several capture points, by the handshake at the one nearest the server (its timing weak on a shaped link), %d by packet direction, %d by handshake timing", votes[i], total, vantageWhy(v), m, byDir, byTiming-m)
+	}
+	switch {
+	case byTiming == 0:
+		return fmt.Sprintf("packet direction: in %d of %d flows the capture marks %s", byDir, total, directionWhy(v))
+	case byDir == 0:
+		return fmt.Sprintf("handshake timing, weak on a shaped link: %d of %d complete handshakes look like %s", byTiming, total, vantageWhy(v))
+	}
+	return fmt.Sprintf("%d of %d flows look like %s: %d by packet direction, %d by handshake timing (weak on a shaped link)", votes[i], total, vantageWhy(v), byDir, byTiming)
+}
+
+// directionWhy says what the direction marks of a vantage are.
+func directionWhy(v Vantage) string {
+	switch v {
+	case VantageServer:
+		return "the server's packets outgoing and the client's incoming: a capture on the server"
+	case VantageClient:
+		return "the client's packets outgoing and the server's incoming: a capture on the client"
+	case VantageSameHost:
+		return "one end's packets outgoing (or both ends' out and in again on one interface, loopback) and the other end answering within 200 µs: client and server on one host"
+	case VantageBetween:
+		return "packets passing through (both incoming and outgoing, one direction for both sides, or to another host): a router, bridge or container host between client and server"
+	}
+	return "nothing"
 }
 
 // plural writes a count and a noun, plural unless the count is one.

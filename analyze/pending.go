@@ -33,6 +33,16 @@ type compactSeg struct {
 	ipid         uint16
 	dir          flowstate.Dir
 	iface        uint8
+	// In a run of several vantage points, another point's record of the
+	// same packet (flowstate's sighting rule): its file, frame and time
+	// after this one's (within the sighting window, which fits).
+	hasCopy   bool
+	copyFile  uint16
+	copyFrame uint32
+	copyDT    int32
+	// arr and copyArr number the segment and its copy in the order they
+	// were read, which replay keeps (a file's time may go backwards).
+	arr, copyArr uint8
 }
 
 const (
@@ -86,6 +96,9 @@ type pendingFlow struct {
 	until int64  // when it expires, in the run's clock (see table)
 	segs  [2]compactSeg
 	n     uint8 // segments kept; 0 for a free slot
+	// read counts the segments and other points' records kept, in the
+	// order they came (compactSeg.arr).
+	read uint8
 	// queued: an expiry sweep has taken it (it is removed once finished).
 	queued bool
 }
@@ -106,21 +119,86 @@ func (p *pendingFlow) timeout(t Timeouts) int64 {
 	return t.Handshake
 }
 
-// replay builds the full flow of a pending one, on recycled when not nil.
+// replay builds the full flow of a pending one, on recycled when not nil:
+// its segments and the other points' records of them in the order they
+// were read.
 func (p *pendingFlow) replay(cfg flowstate.Config, recycled *flowstate.Flow) *flowstate.Flow {
-	first := p.segs[0].segment(&p.key, p.first)
+	var segs [4]flowstate.Segment
+	n := 0
+	for i := 0; i < int(p.n); i++ {
+		c := &p.segs[i]
+		segs[n] = c.segment(&p.key, p.first)
+		n++
+		if c.hasCopy {
+			cp := segs[n-1]
+			cp.File, cp.Frame, cp.Time = int32(c.copyFile), int64(c.copyFrame), c.time+int64(c.copyDT)
+			segs[n] = cp
+			n++
+		}
+	}
+	order := segs[:n]
+	if n > int(p.n) {
+		var arr [4]uint8
+		j := 0
+		for i := 0; i < int(p.n); i++ {
+			arr[j] = p.segs[i].arr
+			j++
+			if p.segs[i].hasCopy {
+				arr[j] = p.segs[i].copyArr
+				j++
+			}
+		}
+		// Insertion sort by arrival: at most four.
+		for i := 1; i < n; i++ {
+			for k := i; k > 0 && arr[k] < arr[k-1]; k-- {
+				arr[k], arr[k-1] = arr[k-1], arr[k]
+				order[k], order[k-1] = order[k-1], order[k]
+			}
+		}
+	}
 	f := recycled
 	if f == nil {
-		f = flowstate.NewFlow(&first, cfg)
+		f = flowstate.NewFlow(&order[0], cfg)
 	} else {
-		f.Reset(&first, cfg)
+		f.Reset(&order[0], cfg)
 	}
-	f.Process(&first)
-	for i := 1; i < int(p.n); i++ {
-		seg := p.segs[i].segment(&p.key, p.first)
-		f.Process(&seg)
+	for i := range order {
+		f.Process(&order[i])
 	}
 	return f
+}
+
+// keepCopy keeps seg as another vantage point's record of one of the
+// pending flow's segments, as flowstate's sighting rule would match it
+// (the same direction and TCP fields, IP ID and timestamps, another
+// vantage, within the window; the newest first), when that segment has
+// no record from elsewhere yet; it reports whether it did. A second
+// record from elsewhere, or a frame copy at the same point, is left to
+// the full flow.
+func (p *pendingFlow) keepCopy(seg *flowstate.Segment, cfg *flowstate.Config) bool {
+	if !cfg.MultiVantage || seg.Frame < 0 || seg.Frame > math.MaxUint32 || seg.File < 0 || seg.File > math.MaxUint16 {
+		return false
+	}
+	c := compact(seg, &p.key)
+	for i := int(p.n) - 1; i >= 0; i-- {
+		k := &p.segs[i]
+		if c.bits&bitSrcIsA != k.bits&bitSrcIsA || c.seq != k.seq || c.ack != k.ack || c.flags != k.flags ||
+			c.tsVal != k.tsVal || c.tsEcr != k.tsEcr || c.window != k.window || c.ipid != k.ipid {
+			continue
+		}
+		dt := c.time - k.time
+		if cfg.VantageOf(int32(k.file)) == cfg.VantageOf(seg.File) || k.hasCopy {
+			return false // a frame copy at one point, or a third record: the full flow decides
+		}
+		bare := c.ipid == 0 && c.bits&bitHasTS == 0 || k.ipid == 0 && k.bits&bitHasTS == 0
+		if w := flowstate.SightWindow(bare); dt > w || dt < -w {
+			continue
+		}
+		k.hasCopy, k.copyFile, k.copyFrame, k.copyDT, k.copyArr = true, uint16(seg.File), uint32(seg.Frame), int32(dt), p.read
+		p.read++
+		return true
+	}
+	return false
 }
 
 // memo is the flow's memo for Wireshark's port-reuse rule (memo.go).
@@ -226,7 +304,7 @@ func (s *pendingStore) add(k *flowKey, h uint64, seg *flowstate.Segment, expiry 
 		slot = uint32((len(s.chunks)-1)*pendingChunk + len(*c) - 1)
 	}
 	p := s.at(slot)
-	*p = pendingFlow{key: *k, first: seg.Order, until: expiry, n: 1, slot: slot}
+	*p = pendingFlow{key: *k, first: seg.Order, until: expiry, n: 1, slot: slot, read: 1}
 	p.segs[0] = compact(seg, k)
 	s.index.insert(h, slot)
 	s.count++
@@ -245,7 +323,16 @@ func (s *pendingStore) remove(p *pendingFlow) {
 // clock, moving its expiry.
 func (s *pendingStore) second(p *pendingFlow, seg *flowstate.Segment, t Timeouts, now int64) {
 	p.segs[1] = compact(seg, &p.key)
+	p.segs[1].arr, p.read = p.read, p.read+1
 	p.n = 2
+	p.until = now + p.timeout(t)
+	s.push(queuedPending{slot: p.slot, expiry: p.until})
+}
+
+// touch moves a pending flow's expiry after another point's record of
+// one of its segments, as a full flow's would move (its state is
+// unchanged).
+func (s *pendingStore) touch(p *pendingFlow, t Timeouts, now int64) {
 	p.until = now + p.timeout(t)
 	s.push(queuedPending{slot: p.slot, expiry: p.until})
 }

@@ -10,17 +10,22 @@ import (
 	"github.com/tcptimeline/tcptimeline/analyze/render"
 )
 
-// timelineJSON renders the JSON timeline of a capture.
-func timelineJSON(t *testing.T, path string) []byte {
+// timelineJSON renders the JSON timeline of a capture, or of several
+// merged.
+func timelineJSON(t *testing.T, paths ...string) []byte {
 	t.Helper()
-	r, err := analyze.Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
+	var rs []*analyze.CaptureReader
+	for i, path := range paths {
+		r, err := analyze.Open(path, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		rs = append(rs, r)
 	}
-	defer r.Close()
 	var buf bytes.Buffer
 	j := render.NewJSON(&buf, render.Options{})
-	sum, err := analyze.Run(context.Background(), []*analyze.CaptureReader{r}, analyze.Options{Record: true}, j.Flow)
+	sum, err := analyze.Run(context.Background(), rs, analyze.Options{Record: true}, j.Flow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +49,19 @@ func TestPendingFlowsChangeNothing(t *testing.T) {
 		restore()
 		if !bytes.Equal(full, pending) {
 			t.Errorf("%s: the timeline differs when flows are kept pending first", p)
+		}
+	}
+	// Merged pairs: another point's record of a pending flow's segment
+	// is kept in the compact form too.
+	pairs, _ := filepath.Glob("../testdata/lab/*/server.pcap")
+	for _, srv := range pairs {
+		cli := filepath.Join(filepath.Dir(srv), "client.pcap")
+		full := timelineJSON(t, srv, cli)
+		restore := analyze.KeepPendingFrom(0)
+		pending := timelineJSON(t, srv, cli)
+		restore()
+		if !bytes.Equal(full, pending) {
+			t.Errorf("%s + client.pcap: the merged timeline differs when flows are kept pending first", srv)
 		}
 	}
 }

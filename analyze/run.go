@@ -57,6 +57,23 @@ type Options struct {
 	// Progress, when set, counts the TCP segments read so far, for a
 	// progress line; it is updated every few thousand segments.
 	Progress *atomic.Int64
+	// Vantages maps each input file (by index) to its vantage point, when
+	// the caller says (--vantage): files of one vantage are pieces of one
+	// capture (a ring), files of different vantages captured the same
+	// packets at different points. Without it, every file is its own
+	// vantage: pieces of a ring never share a packet, so it matters only
+	// when one does.
+	Vantages []int32
+	// VantageNames names each file's vantage as the caller gave it
+	// (Capture.VantageName); "" for none.
+	VantageNames []string
+
+	multiVantage bool // set by run: several files
+}
+
+// flowConfig is the state machine's configuration for a run.
+func (o *Options) flowConfig() flowstate.Config {
+	return flowstate.Config{Record: o.Record, RecordLimit: o.RecordLimit, MultiVantage: o.multiVantage, Vantages: o.Vantages}
 }
 
 // Summary is what a run reports once every flow has been handed out: the
@@ -70,7 +87,11 @@ type Summary struct {
 	Origin, End int64
 	HasTime     bool
 	Segments    int64 // TCP segments analysed (after Match)
-	Flows       int
+	// SeenAgain counts, in a run of several vantage points, the segments
+	// that were another point's record of a packet already held: Segments
+	// minus SeenAgain packets were analysed.
+	SeenAgain int64
+	Flows     int
 	// LabelFlows counts, per label, the flows that carry it.
 	LabelFlows map[flowstate.Label]int
 	// CaptureLossFlows counts flows in which a side acknowledged data the
@@ -174,6 +195,10 @@ func Run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 }
 
 func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(*Flow) error, shards int) (*Summary, error) {
+	opts.multiVantage = len(readers) > 1
+	if opts.multiVantage {
+		alignClocks(readers, opts.Vantages)
+	}
 	hasher := keyHasher(maphashSeed())
 	// Stage 1: read, decode, dispatch by flow.
 	in := make([]chan *batch, shards)
@@ -332,6 +357,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 	// Stage 3, here: merge, listener views, emit.
 	sum := &Summary{LabelFlows: make(map[flowstate.Label]int)}
 	ls := newListeners()
+	var vs vantageStats
 	var emitErr error
 	id := 0
 	var fl Flow // reused for every flow when nothing is recorded
@@ -350,7 +376,7 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 			grace.Stop()
 		}
 	}()
-	cfg := flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}
+	cfg := opts.flowConfig()
 	handle := func(x *finished) {
 		var recycled *flowstate.Flow
 		if x.F == nil && recycle != nil {
@@ -361,12 +387,17 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		}
 		f := x.flow(cfg, recycled)
 		agg := ls.get(f)
-		v := flowVantage(f)
-		agg.add(f, v)
-		if v == VantageUnknown {
-			v = agg.vantage()
+		vs.add(f, agg.l.Server)
+		v, basis := flowVantage(f)
+		if mv, ok := mergedVantage(f); ok {
+			v, basis = mv, BasisMerged
+		}
+		agg.add(f, v, basis)
+		if lv := agg.vantage(); v == VantageUnknown && lv != VantageUnknown || basis == BasisDirectionOnly && lv == VantageSameHost {
+			v, basis = lv, BasisListener
 		}
 		sum.Flows++
+		sum.SeenAgain += int64(f.Sighted())
 		if f.AckedUnseen > 0 {
 			sum.CaptureLossFlows++
 		}
@@ -384,7 +415,10 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 				p = new(Flow)
 			}
 			*p = Flow{Flow: f, ID: id, Client: addrPort(&f.EP[flowstate.Client]),
-				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, Origin: sum.Origin}
+				Server: addrPort(&f.EP[flowstate.Server]), Vantage: v, VantageBasis: basis, Origin: sum.Origin}
+			if opts.multiVantage && opts.Record {
+				p.collectSeen()
+			}
 			if opts.Show != nil && !opts.Show(p) {
 				sum.Hidden++
 				agg.l.Hidden++
@@ -457,6 +491,19 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		for _, r := range readers {
 			sum.Captures = append(sum.Captures, r.Info())
 		}
+		vs.finish(sum.Captures)
+		for i, r := range readers {
+			// Offsets measured on shifted times: add the shift back.
+			if c := sum.Captures[i]; r.shift != 0 && c.ClockOffset != nil {
+				off := *c.ClockOffset + float64(r.shift)/1e9
+				c.ClockOffset = &off
+			}
+		}
+		for i, c := range sum.Captures {
+			if i < len(opts.VantageNames) {
+				c.VantageName = opts.VantageNames[i]
+			}
+		}
 	case <-time.After(readerGrace):
 	}
 	for _, a := range ls.order {
@@ -501,7 +548,7 @@ func runShard(shard, shards int, in <-chan *batch, free chan<- *batch, out chan<
 	// Flows go out in batches of at most flowBatchSize, also in the middle
 	// of a sweep (then with the safe time from before it), so that a sweep
 	// that finishes a million flows holds none of them for long.
-	tbl = newTable(flowstate.Config{Record: opts.Record, RecordLimit: opts.RecordLimit}, opts.Timeouts, hasher, func(x finished) {
+	tbl = newTable(opts.flowConfig(), opts.Timeouts, hasher, func(x finished) {
 		cur.flows = append(cur.flows, x)
 		if len(cur.flows) >= flowBatchSize {
 			send(false, nil)

@@ -321,6 +321,11 @@ func (t *table) add(seg *flowstate.Segment, h uint64, now int64) {
 			switch {
 			case p.expiry() <= now:
 				t.expire(now) // it expired between sweeps: finish it, in order
+			case p.keepCopy(seg, &t.cfg):
+				// Another vantage point's record of a kept segment: kept
+				// with it, so a flood seen at two points stays compact.
+				t.pend.touch(p, t.timeouts, now)
+				return
 			case p.n < 2 && handshakeOnly(seg) && !reusesPort(p, seg):
 				t.pend.second(p, seg, t.timeouts, now)
 				return

@@ -26,6 +26,11 @@ type Endpoint struct {
 	SACKPermitted bool
 	Timestamps    bool
 	TTL           uint8 // TTL or hop limit of its first packet
+	// Dirs is the set of capture directions its packets were recorded
+	// in (SLL/SLL2 packet type, pcapng epb_flags), copies included: what
+	// the capture itself says of which host sent them (vantage.go in
+	// package analyze).
+	Dirs DirSet
 
 	Packets int
 	Bytes   int64 // payload bytes sent, retransmissions included

@@ -14,6 +14,12 @@ type Config struct {
 	// (Flow.Elided counts it, Flow.ElidedAt says where it was). 0 keeps
 	// every packet.
 	RecordLimit int
+	// MultiVantage: the run reads several captures that may have seen
+	// the same packets at different points (sighting.go). Vantages maps a
+	// capture file to its vantage point (files of one ring share one);
+	// without it, each file is its own.
+	MultiVantage bool
+	Vantages     []int32
 }
 
 // Packet is one packet of a flow with what the analysis concluded about
@@ -172,6 +178,10 @@ type Flow struct {
 	hs     handshake
 	events []Event
 	last   digest // previous segment, for duplicate detection
+	// sight is what a run of several vantage points (Config.MultiVantage)
+	// matches and learns: nil otherwise, so a flow of one capture pays a
+	// pointer (sighting.go).
+	sight *sightState
 	// revisedNow: a revision reported a state for the packet being
 	// processed, so its final state must be reported after it.
 	revisedNow [2]bool
@@ -303,6 +313,9 @@ func (f *Flow) StartsNewConnection(seg *Segment) bool {
 func (f *Flow) Process(seg *Segment) []Event {
 	f.events = f.events[:0]
 	f.revisedNow = [2]bool{}
+	if f.cfg.MultiVantage && f.sighted(seg, f.NPackets) {
+		return f.events
+	}
 	idx := f.NPackets
 	f.NPackets++
 	f.LastTime = seg.Time
@@ -310,9 +323,14 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.zeek.process(seg, from)         // duplicates too: Zeek sees retransmissions
 	an := f.wsAnalyze(seg, from, idx) // duplicates too: Wireshark knows none
 
+	f.EP[from].Dirs.Add(seg.Dir) // duplicates too: a copy in the other direction shows a forwarding host
+
 	d := digestOf(seg)
 	if idx > 0 && f.isDuplicate(&d) {
 		f.Duplicates++
+		if d.iface != 0 && f.last.iface != 0 && d.iface != f.last.iface {
+			f.EP[from].Dirs |= DirSetTwoIfaces
+		}
 		if f.cfg.Record {
 			p := f.packetOf(seg, from)
 			p.Duplicate = true
@@ -748,7 +766,8 @@ func (f *Flow) Finish(now int64, reason string) []Event {
 // DroppedSYNs returns the times of the client's SYN copies that got no
 // answer (the copies before the one the server answered with a SYN-ACK
 // or a reset, or every copy when none was answered), at most 16, and how
-// many there were in all.
+// many there were in all. Copies lost on the path between two capture
+// points (PathLosses) are not counted: the server never got them.
 func (f *Flow) DroppedSYNs() (times []int64, n int) {
 	hs := &f.hs
 	c := &f.EP[Client]
@@ -757,10 +776,15 @@ func (f *Flow) DroppedSYNs() (times []int64, n int) {
 		return nil, 0
 	case f.SynAckTime != 0:
 		k := max(hs.reqSyn, 0)
+		n = k
 		for _, s := range hs.syns[:min(k, len(hs.syns))] {
+			if f.IsPathLoss(int(s.pkt)) {
+				n-- // never reached the server: not its drop
+				continue
+			}
 			times = append(times, s.t)
 		}
-		return times, k
+		return times, n
 	case f.RepliesMissing:
 		return nil, 0
 	case f.EP[Server].SentRST:

@@ -35,7 +35,10 @@ func (f *Flow) ruleSynAckRetransmit(idx int, t int64) {
 // blackholed, or a capture without its replies) gives syn-unanswered, not
 // syn-dropped: nothing shows it dropped rather than never saw the SYNs; a
 // refused connection (RST to a SYN) and a SYN whose SYN-ACK the capture
-// holds (the SYN-ACK was lost after the capture point) are not drops.
+// holds (the SYN-ACK was lost after the capture point) are not drops;
+// with captures at both ends, a SYN seen leaving the client and never at
+// the server's capture point, which saw a later copy, was lost on the path
+// (pathLost), not dropped.
 // Kernel: tcp_conn_request drops a SYN when the accept queue is full
 // (sk_acceptq_is_full; before about 4.x only while a young request sat in
 // the SYN queue) and, with syncookies off, when the SYN queue is full
@@ -55,9 +58,16 @@ func (f *Flow) ruleSynDropped(synAck *Segment) {
 		hs.reqSyn = answered
 	}
 	rst := f.EP[Server].RSTTime
+	server := f.cfg.VantageOf(synAck.File) // the SYN-ACK's first record is the server's nearest
 	for k := 1; k <= answered && k < len(hs.syns); k++ {
 		if rst != 0 && hs.syns[k-1].t <= rst && rst <= hs.syns[k].t {
 			continue // the earlier copy was refused, not dropped
+		}
+		if answered < len(hs.syns) && f.pathLost(int(hs.syns[k-1].pkt), int(hs.syns[answered].pkt), server) {
+			// Seen leaving, never at the server's capture point, which
+			// saw the answered copy: lost on the path.
+			f.notePathLoss(PathLoss{Packet: int(hs.syns[k-1].pkt), Side: Client, MissedAt: server})
+			continue
 		}
 		f.addLabel(int(hs.syns[k].pkt), LabelSynDropped, hs.syns[k].t)
 	}

@@ -119,6 +119,26 @@ func (d Dir) String() string {
 	return "Dir(" + strconv.Itoa(int(d)) + ")"
 }
 
+// DirSet is a set of capture directions, one bit per Dir.
+type DirSet uint8
+
+// DirSetTwoIfaces, in a DirSet, says a packet was recorded on two
+// interfaces (a copy with another Iface): forwarded, or bridged.
+const DirSetTwoIfaces DirSet = 1 << 7
+
+// Add adds d; DirUnknown is not recorded.
+func (s *DirSet) Add(d Dir) {
+	if d != DirUnknown && d < 7 {
+		*s |= 1 << d
+	}
+}
+
+// Has reports whether d is in the set.
+func (s DirSet) Has(d Dir) bool { return d < 7 && s&(1<<d) != 0 }
+
+// Only reports whether d is the one direction in the set.
+func (s DirSet) Only(d Dir) bool { return d < 7 && s&^DirSetTwoIfaces == 1<<d }
+
 // Segment is one TCP segment as the wire showed it: what the state
 // machine consumes. It is a plain value with no pointers, 104 bytes, its
 // fields ordered so that no padding is wasted: a segment is copied from

@@ -210,7 +210,13 @@ func (an *Anonymizer) Capture(c *analyze.Capture) *analyze.Capture {
 		out.Interfaces[i] = ifc
 	}
 	an.mu.Unlock()
-	blankStrings(reflect.ValueOf(&out).Elem(), "Name", "Format", "LinkTypes", "Warnings")
+	blankStrings(reflect.ValueOf(&out).Elem(), "Name", "Format", "LinkTypes", "Warnings", "Vantage")
+	if c.VantageByListener != nil {
+		out.VantageByListener = make(map[string]string, len(c.VantageByListener))
+		for k, v := range c.VantageByListener {
+			out.VantageByListener[an.Text(k)] = v
+		}
+	}
 	return &out
 }
 

@@ -66,6 +66,13 @@ var chQueues = [2]struct{ text, color, id string }{
 	{"accept queue (unaccepted, at most)", "#00838f", "accept-queue"},
 }
 
+// chEstab are the lines of the connections each side believes
+// ESTABLISHED (analyze.Established), dashed to tell them from the queues.
+var chEstab = [2]struct{ text, color, id string }{
+	{"clients ESTABLISHED", "#8d6e63", "established-client"},
+	{"server ESTABLISHED", "#37474f", "established-server"},
+}
+
 // niceStep returns the smallest of 1, 2, 5 times a power of ten that is at
 // least v.
 func niceStep(v float64) float64 {
@@ -235,6 +242,7 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 		for _, q := range p.l.Queues.Levels {
 			qtop = max(qtop, int64(q.SYNMax), int64(q.AcceptMax))
 		}
+		qtop = max(qtop, int64(p.l.Established.Peak[0]), int64(p.l.Established.Peak[1]))
 		if qtop > 0 && top > 4*qtop {
 			p.qstep = niceStep(float64(qtop) / 4)
 			p.qmax = p.qstep * math.Ceil(float64(qtop)/p.qstep)
@@ -283,6 +291,17 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 		}
 		d.raw(`<g class="legend-item" data-series="%s">`, q.id)
 		d.line(lx, ly-4, lx+14, ly-4, q.color, 2, "")
+		d.text(lx+20, ly, q.text, textOpts{size: chSmall, fill: colInk})
+		d.raw("</g>\n")
+		lx += iw
+	}
+	for _, q := range chEstab {
+		iw := 22 + textWidth(q.text, chSmall) + 20
+		if lx > chMargin && lx+iw > width-chMargin {
+			lx, ly = chMargin, ly+18
+		}
+		d.raw(`<g class="legend-item" data-series="%s">`, q.id)
+		d.raw(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="4 2"/>`, num(lx), num(ly-4), num(lx+14), num(ly-4), q.color)
 		d.text(lx+20, ly, q.text, textOpts{size: chSmall, fill: colInk})
 		d.raw("</g>\n")
 		lx += iw
@@ -396,8 +415,10 @@ func chDrawPanel(d *svgDoc, p *chPanel, y0 float64, ax *chAxis) {
 			d.text(plotX+plotW+4, qat(v)+4, fmt.Sprintf("%g", v), textOpts{size: chSmall, fill: chQueues[0].color, class: "queue-tick"})
 		}
 		chDrawQueues(d, p, ax, qat)
+		chDrawEstablished(d, p, ax, qat)
 	} else {
 		chDrawQueues(d, p, ax, yat)
+		chDrawEstablished(d, p, ax, yat)
 	}
 	// Axes and x ticks.
 	d.line(plotX, bottom, plotX+plotW, bottom, colInk, 1, "")
@@ -453,5 +474,45 @@ func chDrawQueues(d *svgDoc, p *chPanel, ax *chAxis, yat func(float64) float64) 
 		pts = append(pts, num(ax.xat(ax.hi))+","+num(yat(float64(level))))
 		d.raw(`<polyline class="level" data-series="%s" fill="none" stroke="%s" stroke-width="2" points="%s"><title>%s</title></polyline>`+"\n",
 			q.id, q.color, strings.Join(pts, " "), xmlText(q.text+": the largest in each "+humanDur(ax.binW)))
+	}
+}
+
+// chDrawEstablished draws how many connections each side believes
+// ESTABLISHED as dashed step lines: in each bin the count at its end,
+// held across bins without a change.
+func chDrawEstablished(d *svgDoc, p *chPanel, ax *chAxis, yat func(float64) float64) {
+	pts := p.l.Established.Points
+	if len(pts) == 0 {
+		return
+	}
+	for side, q := range chEstab {
+		get := func(e analyze.EstablishedPoint) int32 {
+			if side == 0 {
+				return e.Client
+			}
+			return e.Server
+		}
+		var xy []string
+		level := int32(0)
+		drawn := false
+		for i := 0; i < len(pts); {
+			bin := ax.bin(pts[i].T - ax.origin)
+			end := level
+			for ; i < len(pts) && ax.bin(pts[i].T-ax.origin) == bin; i++ {
+				end = get(pts[i])
+			}
+			if !drawn && end == 0 {
+				continue
+			}
+			x0 := ax.xat(bin)
+			xy = append(xy, num(x0)+","+num(yat(float64(level))), num(x0)+","+num(yat(float64(end))))
+			drawn, level = true, end
+		}
+		if !drawn {
+			continue
+		}
+		xy = append(xy, num(ax.xat(ax.hi))+","+num(yat(float64(level))))
+		d.raw(`<polyline class="level" data-series="%s" fill="none" stroke="%s" stroke-width="2" stroke-dasharray="4 2" points="%s"><title>%s</title></polyline>`+"\n",
+			q.id, q.color, strings.Join(xy, " "), xmlText(q.text+" (as that side believes), at the end of each "+humanDur(ax.binW)))
 	}
 }

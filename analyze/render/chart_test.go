@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func checkChart(t *testing.T, s *analyze.Summary, doc []byte) []*node {
 	for _, n := range root.find("g", "legend-item") {
 		series = append(series, n.attr["data-series"])
 	}
-	want := append(analyze.SeriesNames[:], "syn-queue", "accept-queue")
+	want := append(analyze.SeriesNames[:], "syn-queue", "accept-queue", "established-client", "established-server")
 	if strings.Join(series, ",") != strings.Join(want, ",") {
 		t.Errorf("legend series %q, want %q", series, want)
 	}
@@ -429,5 +430,34 @@ func TestChartQueueLines(t *testing.T) {
 	}
 	if !got["syn-queue"] || !got["accept-queue"] {
 		t.Errorf("queue lines %v, want syn-queue and accept-queue", got)
+	}
+}
+
+// The seed's trace: the clients' ESTABLISHED line climbs to 5 while the
+// server's stays at its accept queue's 2, and each ends at its level.
+func TestChartEstablishedLines(t *testing.T) {
+	fx := analyzeFixture(t, "seed002/seed002.pcap")
+	doc, _, err := chartSVG(fx.sum, ChartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, _ := parseSVG(t, []byte(doc))
+	ends := map[string]float64{}
+	for _, n := range root.find("polyline", "level") {
+		pts := strings.Fields(n.attr["points"])
+		if len(pts) == 0 {
+			continue
+		}
+		_, y, _ := strings.Cut(pts[len(pts)-1], ",")
+		v, err := strconv.ParseFloat(y, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends[n.attr["data-series"]] = v
+	}
+	c, okc := ends["established-client"]
+	s, oks := ends["established-server"]
+	if !okc || !oks || !(c < s) { // SVG y grows downwards: 5 is above 2
+		t.Errorf("established lines end at y %v: want the clients' above the server's", ends)
 	}
 }

@@ -52,7 +52,10 @@ type JSONFlow struct {
 	ServerState   string   `json:"server_state"`
 	Labels        []string `json:"labels"`
 	Vantage       string   `json:"vantage"`
-	ConnectTime   *float64 `json:"connect_time,omitempty"`
+	// VantageEvidence says what Vantage rests on: packet direction or
+	// handshake timing.
+	VantageEvidence string   `json:"vantage_evidence"`
+	ConnectTime     *float64 `json:"connect_time,omitempty"`
 	// InitialRTT is Wireshark's initial_rtt (the most recent SYN to the
 	// first ACK), seconds.
 	InitialRTT *float64 `json:"initial_rtt,omitempty"`
@@ -122,6 +125,17 @@ type JSONPacket struct {
 	// ReallyRetransmission: Wireshark says out_of_order, but the capture
 	// had seen every byte of it before.
 	ReallyRetransmission bool `json:"really_retransmission,omitempty"`
+	// Seen, in a run of several captures, lists every capture that
+	// recorded the packet (file index, frame, seconds since the run's
+	// first packet on the first file's clock), first record first.
+	Seen []JSONSeen `json:"seen,omitempty"`
+}
+
+// JSONSeen is one capture's record of a packet.
+type JSONSeen struct {
+	File int32   `json:"file"`
+	N    int64   `json:"n"`
+	T    float64 `json:"t"`
 }
 
 // JSONListener is a listener in the v1 schema.
@@ -156,7 +170,29 @@ type JSONListener struct {
 	PeakSYNQueue    JSONPeak         `json:"peak_syn_queue"`
 	PeakAcceptQueue JSONPeak         `json:"peak_accept_queue"`
 	Queues          JSONQueues       `json:"queues"`
+	// Established is how many connections each side believes
+	// ESTABLISHED over time.
+	Established JSONEstablished `json:"established"`
 	JSONTraffic
+}
+
+// JSONEstablished is a listener's connections that each side (clients,
+// the server) believes ESTABLISHED: a point per change, counts as at the
+// end of each bin of res seconds, and each side's peak.
+type JSONEstablished struct {
+	Res    float64                `json:"res"`
+	Points []JSONEstablishedPoint `json:"points"`
+	Peak   struct {
+		Client JSONPeak `json:"client"`
+		Server JSONPeak `json:"server"`
+	} `json:"peak"`
+}
+
+// JSONEstablishedPoint is both sides' counts from time on.
+type JSONEstablishedPoint struct {
+	Time   string `json:"time"`
+	Client int32  `json:"client"`
+	Server int32  `json:"server"`
 }
 
 // JSONTraffic rolls up bytes, retransmissions and stalls (analyze.Traffic).
@@ -235,9 +271,12 @@ type JSONPercentiles struct {
 
 // JSONTotals are the run's totals.
 type JSONTotals struct {
-	Type        string         `json:"type,omitempty"`
-	Flows       int            `json:"flows"`
-	Segments    int64          `json:"segments"`
+	Type     string `json:"type,omitempty"`
+	Flows    int    `json:"flows"`
+	Segments int64  `json:"segments"`
+	// SeenAgain: in a run of several vantage points, the segments that
+	// were another point's record of a packet already counted.
+	SeenAgain   int64          `json:"seen_again,omitempty"`
 	LabelFlows  map[string]int `json:"label_flows"`
 	CaptureLoss int            `json:"capture_loss_flows"`
 	// RepliesMissing counts flows whose client acknowledged a SYN-ACK the
@@ -274,7 +313,7 @@ func flowHeader(f *analyze.Flow, an *Anonymizer) JSONFlow {
 		ID: f.ID, Client: an.AddrPort(f.Client), Server: an.AddrPort(f.Server), ClientGuessed: f.ClientGuessed,
 		Start: absTime(f.FirstTime), Duration: secs(f.LastTime - f.FirstTime), EndReason: f.EndReason,
 		ClientState: f.EP[flowstate.Client].State.String(), ServerState: f.EP[flowstate.Server].State.String(),
-		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), Packets: []JSONPacket{},
+		Labels: f.Labels.Strings(), Vantage: string(f.Vantage), VantageEvidence: f.VantageBasis.String(), Packets: []JSONPacket{},
 	}
 	if d, ok := f.ConnectTime(); ok {
 		s := secs(d)
@@ -319,6 +358,11 @@ func packetObject(f *analyze.Flow, i int) JSONPacket {
 	}
 	if i < len(f.Notes) {
 		jp.Note = f.Notes[i]
+	}
+	if i < len(f.Seen) {
+		for _, x := range f.Seen[i] {
+			jp.Seen = append(jp.Seen, JSONSeen{File: x.File, N: x.Frame, T: secs(x.Time - f.Origin)})
+		}
 	}
 	return jp
 }
@@ -408,6 +452,13 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 	for _, q := range l.Queues.Levels {
 		out.Queues.Levels = append(out.Queues.Levels, JSONQueueLevel{Time: absTime(q.T), SYNMax: q.SYNMax, SYN: q.SYNEnd, AcceptMax: q.AcceptMax, Accept: q.AcceptEnd})
 	}
+	e := &l.Established
+	out.Established = JSONEstablished{Res: secs(e.Res), Points: make([]JSONEstablishedPoint, 0, len(e.Points))}
+	for _, p := range e.Points {
+		out.Established.Points = append(out.Established.Points, JSONEstablishedPoint{Time: absTime(p.T), Client: p.Client, Server: p.Server})
+	}
+	out.Established.Peak.Client = peakObject(analyze.Peak{N: int(e.Peak[flowstate.Client]), T: e.PeakTime[flowstate.Client]})
+	out.Established.Peak.Server = peakObject(analyze.Peak{N: int(e.Peak[flowstate.Server]), T: e.PeakTime[flowstate.Server]})
 	for _, v := range l.VerdictEvidence {
 		out.VerdictEvidence = append(out.VerdictEvidence, an.Text(v))
 	}
@@ -439,7 +490,7 @@ func ListenerObject(l *analyze.Listener, an *Anonymizer) JSONListener {
 
 // TotalsObject converts the run's totals.
 func TotalsObject(s *analyze.Summary) JSONTotals {
-	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden,
+	t := JSONTotals{Flows: s.Flows, Segments: s.Segments, SeenAgain: s.SeenAgain, LabelFlows: labelMap(s.LabelFlows), Interrupted: s.Interrupted, CaptureLoss: s.CaptureLossFlows, RepliesMissing: s.RepliesMissingFlows, Hidden: s.Hidden,
 		JSONTraffic: trafficObject(&s.Traffic)}
 	if s.HasTime {
 		t.Start, t.End = absTime(s.Origin), absTime(s.End)

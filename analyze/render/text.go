@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -191,6 +192,12 @@ func (t *Text) packetLine(b []byte, f *analyze.Flow, i int, prev [2]flowstate.St
 		b = append(b, ' ')
 		b = t.paint(b, t.pal.warn, p.Labels.String())
 	}
+	if i < len(f.Seen) && len(f.Seen[i]) > 1 {
+		// Where else it was seen (a run of several vantage points):
+		// file:frame and how much later than the first record.
+		b = append(b, ' ')
+		b = t.paint(b, t.pal.muted, seenText(f.Seen[i]))
+	}
 	for len(b) > 0 && b[len(b)-1] == ' ' {
 		b = b[:len(b)-1]
 	}
@@ -332,12 +339,18 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
 			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %d flows): p50 %s, p90 %s, p99 %s, max %s\n", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
 		}
+		if e := &l.Established; !e.Empty() {
+			fmt.Fprintf(w, "  %s\n", establishedText(e, s.Origin))
+		}
 		for _, in := range l.Settings {
 			fmt.Fprintf(w, "  inferred %s = %s\n", in.Name, an.Text(in.String()))
 		}
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "%d flows, %d TCP segments", s.Flows, s.Segments)
+	if s.SeenAgain > 0 {
+		fmt.Fprintf(w, " (%d packets, the other %d records of packets seen at another capture point)", s.Segments-s.SeenAgain, s.SeenAgain)
+	}
 	if s.Hidden > 0 {
 		fmt.Fprintf(w, " (%d flows not shown: --flow, --port and --host pick what is shown, the views cover all)", s.Hidden)
 	}
@@ -370,6 +383,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if c.InterfaceDropsKnown && c.InterfaceDrops > 0 {
 			fmt.Fprintf(w, ", %s", pal.warn.Sprintf("%d dropped by the capturing interface: drop labels may be the capture's own losses", c.InterfaceDrops))
 		}
+		fmt.Fprint(w, vantageText(c, an))
 		fmt.Fprintln(w)
 	}
 	if s.HasTime && !analyze.SameDay(s.Origin, s.End) {
@@ -539,3 +553,66 @@ func decimals(n int64, unit float64) int {
 }
 
 func seconds(ns int64) string { return fmt.Sprintf("%.2f s", float64(ns)/1e9) }
+
+// vantageText says where a capture of a run of several vantage points
+// sits and what its clock is against the first one's, "" otherwise.
+func vantageText(c *analyze.Capture, an *Anonymizer) string {
+	var b strings.Builder
+	switch {
+	case c.Vantage == "mixed":
+		keys := make([]string, 0, len(c.VantageByListener))
+		for k := range c.VantageByListener {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s of %s", c.VantageByListener[k], an.Text(k))
+		}
+		fmt.Fprintf(&b, "; vantage mixed (%s)", strings.Join(parts, ", "))
+	case c.Vantage != "":
+		fmt.Fprintf(&b, "; vantage %s", c.Vantage)
+	}
+	if c.VantageName != "" {
+		fmt.Fprintf(&b, " (--vantage %s)", safe(c.VantageName))
+	}
+	if c.Index > 0 && c.ClockOffset != nil && c.ClockOffsetUncertainty != nil {
+		off := *c.ClockOffset
+		if off > -5e-7 && off < 5e-7 {
+			off = 0 // no "-0.000000"
+		}
+		fmt.Fprintf(&b, "; clock %+.6f s ± %.6f s against capture 0", off, *c.ClockOffsetUncertainty)
+		if d := c.OneWayDelay; d != nil {
+			fmt.Fprintf(&b, " (least one-way delay between their points %.3f ms toward the server, %.3f ms back; %d packets seen at both)", d.C2S*1e3, d.S2C*1e3, c.SharedPackets)
+		}
+	}
+	return b.String()
+}
+
+// establishedText says how many connections each side believed
+// ESTABLISHED: at most, and at the capture's end.
+func establishedText(e *analyze.Established, origin int64) string {
+	last := e.Points[len(e.Points)-1]
+	peak := func(side flowstate.Side) string {
+		if e.Peak[side] == 0 {
+			return "none"
+		}
+		return fmt.Sprintf("up to %d (first at %s)", e.Peak[side], analyze.Clock(origin, e.PeakTime[side]))
+	}
+	return fmt.Sprintf("ESTABLISHED as each side believes: clients %s, the server %s; at the capture's end %d and %d",
+		peak(flowstate.Client), peak(flowstate.Server), last.Client, last.Server)
+}
+
+// seenText lists a packet's other records: "(also 0:38 +5.130 ms)".
+func seenText(seen []analyze.Seen) string {
+	var b strings.Builder
+	b.WriteString("(also")
+	for j, x := range seen[1:] {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %d:%d %+.3f ms", x.File, x.Frame, float64(x.Time-seen[0].Time)/1e6)
+	}
+	b.WriteByte(')')
+	return b.String()
+}

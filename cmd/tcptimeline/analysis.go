@@ -74,7 +74,8 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 		}
 	}()
 	live := false
-	for _, name := range a.in.Files {
+	var fileOf []int // fileOf[i]: the position in Files of readers[i]
+	for fi, name := range a.in.Files {
 		var r *analyze.CaptureReader
 		if name == "-" {
 			name := "stdin"
@@ -111,6 +112,7 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 			continue
 		}
 		readers = append(readers, r)
+		fileOf = append(fileOf, fi)
 	}
 	if len(readers) == 0 {
 		return nil, openErrs, &inputError{openErrs}
@@ -124,6 +126,14 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	opts := analyze.Options{Record: a.record, Reuse: a.reuse, RecordLimit: a.recordLimit, Show: keep, Addresses: a.addrs, Live: live}
 	if a.live != nil {
 		*a.live = live
+	}
+	if len(a.in.vantages) > 0 {
+		// The readers of the files that opened, in order: a file left
+		// out takes its vantage with it.
+		for _, i := range fileOf {
+			opts.Vantages = append(opts.Vantages, a.in.vantages[i])
+			opts.VantageNames = append(opts.VantageNames, a.in.vantageNames[i])
+		}
 	}
 	var stopProgress func()
 	if a.io.ErrTTY && !a.quiet {

@@ -42,9 +42,11 @@ Exit status 0 when every expectation holds, 1 with a message listing each
 mismatch, 2 for bad arguments or an unreadable capture.`,
 		Example: `  tcptimeline check testdata/lab/ghost/server.pcap --expect ghost-connection --forbid rst-on-overflow
   tcptimeline check seed002.pcap --expect synack-after-ack=3 --expect syn-dropped=1`,
-		Args: cobra.MinimumNArgs(1),
+		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Files = expandGlobs(args)
+			if err := opts.setFiles(args); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -41,9 +41,11 @@ with the SVG inline; without -o the SVG goes to standard output. Without
 --flow, the first flow that carries a label is drawn.`,
 		Example: `  tcptimeline ladder testdata/lab/ghost/server.pcap --flow 10.77.0.2:41005 -o ghost.svg
   tcptimeline ladder incident.pcap --flow 12 --anonymize -o flow12.html`,
-		Args: cobra.MinimumNArgs(1),
+		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Files = expandGlobs(args)
+			if err := opts.setFiles(args); err != nil {
+				return err
+			}
 			return runLadder(cmd.Context(), opts)
 		},
 	}
@@ -66,9 +68,11 @@ dropped, SYN-ACKs retransmitted after the client's ACK, client data ignored,
 ghost connections and resets, with the overflow episodes shaded. -o
 incident.svg writes SVG, -o incident.html a page; without -o the SVG goes to
 standard output.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Files = expandGlobs(args)
+			if err := opts.setFiles(args); err != nil {
+				return err
+			}
 			return runChart(cmd.Context(), opts)
 		},
 	}

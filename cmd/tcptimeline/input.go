@@ -26,6 +26,13 @@ type inputOptions struct {
 	Hosts     []string
 	Color     string
 	Quiet     bool
+	// Vantage holds --vantage NAME=FILE[,FILE...]: the files of one
+	// vantage point (pieces of its ring), appended to Files; vantages and
+	// vantageNames, set by setFiles, map each file to its vantage (every
+	// positional file is its own) and name ("" for positional files).
+	Vantage      []string
+	vantages     []int32
+	vantageNames []string
 }
 
 func (o *inputOptions) addFlags(cmd *cobra.Command) {
@@ -35,6 +42,7 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.Hosts, "host", nil, "show only flows to or from this `ip` (repeatable; listener views still cover the whole capture)")
 	f.StringVar(&o.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
+	f.StringArrayVar(&o.Vantage, "vantage", nil, "`NAME=FILE[,FILE...]`: these files are one capture point's (pieces of its ring), named NAME (client, server, router, ...), to be merged with other points' captures of the same packets (repeatable; without it every file is its own point)")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -215,6 +223,51 @@ func anonymizeErr(err error, an *render.Anonymizer) error {
 // expandGlobs expands shell-style patterns in file arguments (for ring
 // buffers: 'ring.pcap*'), keeping arguments that match nothing as given
 // so that their error names them.
+// fileArgs accepts the positional files: at least one, unless --vantage
+// gives them.
+func (o *inputOptions) fileArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 && len(o.Vantage) == 0 {
+		return fmt.Errorf("requires at least 1 arg(s), only received 0")
+	}
+	return nil
+}
+
+// setFiles sets Files from the positional arguments (globs expanded),
+// then the files of each --vantage, and which vantage each file is.
+func (o *inputOptions) setFiles(args []string) error {
+	o.Files = expandGlobs(args)
+	o.vantages, o.vantageNames = nil, nil
+	if len(o.Vantage) == 0 {
+		return nil
+	}
+	for i := range o.Files {
+		o.vantages = append(o.vantages, int32(i))
+		o.vantageNames = append(o.vantageNames, "")
+	}
+	next := int32(len(o.Files))
+	names := map[string]bool{}
+	for _, v := range o.Vantage {
+		name, list, ok := strings.Cut(v, "=")
+		if !ok || name == "" || list == "" {
+			return usagef("--vantage %q: want NAME=FILE[,FILE...]", v)
+		}
+		if names[name] {
+			return usagef("--vantage %s given twice: list its files once, comma-separated", name)
+		}
+		names[name] = true
+		for _, f := range expandGlobs(strings.Split(list, ",")) {
+			if f == "" {
+				return usagef("--vantage %q: an empty file name", v)
+			}
+			o.Files = append(o.Files, f)
+			o.vantages = append(o.vantages, next)
+			o.vantageNames = append(o.vantageNames, name)
+		}
+		next++
+	}
+	return nil
+}
+
 func expandGlobs(args []string) []string {
 	var out []string
 	for _, a := range args {

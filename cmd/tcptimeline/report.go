@@ -42,9 +42,11 @@ flow inline. Without -o, Markdown goes to standard output.`,
 		Example: `  tcptimeline report incident.pcap -o incident.md
   tcptimeline report --anonymize incident.pcap -o incident.html
   tcptimeline report --time abs incident.pcap -o incident.md   # timelines in UTC, to line up with logs`,
-		Args: cobra.MinimumNArgs(1),
+		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Files = expandGlobs(args)
+			if err := opts.setFiles(args); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

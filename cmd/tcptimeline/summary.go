@@ -42,9 +42,11 @@ captures of any size. A flood of unanswered SYNs is summarised per listener
 		Example: `  tcptimeline summary incident.pcap
   tcptimeline summary --format csv ring.pcap* > flows.csv
   tcptimeline summary --fail-on ghost-connection --fail-on rst-on-overflow capture.pcap`,
-		Args: cobra.MinimumNArgs(1),
+		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Files = expandGlobs(args)
+			if err := opts.setFiles(args); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

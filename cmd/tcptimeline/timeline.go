@@ -49,9 +49,11 @@ An interrupt (Ctrl-C) prints the flows still open and the views.`,
 		Example: `  tcptimeline timeline incident.pcap
   tcptimeline timeline --anomalies --time abs ring.pcap0 ring.pcap1
   tcptimeline timeline --format json incident.pcapng.gz | jq '.flows[].labels'`,
-		Args: cobra.MinimumNArgs(1),
+		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Files = expandGlobs(args)
+			if err := opts.setFiles(args); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

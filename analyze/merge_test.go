@@ -200,7 +200,9 @@ func TestMergerManyFiles(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("the ring's flows differ from the one file's")
 	}
-	if peak > 48<<20 {
-		t.Errorf("peak heap %d MiB for 2000 files, want under 48 MiB", peak>>20)
+	// Measured 11.7-14.3 MiB above the test's own inputs; all 2000 files
+	// open at once with their buffers (the bug) cost over 2 GB.
+	if peak > 32<<20 {
+		t.Errorf("peak heap %d MiB for 2000 files, want under 32 MiB", peak>>20)
 	}
 }

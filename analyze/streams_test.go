@@ -252,3 +252,56 @@ func TestTinyHoldCapKeepsEverySegment(t *testing.T) {
 		t.Error("the cap of 2 never handed a flow out early: the test tests nothing")
 	}
 }
+
+// late-fin.pcap: the server's firewall drops the client's ACKs of its FIN
+// (frames 10, 12, ..., 22) after the capture point, and the server sends
+// its FIN again after each. The server is shown in LAST-ACK from frame 9
+// until the ACK after the last copy (frame 24) closes it, and every ACK a
+// copy follows carries the note that says it did not reach the server.
+func TestLateFinServerStaysInLastAck(t *testing.T) {
+	r, err := Open(streamsDir+"late-fin.pcap", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var flows []*Flow
+	if _, err := Run(context.Background(), []*CaptureReader{r}, Options{Record: true}, func(f *Flow) error {
+		flows = append(flows, f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 || len(flows[0].Packets) != 24 {
+		t.Fatalf("%d flows, want 1 of 24 packets", len(flows))
+	}
+	f := flows[0]
+	const note = "the server retransmits its FIN afterwards: this ACK did not reach it (lost after the capture point)"
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		wantServer := flowstate.StateLastAck
+		switch {
+		case p.Frame < 8:
+			continue
+		case p.Frame == 8:
+			wantServer = flowstate.StateCloseWait
+		case p.Frame == 24:
+			wantServer = flowstate.StateClosed
+		}
+		if p.Frame >= 9 && p.State[flowstate.Client] != flowstate.StateTimeWait {
+			t.Errorf("frame %d: client %v, want TIME-WAIT", p.Frame, p.State[flowstate.Client])
+		}
+		if p.State[flowstate.Server] != wantServer {
+			t.Errorf("frame %d: server %v, want %v", p.Frame, p.State[flowstate.Server], wantServer)
+		}
+		lost := p.From == flowstate.Client && p.Frame >= 10 && p.Frame <= 22
+		if p.NotReceived != lost || (f.Notes[i] == note) != lost {
+			t.Errorf("frame %d: NotReceived %v, note %q; want lost %v", p.Frame, p.NotReceived, f.Notes[i], lost)
+		}
+	}
+	if c, s := f.EP[flowstate.Client].State, f.EP[flowstate.Server].State; c != flowstate.StateTimeWait || s != flowstate.StateClosed {
+		t.Errorf("end states %v/%v, want TIME-WAIT/CLOSED", c, s)
+	}
+	if f.EndReason != "closed" || f.Vantage != VantageSameHost {
+		t.Errorf("end reason %q, vantage %v: the note's wording assumes a closed flow seen same-host", f.EndReason, f.Vantage)
+	}
+}

@@ -259,22 +259,7 @@ func TestTinyHoldCapKeepsEverySegment(t *testing.T) {
 // until the ACK after the last copy (frame 24) closes it, and every ACK a
 // copy follows carries the note that says it did not reach the server.
 func TestLateFinServerStaysInLastAck(t *testing.T) {
-	r, err := Open(streamsDir+"late-fin.pcap", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var flows []*Flow
-	if _, err := Run(context.Background(), []*CaptureReader{r}, Options{Record: true}, func(f *Flow) error {
-		flows = append(flows, f)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(flows) != 1 || len(flows[0].Packets) != 24 {
-		t.Fatalf("%d flows, want 1 of 24 packets", len(flows))
-	}
-	f := flows[0]
+	f := onlyFlow(t, streamsDir+"late-fin.pcap", 24)
 	const note = "the server retransmits its FIN afterwards: this ACK did not reach it (lost after the capture point)"
 	for i := range f.Packets {
 		p := &f.Packets[i]
@@ -303,5 +288,60 @@ func TestLateFinServerStaysInLastAck(t *testing.T) {
 	}
 	if f.EndReason != "closed" || f.Vantage != VantageSameHost {
 		t.Errorf("end reason %q, vantage %v: the note's wording assumes a closed flow seen same-host", f.EndReason, f.Vantage)
+	}
+}
+
+// onlyFlow analyses a capture of one flow of n packets, recorded.
+func onlyFlow(t *testing.T, path string, n int) *Flow {
+	t.Helper()
+	r, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var flows []*Flow
+	if _, err := Run(context.Background(), []*CaptureReader{r}, Options{Record: true}, func(f *Flow) error {
+		flows = append(flows, f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 || len(flows[0].Packets) != n {
+		t.Fatalf("%s: %d flows, want 1 of %d packets", path, len(flows), n)
+	}
+	return flows[0]
+}
+
+// late-fin-client.pcap, the other direction: the client closes first and
+// its namespace drops the server's ACKs of its FIN for 1.5 s (frames 9,
+// 11, 13, 15) after the capture point; the client sends its FIN again
+// after each, so it stays in FIN-WAIT-1 until frame 17 gets through
+// (FIN-WAIT-2), and the server's FIN (18) puts it in TIME-WAIT.
+func TestLateFinClientStaysInFinWait1(t *testing.T) {
+	f := onlyFlow(t, streamsDir+"late-fin-client.pcap", 19)
+	const note = "the client retransmits its FIN afterwards: this ACK did not reach it (lost after the capture point)"
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		want := [2]flowstate.State{flowstate.StateFinWait1, flowstate.StateCloseWait}
+		switch {
+		case p.Frame < 8:
+			continue
+		case p.Frame == 17:
+			want[flowstate.Client] = flowstate.StateFinWait2
+		case p.Frame == 18:
+			want = [2]flowstate.State{flowstate.StateTimeWait, flowstate.StateLastAck}
+		case p.Frame == 19:
+			want = [2]flowstate.State{flowstate.StateTimeWait, flowstate.StateClosed}
+		}
+		if p.State != want {
+			t.Errorf("frame %d: states %v, want %v", p.Frame, p.State, want)
+		}
+		lost := p.From == flowstate.Server && p.Frame >= 9 && p.Frame <= 15
+		if p.NotReceived != lost || (f.Notes[i] == note) != lost {
+			t.Errorf("frame %d: NotReceived %v, note %q; want lost %v", p.Frame, p.NotReceived, f.Notes[i], lost)
+		}
+	}
+	if c, s := f.EP[flowstate.Client].State, f.EP[flowstate.Server].State; c != flowstate.StateTimeWait || s != flowstate.StateClosed {
+		t.Errorf("end states %v/%v, want TIME-WAIT/CLOSED", c, s)
 	}
 }

@@ -345,3 +345,30 @@ func TestLateFinClientStaysInFinWait1(t *testing.T) {
 		t.Errorf("end states %v/%v, want TIME-WAIT/CLOSED", c, s)
 	}
 }
+
+// The note on an ACK proved lost says where, as far as the vantage
+// tells: the FIN's sender is X, the ACK came from its peer.
+func TestNotReceivedNoteByVantage(t *testing.T) {
+	ack := &flowstate.Packet{From: flowstate.Client, Flags: flowstate.ACK} // the client's ACK of the server's FIN
+	base := "the server retransmits its FIN afterwards: this ACK did not reach it"
+	for _, tc := range []struct {
+		v    Vantage
+		want string
+	}{
+		{VantageServer, base + " (dropped on its host after the capture point: a firewall, or its TCP discarded it)"},
+		{VantageClient, base + " (lost on the way)"},
+		{VantageBetween, base + " (lost after the capture point)"},
+		{VantageSameHost, base + " (lost after the capture point)"},
+		{VantageUnknown, base},
+	} {
+		f := &Flow{Vantage: tc.v}
+		if got := f.notReceivedNote(ack); got != tc.want {
+			t.Errorf("vantage %s: %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	srvAck := &flowstate.Packet{From: flowstate.Server, Flags: flowstate.ACK}
+	f := &Flow{Vantage: VantageClient}
+	if got, want := f.notReceivedNote(srvAck), "the client retransmits its FIN afterwards: this ACK did not reach it (dropped on its host after the capture point: a firewall, or its TCP discarded it)"; got != want {
+		t.Errorf("the server's ACK at the client: %q, want %q", got, want)
+	}
+}

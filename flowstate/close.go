@@ -34,9 +34,10 @@ type finAck struct {
 // from a side still in FIN-WAIT-1, CLOSING or LAST-ACK. X's state after
 // the ACK is therefore revised, on every packet from the ACK to this one,
 // to the state it held before the ACK (LAST-ACK if it closed second,
-// FIN-WAIT-1 if it closed first, CLOSING after a simultaneous close; a
-// side that was in FIN-WAIT-1 and whose copy acknowledges the peer's FIN
-// is CLOSING from the peer's FIN on), and the ACK is marked NotReceived.
+// FIN-WAIT-1 if it closed first, CLOSING after a simultaneous close;
+// where the peer's FIN came after the lost ACK, a side in FIN-WAIT-1 is
+// CLOSING from that FIN on when its copy acknowledges the FIN, and stays
+// in FIN-WAIT-1 when it does not), and the ACK is marked NotReceived.
 // The next ACK covering the FIN moves X on again (and may be proved lost
 // by the next copy in turn).
 //
@@ -48,7 +49,8 @@ type finAck struct {
 // revise); a copy the timer sent while the ACK was still on its way to X
 // (it follows the ACK by less than that round trip: X took the ACK just
 // after); a flow without a measured handshake, where that round trip is
-// not known (no revision). Not told apart by one capture, and all the same
+// not known (no revision); a reset seen before the copy (no revision).
+// Tests: close_test.go, and analyze's late-fin captures (both directions). Not told apart by one capture, and all the same
 // for X's belief: the ACK lost between the capture point and X, dropped
 // on X's host after the capture point (a firewall: AF_PACKET taps before
 // netfilter), or discarded by X's TCP (PAWS, a bad checksum).

@@ -185,6 +185,17 @@ func TestFinRetransmittedNotProvingAckLost(t *testing.T) {
 		s.states(5, StateTimeWait, StateClosed)
 		wantNotReceived(t, s.f)
 	})
+	t.Run("after a reset", func(t *testing.T) {
+		s := openScript(t)
+		s.seg(30, Client, FA, 1, 1, 0)  // 3
+		s.seg(40, Server, FA, 1, 2, 0)  // 4
+		s.seg(50, Client, A, 2, 2, 0)   // 5
+		s.seg(60, Client, R, 2, 0, 0)   // 6
+		s.seg(250, Server, FA, 1, 2, 0) // 7
+		s.finish(5000)
+		s.states(5, StateTimeWait, StateClosed)
+		wantNotReceived(t, s.f)
+	})
 	t.Run("no handshake", func(t *testing.T) {
 		s := newScript(t, 1000, 5000)
 		s.seg(0, Client, PA, 1, 1, 10)  // 0: mid-stream

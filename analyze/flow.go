@@ -221,6 +221,9 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 		if len(notes) > 0 && f.AckedUnseen > 0 && (l.Has(flowstate.LabelSynDropped) || l.Has(flowstate.LabelDataWhileSynRecv) || l.Has(flowstate.LabelSynAckAfterAck)) {
 			notes = append(notes, "caution: this flow acknowledges data the capture never saw, so the capture lost packets and this may be its own loss")
 		}
+		if p.NotReceived {
+			notes = append(notes, f.notReceivedNote(p))
+		}
 		notes = append(notes, f.stallNotes(i)...) // traffic.go
 		if p.Duplicate {
 			notes = append(notes, "the same frame seen twice (as tcpdump -i any can record); not counted")
@@ -238,6 +241,27 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 		}
 	}
 	return offeredZero
+}
+
+// notReceivedNote explains an ACK of a FIN that its sender's copy of the
+// FIN, sent after it, proves lost (flowstate's reviseFinAckLost: the
+// sender's state is shown as before the ACK). Where it was lost depends on
+// the vantage: at the FIN's sender it arrived and was dropped on that host
+// (a firewall: AF_PACKET taps before netfilter) or discarded by its TCP;
+// between the ends, or with both on one host, after the capture point; at
+// the ACK's sender, on the way.
+func (f *Flow) notReceivedNote(p *flowstate.Packet) string {
+	x := p.From.Peer()
+	where := ""
+	switch {
+	case f.Vantage == VantageServer && x == flowstate.Server || f.Vantage == VantageClient && x == flowstate.Client:
+		where = " (dropped on its host after the capture point: a firewall, or its TCP discarded it)"
+	case f.Vantage == VantageServer || f.Vantage == VantageClient:
+		where = " (lost on the way)"
+	case f.Vantage == VantageBetween || f.Vantage == VantageSameHost:
+		where = " (lost after the capture point)"
+	}
+	return fmt.Sprintf("the %s retransmits its FIN afterwards: this ACK did not reach it%s", x, where)
 }
 
 // firstServerRST is the index of the server's first RST, -1 when none.

@@ -252,3 +252,123 @@ func TestTinyHoldCapKeepsEverySegment(t *testing.T) {
 		t.Error("the cap of 2 never handed a flow out early: the test tests nothing")
 	}
 }
+
+// late-fin.pcap: the server's firewall drops the client's ACKs of its FIN
+// (frames 10, 12, ..., 22) after the capture point, and the server sends
+// its FIN again after each. The server is shown in LAST-ACK from frame 9
+// until the ACK after the last copy (frame 24) closes it, and every ACK a
+// copy follows carries the note that says it did not reach the server.
+func TestLateFinServerStaysInLastAck(t *testing.T) {
+	f := onlyFlow(t, streamsDir+"late-fin.pcap", 24)
+	const note = "the server retransmits its FIN afterwards: this ACK did not reach it (lost after the capture point)"
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		wantServer := flowstate.StateLastAck
+		switch {
+		case p.Frame < 8:
+			continue
+		case p.Frame == 8:
+			wantServer = flowstate.StateCloseWait
+		case p.Frame == 24:
+			wantServer = flowstate.StateClosed
+		}
+		if p.Frame >= 9 && p.State[flowstate.Client] != flowstate.StateTimeWait {
+			t.Errorf("frame %d: client %v, want TIME-WAIT", p.Frame, p.State[flowstate.Client])
+		}
+		if p.State[flowstate.Server] != wantServer {
+			t.Errorf("frame %d: server %v, want %v", p.Frame, p.State[flowstate.Server], wantServer)
+		}
+		lost := p.From == flowstate.Client && p.Frame >= 10 && p.Frame <= 22
+		if p.NotReceived != lost || (f.Notes[i] == note) != lost {
+			t.Errorf("frame %d: NotReceived %v, note %q; want lost %v", p.Frame, p.NotReceived, f.Notes[i], lost)
+		}
+	}
+	if c, s := f.EP[flowstate.Client].State, f.EP[flowstate.Server].State; c != flowstate.StateTimeWait || s != flowstate.StateClosed {
+		t.Errorf("end states %v/%v, want TIME-WAIT/CLOSED", c, s)
+	}
+	if f.EndReason != "closed" || f.Vantage != VantageSameHost {
+		t.Errorf("end reason %q, vantage %v: the note's wording assumes a closed flow seen same-host", f.EndReason, f.Vantage)
+	}
+}
+
+// onlyFlow analyses a capture of one flow of n packets, recorded.
+func onlyFlow(t *testing.T, path string, n int) *Flow {
+	t.Helper()
+	r, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var flows []*Flow
+	if _, err := Run(context.Background(), []*CaptureReader{r}, Options{Record: true}, func(f *Flow) error {
+		flows = append(flows, f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 || len(flows[0].Packets) != n {
+		t.Fatalf("%s: %d flows, want 1 of %d packets", path, len(flows), n)
+	}
+	return flows[0]
+}
+
+// late-fin-client.pcap, the other direction: the client closes first and
+// its namespace drops the server's ACKs of its FIN for 1.5 s (frames 9,
+// 11, 13, 15) after the capture point; the client sends its FIN again
+// after each, so it stays in FIN-WAIT-1 until frame 17 gets through
+// (FIN-WAIT-2), and the server's FIN (18) puts it in TIME-WAIT.
+func TestLateFinClientStaysInFinWait1(t *testing.T) {
+	f := onlyFlow(t, streamsDir+"late-fin-client.pcap", 19)
+	const note = "the client retransmits its FIN afterwards: this ACK did not reach it (lost after the capture point)"
+	for i := range f.Packets {
+		p := &f.Packets[i]
+		want := [2]flowstate.State{flowstate.StateFinWait1, flowstate.StateCloseWait}
+		switch {
+		case p.Frame < 8:
+			continue
+		case p.Frame == 17:
+			want[flowstate.Client] = flowstate.StateFinWait2
+		case p.Frame == 18:
+			want = [2]flowstate.State{flowstate.StateTimeWait, flowstate.StateLastAck}
+		case p.Frame == 19:
+			want = [2]flowstate.State{flowstate.StateTimeWait, flowstate.StateClosed}
+		}
+		if p.State != want {
+			t.Errorf("frame %d: states %v, want %v", p.Frame, p.State, want)
+		}
+		lost := p.From == flowstate.Server && p.Frame >= 9 && p.Frame <= 15
+		if p.NotReceived != lost || (f.Notes[i] == note) != lost {
+			t.Errorf("frame %d: NotReceived %v, note %q; want lost %v", p.Frame, p.NotReceived, f.Notes[i], lost)
+		}
+	}
+	if c, s := f.EP[flowstate.Client].State, f.EP[flowstate.Server].State; c != flowstate.StateTimeWait || s != flowstate.StateClosed {
+		t.Errorf("end states %v/%v, want TIME-WAIT/CLOSED", c, s)
+	}
+}
+
+// The note on an ACK proved lost says where, as far as the vantage
+// tells: the FIN's sender is X, the ACK came from its peer.
+func TestNotReceivedNoteByVantage(t *testing.T) {
+	ack := &flowstate.Packet{From: flowstate.Client, Flags: flowstate.ACK} // the client's ACK of the server's FIN
+	base := "the server retransmits its FIN afterwards: this ACK did not reach it"
+	for _, tc := range []struct {
+		v    Vantage
+		want string
+	}{
+		{VantageServer, base + " (dropped on its host after the capture point: a firewall, or its TCP discarded it)"},
+		{VantageClient, base + " (lost on the way)"},
+		{VantageBetween, base + " (lost after the capture point)"},
+		{VantageSameHost, base + " (lost after the capture point)"},
+		{VantageUnknown, base},
+	} {
+		f := &Flow{Vantage: tc.v}
+		if got := f.notReceivedNote(ack); got != tc.want {
+			t.Errorf("vantage %s: %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	srvAck := &flowstate.Packet{From: flowstate.Server, Flags: flowstate.ACK}
+	f := &Flow{Vantage: VantageClient}
+	if got, want := f.notReceivedNote(srvAck), "the client retransmits its FIN afterwards: this ACK did not reach it (dropped on its host after the capture point: a firewall, or its TCP discarded it)"; got != want {
+		t.Errorf("the server's ACK at the client: %q, want %q", got, want)
+	}
+}

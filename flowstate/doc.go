@@ -14,7 +14,11 @@
 // and settles them when the server shows its hand (its first ACK-bearing
 // segment other than a SYN-ACK, a RST, or the end of the flow). Process
 // returns events that may revise earlier packets; the states and labels a
-// finished Flow holds are the final ones, as known at its end.
+// finished Flow holds are the final ones, as known at its end. The close
+// has its own hindsight (close.go): a side that sends its FIN again after
+// the capture showed the peer's ACK of it never took that ACK, so it is
+// shown in LAST-ACK, FIN-WAIT-1 or CLOSING from the ACK on, and the ACK is
+// marked Packet.NotReceived.
 //
 // Beside its own view, a Flow keeps Zeek's per-endpoint states and
 // history, so that a summary can give Zeek's conn_state and history
@@ -33,7 +37,10 @@
 //
 // Known limits:
 //   - States are inferred: a side's state after a packet assumes the
-//     packet reached it, unless later packets prove otherwise.
+//     packet reached it, unless later packets prove otherwise. The last
+//     ACK of a FIN is taken to have arrived: only a copy of the FIN sent
+//     after it proves otherwise, and only in a flow whose handshake
+//     measured the round trip to the FIN's sender.
 //   - A client that sent no data and whose last bare ACK followed the
 //     server's last SYN-ACK cannot be told queued or ignored until the
 //     server answers something.

@@ -44,6 +44,10 @@ type Packet struct {
 	// Duplicate: the same frame seen twice (as tcpdump -i any records on
 	// some setups); it is shown but not fed to the state machine.
 	Duplicate bool
+	// NotReceived: the receiver's own later segments prove this packet
+	// never reached it (an ACK of a FIN, followed by a copy of that FIN
+	// from its sender: close.go), although the capture saw it.
+	NotReceived bool
 	// PacketAnalysis is Wireshark's view of the packet, and ours beside
 	// it (analysis.go).
 	PacketAnalysis
@@ -185,6 +189,9 @@ type Flow struct {
 	// revisedNow: a revision reported a state for the packet being
 	// processed, so its final state must be reported after it.
 	revisedNow [2]bool
+	// finAcks: per side, the ACK that moved its state on its FIN, until
+	// a copy of the FIN proves it lost (close.go).
+	finAcks [2]finAck
 
 	zeek zeekTracker // Zeek's conn_state and history (zeek.go)
 
@@ -284,6 +291,7 @@ func (f *Flow) init(first *Segment, cfg Config) {
 		}
 	}
 	f.Initial = [2]State{c.State, s.State}
+	f.finAcks = [2]finAck{{idx: -1}, {idx: -1}}
 	f.hs.init()
 }
 
@@ -343,7 +351,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 	f.last = d
 
 	before := [2]State{f.EP[Client].State, f.EP[Server].State}
-	retrans := f.track(seg, from)
+	retrans, finRetrans := f.track(seg, from)
 	really := f.observe(seg, from, idx, &an)
 	if f.cfg.Record {
 		// Appended before the handlers run, so that labels and revisions
@@ -362,7 +370,7 @@ func (f *Flow) Process(seg *Segment) []Event {
 	case seg.Flags&(SYN|ACK) == SYN|ACK:
 		f.onSYNACK(seg, from, idx, retrans)
 	default:
-		f.onSegment(seg, from, idx)
+		f.onSegment(seg, from, idx, finRetrans)
 	}
 	f.stallStep(seg, from, idx, &an)
 	f.setStates(idx, before)
@@ -466,8 +474,9 @@ func (f *Flow) addLabel(idx int, l Label, t int64) {
 }
 
 // track updates the sender's sequence bookkeeping and reports whether seg
-// retransmits sequence space already sent.
-func (f *Flow) track(seg *Segment, from Side) (retrans bool) {
+// retransmits sequence space already sent, and whether it repeats the
+// sender's FIN (the same FIN sequence number).
+func (f *Flow) track(seg *Segment, from Side) (retrans, finRetrans bool) {
 	e, peer := &f.EP[from], &f.EP[from.Peer()]
 	e.Packets++
 	e.Bytes += int64(seg.Len)
@@ -525,7 +534,7 @@ func (f *Flow) track(seg *Segment, from Side) (retrans bool) {
 		}
 		if e.SentFIN && finSeq == e.FINSeq {
 			e.FINRetransmits++
-			retrans = true
+			retrans, finRetrans = true, true
 		}
 		e.SentFIN, e.FINSeq = true, finSeq
 		e.FINs++
@@ -534,7 +543,7 @@ func (f *Flow) track(seg *Segment, from Side) (retrans bool) {
 	if end := seg.SeqEnd(); e.SndNxt.LessThan(end) {
 		e.SndNxt = end
 	}
-	return retrans
+	return retrans, finRetrans
 }
 
 // onSYN handles a SYN without ACK.
@@ -669,8 +678,9 @@ func (f *Flow) onRST(seg *Segment, from Side, idx int) {
 	f.Closed = true
 }
 
-// onSegment handles a segment without SYN or RST.
-func (f *Flow) onSegment(seg *Segment, from Side, idx int) {
+// onSegment handles a segment without SYN or RST; finRetrans: it repeats
+// the sender's FIN.
+func (f *Flow) onSegment(seg *Segment, from Side, idx int, finRetrans bool) {
 	e, peer := &f.EP[from], &f.EP[from.Peer()]
 	hs := &f.hs
 
@@ -699,9 +709,17 @@ func (f *Flow) onSegment(seg *Segment, from Side, idx int) {
 		f.resolve(idx, seg.Time, resolveServerSegment, seg)
 	}
 
-	// The ACK first: it may complete the peer's close.
-	if seg.Flags&ACK != 0 && peer.SentFIN && peer.FINSeq.LessThan(seg.Ack) && !peer.FINAcked {
+	// A copy of the sender's FIN may prove the peer's ACK of it lost.
+	if seg.Flags&FIN != 0 {
+		f.reviseFinAckLost(seg, from, idx, finRetrans) // close.go
+	}
+	// The ACK first: it may complete the peer's close. FINAcked is the
+	// wire's fact (the capture saw the FIN acknowledged); the first ACK
+	// of it moves the peer on, and the next one after a copy of the FIN
+	// proved that one lost (close.go).
+	if seg.Flags&ACK != 0 && peer.SentFIN && peer.FINSeq.LessThan(seg.Ack) && (!peer.FINAcked || f.finAcks[from.Peer()].lost) {
 		peer.FINAcked = true
+		f.noteFinAck(from.Peer(), idx, seg.Time, peer.State)
 		switch peer.State {
 		case StateFinWait1:
 			peer.State = StateFinWait2

@@ -5,7 +5,7 @@
 # disagree on where one connection ends. Run as root from the repository
 # root:
 #
-#   bash scripts/stream-fixtures.sh idle-gap|late-fin|port-reuse|all
+#   bash scripts/stream-fixtures.sh idle-gap|late-fin|late-fin-client|port-reuse|all
 #
 # then `bash scripts/stream-fixtures.sh tshark` writes what tshark said of
 # each (NAME.tshark.tsv), which analyze's stream test compares with our
@@ -42,14 +42,17 @@ setup() {
 	mac_cli=$(ip -n $cli -o link show strm-cli0 | grep -o 'link/ether [^ ]*' | cut -d' ' -f2)
 	ip -n $srv neigh add 10.231.0.2 lladdr "$mac_cli" dev strm-srv0 nud permanent
 	ip -n $cli neigh add 10.231.0.1 lladdr "$mac_srv" dev strm-cli0 nud permanent
-	ip netns exec $srv nft add table inet strm
-	ip netns exec $srv nft add chain inet strm input '{ type filter hook input priority 0; }'
+	for ns in $srv $cli; do
+		ip netns exec $ns nft add table inet strm
+		ip netns exec $ns nft add chain inet strm input '{ type filter hook input priority 0; }'
+	done
 }
 
 # The server, in $srv: mode echo (answers each message, closes after the
 # client), late-fin (closes after the client, with the client's ACKs of its
-# FIN dropped for 7 s, so the FIN is retransmitted after the close) or
-# first-close (answers once and closes first: TIME-WAIT on the server).
+# FIN dropped for 7 s, so the FIN is retransmitted after the close),
+# slow-close (closes 5 s after the client) or first-close (answers once
+# and closes first: TIME-WAIT on the server).
 server() {
 	ip netns exec $srv python3 - "$1" <<'EOF' &
 import socket, subprocess, sys, time
@@ -70,6 +73,8 @@ for _ in range(n):
             break
     if mode == "late-fin":
         subprocess.run(["nft", "add", "rule", "inet", "strm", "input", "ip", "saddr", "10.231.0.2", "tcp", "dport", "9000", "drop"], check=True)
+    if mode == "slow-close":
+        time.sleep(5)
     c.close()
     if mode == "late-fin":
         time.sleep(7)
@@ -103,6 +108,18 @@ elif mode == "late-fin":
     s.sendall(b"bye"); s.recv(100)
     s.close()
     time.sleep(16)
+elif mode == "late-fin-client":
+    # The server's ACKs of the client's FIN are dropped in the client's
+    # namespace for 1.5 s (after the capture point): the client sends its
+    # FIN again until one gets through.
+    import subprocess
+    s = conn()
+    s.sendall(b"bye"); s.recv(100)
+    subprocess.run(["nft", "add", "rule", "inet", "strm", "input", "ip", "saddr", "10.231.0.1", "tcp", "sport", "9000", "drop"], check=True)
+    s.close()
+    time.sleep(1.5)
+    subprocess.run(["nft", "flush", "chain", "inet", "strm", "input"], check=True)
+    time.sleep(8)
 elif mode == "port-reuse":
     for i in range(3):
         s = conn(40000)
@@ -144,6 +161,12 @@ late_fin() {
 	wait $srv_pid
 }
 
+late_fin_client() {
+	server slow-close
+	client late-fin-client
+	wait $srv_pid
+}
+
 port_reuse() {
 	server first-close
 	# The first SYN is dropped: its retransmission, with the same ISN, is
@@ -172,15 +195,17 @@ mkdir -p "$out"
 case ${1:-} in
 idle-gap) record idle-gap idle_gap ;;
 late-fin) record late-fin late_fin ;;
+late-fin-client) record late-fin-client late_fin_client ;;
 port-reuse) record port-reuse port_reuse ;;
 all)
 	record late-fin late_fin
+	record late-fin-client late_fin_client
 	record port-reuse port_reuse
 	record idle-gap idle_gap
 	;;
 tshark) tshark_streams ;;
 *)
-	echo "usage: $0 idle-gap|late-fin|port-reuse|all|tshark" >&2
+	echo "usage: $0 idle-gap|late-fin|late-fin-client|port-reuse|all|tshark" >&2
 	exit 2
 	;;
 esac

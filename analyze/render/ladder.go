@@ -215,6 +215,9 @@ func ldDelays(f *analyze.Flow) (before, after [2]int64) {
 // ldIgnored reports whether the receiver ignored or dropped packet i.
 func ldIgnored(f *analyze.Flow, i int) bool {
 	p := &f.Packets[i]
+	if p.NotReceived && !p.Duplicate {
+		return true // an ACK of a FIN its sender sent again after it (flowstate's close.go)
+	}
 	if p.Duplicate || p.From != flowstate.Client || p.Flags&flowstate.RST != 0 {
 		return false
 	}

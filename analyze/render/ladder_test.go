@@ -315,3 +315,26 @@ func TestLadderLongCaptureTimes(t *testing.T) {
 		}
 	}
 }
+
+// The ACKs of a FIN that its sender sent again afterwards never reached
+// it: crossed, in both directions (late-fin: the client's ACKs of the
+// server's FIN; late-fin-client: the server's ACKs of the client's).
+func TestLadderCrossesLostFinAcks(t *testing.T) {
+	for _, rel := range []string{"streams/late-fin.pcap", "streams/late-fin-client.pcap"} {
+		f := flowByID(t, rel, 1)
+		_, groups := checkLadder(t, f, renderLadder(t, f, LadderOptions{}))
+		crossed := 0
+		for i, g := range groups {
+			p := &f.Packets[i]
+			if hasCross(g) != p.NotReceived {
+				t.Errorf("%s frame %d: cross %v, NotReceived %v", rel, p.Frame, hasCross(g), p.NotReceived)
+			}
+			if hasCross(g) {
+				crossed++
+			}
+		}
+		if crossed == 0 {
+			t.Errorf("%s: no ACK crossed", rel)
+		}
+	}
+}

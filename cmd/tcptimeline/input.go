@@ -42,7 +42,7 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.Hosts, "host", nil, "show only flows to or from this `ip` (repeatable; listener views still cover the whole capture)")
 	f.StringVar(&o.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
-	f.StringArrayVar(&o.Vantage, "vantage", nil, "`NAME=FILE[,FILE...]`: these files are one capture point's (pieces of its ring), named NAME (client, server, router, ...), to be merged with other points' captures of the same packets (repeatable; without it every file is its own point)")
+	f.StringArrayVar(&o.Vantage, "vantage", nil, "the files of one capture point (pieces of its ring), as `NAME=FILE[,FILE...]` with NAME the point (client, server, router, ...), to be merged with other points' captures of the same packets (repeatable; without it every file is its own point)")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 

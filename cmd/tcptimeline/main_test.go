@@ -157,6 +157,15 @@ func TestVersionAndHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "--anomalies") {
 		t.Errorf("help: exit %d, %q", code, stdout)
 	}
+	// The help says what several files are: a ring's pieces or vantage
+	// points of one incident; the flag's usage names its syntax once, as
+	// a sentence, not as a bare token before a colon.
+	if !strings.Contains(stdout, "vantage points of\none incident") {
+		t.Errorf("timeline --help does not say files of several points merge as vantage points:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "NAME=FILE[,FILE...]   NAME=FILE[,FILE...]:") {
+		t.Errorf("--vantage usage repeats its syntax as a label:\n%s", stdout)
+	}
 	stdout, _, code = run(t, nil, "completion", "bash")
 	if code != 0 || !strings.Contains(stdout, "bash completion") {
 		t.Errorf("completion: exit %d", code)

@@ -109,7 +109,7 @@ func (r *Report) build(opts ReportOptions) []block {
 		add("p", t)
 	}
 	if s.CaptureLossFlows > 0 {
-		add("p", fmt.Sprintf("Caution: in %d flows a side acknowledged data the capture never saw: the capture itself lost packets (tcpdump under load, or a mirror port dropping), and a capture that loses packets can look like SYN and data drops. The drop labels below are less certain.", s.CaptureLossFlows))
+		add("p", fmt.Sprintf("Caution: in %s a side acknowledged data the capture never saw: the capture itself lost packets (tcpdump under load, or a mirror port dropping), and a capture that loses packets can look like SYN and data drops. The drop labels below are less certain.", many(s.CaptureLossFlows, "flow")))
 	}
 	for _, c := range s.Captures {
 		if c.InterfaceDropsKnown && c.InterfaceDrops > 0 {
@@ -138,7 +138,7 @@ func (r *Report) build(opts ReportOptions) []block {
 			b = append(b, block{kind: "table", rows: rows})
 		}
 		var items []string
-		items = append(items, fmt.Sprintf("%d flows; capture vantage point: %s (%s).", l.Flows, l.Vantage, an.Text(l.VantageEvidence)))
+		items = append(items, fmt.Sprintf("%s; capture vantage point: %s (%s).", many(l.Flows, "flow"), l.Vantage, an.Text(l.VantageEvidence)))
 		if l.Hidden > 0 {
 			items = append(items, fmt.Sprintf("A filter hid %d of its %d flows from the representative flows; this evidence covers all %d.", l.Hidden, l.Flows, l.Flows))
 		}
@@ -163,7 +163,7 @@ func (r *Report) build(opts ReportOptions) []block {
 			items = append(items, "The server retransmitted SYN-ACKs at "+schedule(l.SynAckRetransmitSchedule)+" after its first SYN-ACK.")
 		}
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
-			items = append(items, fmt.Sprintf("connect() time, first SYN to handshake ACK, over %d connections: p50 %s, p90 %s, p99 %s, max %s.", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max)))
+			items = append(items, fmt.Sprintf("connect() time, first SYN to handshake ACK, over %s: p50 %s, p90 %s, p99 %s, max %s.", many(len(l.ConnectTimes), "connection"), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max)))
 		}
 		items = append(items, trafficItem(&l.Traffic))
 		if l.AcceptQueueCapacity > 0 {
@@ -379,7 +379,7 @@ func (r *Report) story(l *analyze.Listener, an *Anonymizer) string {
 		parts = append(parts, fmt.Sprintf("the server ignored the final handshake ACK of %s%s and kept retransmitting its SYN-ACK, while those clients believed they were connected", many(n(flowstate.LabelSynAckAfterAck), "connection"), abortClause(l, analyze.AbortIgnores)))
 	}
 	if n(flowstate.LabelDataWhileSynRecv) > 0 {
-		parts = append(parts, fmt.Sprintf("%s sent requests that the server silently dropped and the clients had to retransmit", many(n(flowstate.LabelDataWhileSynRecv), "client")))
+		parts = append(parts, fmt.Sprintf("%s sent requests that the server silently dropped and had to retransmit them", many(n(flowstate.LabelDataWhileSynRecv), "client")))
 	}
 	if n(flowstate.LabelSynDropped) > 0 {
 		parts = append(parts, fmt.Sprintf("new SYNs were dropped in %s, so their connect() calls waited for SYN retransmissions", many(n(flowstate.LabelSynDropped), "connection")))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -262,6 +263,30 @@ func TestGolden(t *testing.T) {
 				}
 				checkGolden(t, filepath.Join("testdata", "golden", g.name+"-"+fixture+g.ext), stdout)
 			})
+		}
+	}
+}
+
+// Counts agree with their nouns: no golden output says "1 flows" (the
+// listener line, connect times, stalls, the totals) or "over 1
+// connections", nor "1 client ... the clients".
+func TestGoldenCountsAgreeWithTheirNouns(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*"))
+	if len(files) == 0 {
+		t.Fatal("no golden files")
+	}
+	bad := regexp.MustCompile(`(^|[^0-9.])1 (flows|connections|TCP segments)\b|1 client sent requests.*the clients`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, at := range bad.FindAllStringIndex(line, -1) {
+				if !strings.HasSuffix(line[:at[0]+1], "of ") { // "1 of 1 connections" reads right
+					t.Errorf("%s:%d: %q", f, i+1, line[at[0]:at[1]])
+				}
+			}
 		}
 	}
 }

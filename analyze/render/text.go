@@ -577,11 +577,11 @@ func vantageText(c *analyze.Capture, an *Anonymizer) string {
 		fmt.Fprintf(&b, " (--vantage %s)", safe(c.VantageName))
 	}
 	if c.Index > 0 && c.ClockOffset != nil && c.ClockOffsetUncertainty != nil {
-		off := *c.ClockOffset
-		if off > -5e-7 && off < 5e-7 {
-			off = 0 // no "-0.000000"
+		off := fmt.Sprintf("%+.6f", *c.ClockOffset)
+		if off == "-0.000000" {
+			off = "+0.000000" // half a microsecond or less: no "-0"
 		}
-		fmt.Fprintf(&b, "; clock %+.6f s ± %.6f s against capture 0", off, *c.ClockOffsetUncertainty)
+		fmt.Fprintf(&b, "; clock %s s ± %.6f s against capture 0", off, *c.ClockOffsetUncertainty)
 		if d := c.OneWayDelay; d != nil {
 			fmt.Fprintf(&b, " (least one-way delay between their points %.3f ms toward the server, %.3f ms back; %d packets seen at both)", d.C2S*1e3, d.S2C*1e3, c.SharedPackets)
 		}

@@ -106,6 +106,21 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// Standard input named twice is a usage error saying so, before any
+// reading (the second "-" would read it empty: "stdin: empty file").
+func TestStdinTwiceIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"summary", "-", "-"},
+		{"timeline", "--vantage", "server=-", "--vantage", "client=-"},
+		{"report", "-", "--vantage", "client=-"},
+	} {
+		_, stderr, code := run(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, `"-" (standard input) given more than once`) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
 func TestFailOn(t *testing.T) {
 	_, stderr, code := run(t, nil, "timeline", "--color", "never", "--fail-on", "synack-after-ack", "../../testdata/seed002/seed002.pcap")
 	if code != 1 || !strings.Contains(stderr, "found synack-after-ack in flow 3") {

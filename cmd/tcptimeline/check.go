@@ -56,7 +56,7 @@ mismatch, 2 for bad arguments or an unreadable capture.`,
 	opts.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&opts.Expect, "expect", nil, "`LABEL` or LABEL=N: at least one flow, or exactly N flows, carry it (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.Forbid, "forbid", nil, "no flow may carry this `LABEL` (repeatable)")
-	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses and file names with stable pseudonyms in the messages (host-1, capture-1, ...; ports kept)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names in the messages with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	_ = cmd.RegisterFlagCompletionFunc("expect", completeLabels)
 	_ = cmd.RegisterFlagCompletionFunc("forbid", completeLabels)
 	return cmd

@@ -188,6 +188,27 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
+// Every command words --anonymize alike (pseudonyms numbered by first
+// appearance, never "stable" hashes), and chart's help names everything
+// it draws, the queue and ESTABLISHED lines included.
+func TestHelpWordsAlike(t *testing.T) {
+	for _, c := range []string{"timeline", "summary", "report", "ladder", "chart", "check"} {
+		stdout, _, code := run(t, nil, c, "--help")
+		line := ""
+		for _, l := range strings.Split(stdout, "\n") {
+			if strings.Contains(l, "--anonymize") {
+				line = l
+			}
+		}
+		if code != 0 || !strings.Contains(line, "pseudonyms numbered by first appearance") || !strings.Contains(line, "interface names") {
+			t.Errorf("%s --help: exit %d, --anonymize %q", c, code, line)
+		}
+		if c == "chart" && (!strings.Contains(stdout, "queues' occupancy") || !strings.Contains(stdout, "ESTABLISHED")) {
+			t.Errorf("chart --help does not name the queue and ESTABLISHED lines:\n%s", stdout)
+		}
+	}
+}
+
 func TestDemo(t *testing.T) {
 	lab, err := os.ReadFile("../../testdata/lab/ghost/server.pcap")
 	if err != nil || !bytes.Equal(lab, demoCapture) {

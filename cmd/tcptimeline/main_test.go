@@ -121,6 +121,23 @@ func TestStdinTwiceIsAUsageError(t *testing.T) {
 	}
 }
 
+// The same file named twice is read as two captures of one point, and
+// the run says so on stderr (without the name under --anonymize).
+func TestSameFileTwiceIsNoticed(t *testing.T) {
+	ghost := "../../testdata/lab/ghost/server.pcap"
+	_, stderr, code := run(t, nil, "summary", ghost, "../../testdata/lab/ghost/../ghost/server.pcap")
+	if code != 0 || !strings.Contains(stderr, "notice: files 1 and 2 are the same file (") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, _ = run(t, nil, "summary", "--anonymize", ghost, ghost)
+	if !strings.Contains(stderr, "files 1 and 2 are the same file: read twice") || strings.Contains(stderr, "server.pcap") {
+		t.Errorf("--anonymize: stderr %q", stderr)
+	}
+	if _, stderr, _ = run(t, nil, "summary", ghost, "../../testdata/lab/ghost/client.pcap"); strings.Contains(stderr, "same file") {
+		t.Errorf("two files noticed as one: %q", stderr)
+	}
+}
+
 func TestFailOn(t *testing.T) {
 	_, stderr, code := run(t, nil, "timeline", "--color", "never", "--fail-on", "synack-after-ack", "../../testdata/seed002/seed002.pcap")
 	if code != 1 || !strings.Contains(stderr, "found synack-after-ack in flow 3") {

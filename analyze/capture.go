@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -46,6 +47,12 @@ type FileError struct {
 
 func (e *FileError) Error() string {
 	if e.Err != nil {
+		// The file's name once: "x: cannot read: is a directory", not
+		// "x: cannot read: read x: is a directory".
+		var pe *fs.PathError
+		if errors.As(e.Err, &pe) && pe.Path == e.Name {
+			return e.Name + ": " + e.Msg + ": " + pe.Err.Error()
+		}
 		return e.Name + ": " + e.Msg + ": " + e.Err.Error()
 	}
 	return e.Name + ": " + e.Msg

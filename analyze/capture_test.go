@@ -1079,3 +1079,21 @@ func TestCorruptTimestamps(t *testing.T) {
 		})
 	}
 }
+
+// An input that cannot be read names the file once, then why: a
+// directory given as a capture is "dir: cannot read: is a directory",
+// not "dir: cannot read: read dir: is a directory".
+func TestFileErrorNamesTheFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir, 0)
+	if err == nil {
+		r.Close()
+		t.Fatal("a directory opened as a capture")
+	}
+	if want := dir + ": cannot read: is a directory"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if !errors.Is(err, ErrNotCapture) {
+		t.Errorf("%v is not ErrNotCapture", err)
+	}
+}

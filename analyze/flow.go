@@ -120,10 +120,14 @@ func (f *Flow) explain(c noteContext) (offeredZero bool) {
 		l := p.Labels
 		switch {
 		case l.Has(flowstate.LabelSynDropped):
-			why := "the server dropped it (accept queue full, or SYN queue full without syncookies)"
+			// A SYN seen reaching the server and never answered: its
+			// listen queue dropped it, or a filter on the server host
+			// did (netfilter's input hook runs after the capture's tap);
+			// one capture cannot tell them apart.
+			why := "the server dropped it (accept queue full, or SYN queue full without syncookies; or a filter on the server host)"
 			switch {
 			case f.reachedServer(lastSynIdx, near):
-				why = fmt.Sprintf("it reached the server's capture point (capture %d), so the server dropped it (accept queue full, or SYN queue full without syncookies)", near[flowstate.Server])
+				why = fmt.Sprintf("it reached the server's capture point (capture %d), so the server dropped it (accept queue full, or SYN queue full without syncookies; or a filter on the server host)", near[flowstate.Server])
 			case !local:
 				why = "it was dropped by the server (accept or SYN queue full) or lost on the way"
 			}

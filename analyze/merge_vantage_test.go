@@ -367,3 +367,43 @@ func TestMergedCaptureLoss(t *testing.T) {
 	}
 	t.Logf("%d packets noted as missed by the client's capture", missed)
 }
+
+// A capture cut short (the client's capture of the lab's lost-synack run
+// ending after its 28th frame) merged with the server's: a packet seen
+// only at the server's point after the client's capture recorded the
+// last of its flow may have come after that capture stopped, so its note
+// says "or had ended"; one seen before that capture's last record of the
+// flow does not.
+func TestMergedCaptureCutShort(t *testing.T) {
+	dir := "../testdata/lab/lost-synack"
+	cut := dropFrames(t, filepath.Join(dir, "client.pcap"), func(n int) bool { return n > 28 })
+	merged, _ := runFiles(t, true, filepath.Join(dir, "server.pcap"), cut)
+	ended := 0
+	for _, f := range merged {
+		last := -1 // the client capture's last record of the flow
+		for i, seen := range f.Seen {
+			for _, x := range seen {
+				if x.File == 1 {
+					last = i
+				}
+			}
+		}
+		for i, n := range f.Notes {
+			if !strings.Contains(n, "that capture missed it") {
+				continue
+			}
+			if i > last {
+				ended++
+				if !strings.Contains(n, "or had ended") {
+					t.Errorf("flow %d packet %d, after the cut capture's last record (%d): %s", f.ID, i, last, n)
+				}
+			} else if strings.Contains(n, "or had ended") {
+				t.Errorf("flow %d packet %d, before the cut capture's last record (%d): %s", f.ID, i, last, n)
+			}
+		}
+	}
+	if ended == 0 {
+		t.Error("no packet after the cut noted")
+	}
+	t.Logf("%d packets after the cut noted", ended)
+}

@@ -372,3 +372,30 @@ func TestNotReceivedNoteByVantage(t *testing.T) {
 		t.Errorf("the server's ACK at the client: %q, want %q", got, want)
 	}
 }
+
+// A SYN dropped at the server's capture point names the look-alike one
+// capture cannot refuse: the port-reuse capture's first SYN was dropped
+// by an nftables rule on the server host, after tcpdump's tap, and looks
+// exactly like a listen queue's drop.
+func TestSynDroppedNoteNamesAFilterOnTheServerHost(t *testing.T) {
+	r, err := Open(streamsDir+"port-reuse.pcap", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var note string
+	_, err = run(context.Background(), []*CaptureReader{r}, Options{Record: true}, func(f *Flow) error {
+		for i := range f.Packets {
+			if f.Packets[i].Labels.Has(flowstate.LabelSynDropped) && i < len(f.Notes) {
+				note = f.Notes[i]
+			}
+		}
+		return nil
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(note, "the server dropped it") || !strings.Contains(note, "a filter on the server host") {
+		t.Errorf("syn-dropped note %q: want the queue and a filter on the server host", note)
+	}
+}

@@ -93,16 +93,10 @@ func (f *Flow) seenNote(i int, near [2]int32) string {
 	switch at {
 	case near[from]:
 		other := near[to]
-		later := false
-		for j := i + 1; j < len(f.Seen) && !later; j++ {
-			for _, x := range f.Seen[j] {
-				if x.File == other {
-					later = true
-					break
-				}
-			}
-		}
+		later := f.recordedAfter(i, other)
 		switch {
+		case f.ackedBeforeResent(i) && !later:
+			return fmt.Sprintf("reached the %s, which acknowledged it before any retransmission, though the %s's capture point (capture %d), which recorded nothing of this flow after it, has no record of it: that capture missed it, or had ended", name[to], name[to], other)
 		case f.ackedBeforeResent(i):
 			return fmt.Sprintf("reached the %s, which acknowledged it before any retransmission, though the %s's capture point (capture %d) has no record of it: that capture missed it", name[to], name[to], other)
 		case !later:
@@ -112,9 +106,26 @@ func (f *Flow) seenNote(i int, near [2]int32) string {
 		}
 		return fmt.Sprintf("left the %s (seen at capture %d), never reached the %s's capture point (capture %d): lost on the path", name[from], at, name[to], other)
 	case near[to]:
+		if !f.recordedAfter(i, near[from]) {
+			return fmt.Sprintf("reached the %s's capture point (capture %d) but is missing from the %s's (capture %d), which recorded nothing of this flow after it: that capture missed it, or had ended", name[to], at, name[from], near[from])
+		}
 		return fmt.Sprintf("reached the %s's capture point (capture %d) but is missing from the %s's (capture %d): that capture missed it", name[to], at, name[from], near[from])
 	}
 	return ""
+}
+
+// recordedAfter reports whether capture file recorded any packet of the
+// flow after recorded packet i: if not, a packet it lacks may have come
+// after it stopped (a capture cut short, or ended before the other).
+func (f *Flow) recordedAfter(i int, file int32) bool {
+	for j := i + 1; j < len(f.Seen); j++ {
+		for _, x := range f.Seen[j] {
+			if x.File == file {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // copyStats gathers flowstate.CopyDelay values: for packets of one

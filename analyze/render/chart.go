@@ -252,7 +252,7 @@ func chartSVG(s *analyze.Summary, opts ChartOptions) (string, string, error) {
 		p.ystep = niceStep(float64(max(top, 1)) / 4)
 		p.ymax = p.ystep * math.Ceil(float64(max(top, 1))/p.ystep)
 		var parts []string
-		parts = append(parts, fmt.Sprintf("listener %s", p.addr), fmt.Sprintf("%d flows", p.l.Flows))
+		parts = append(parts, fmt.Sprintf("listener %s", p.addr), many(p.l.Flows, "flow"))
 		switch n := len(p.l.Episodes); n {
 		case 0:
 			parts = append(parts, "no overflow episode")

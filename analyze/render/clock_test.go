@@ -49,3 +49,16 @@ func TestRelFormOf(t *testing.T) {
 		}
 	}
 }
+
+// A clock offset that rounds to zero reads "+0.000000", never
+// "-0.000000": the ghost pair's is -5e-07 s (its two files' microsecond
+// stamps, half a microsecond apart on average).
+func TestVantageTextClockNeverMinusZero(t *testing.T) {
+	unc := 0.0
+	for _, off := range []float64{0, -5e-7, 5e-7, -4e-7, -1e-9} {
+		c := &analyze.Capture{Index: 1, ClockOffset: &off, ClockOffsetUncertainty: &unc}
+		if got := vantageText(c, nil); got != "; clock +0.000000 s ± 0.000000 s against capture 0" {
+			t.Errorf("offset %g: %q", off, got)
+		}
+	}
+}

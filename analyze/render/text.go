@@ -291,7 +291,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		if opts.Anomalies && len(l.LabelFlows) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s  %d flows; %s; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), l.Flows, verdictText(pal, l.Verdict), l.Vantage, an.Text(l.VantageEvidence))
+		fmt.Fprintf(w, "%s  %s; %s; vantage %s (%s)\n", pal.header.Sprintf("listener %s", an.AddrPort(l.Server)), many(l.Flows, "flow"), verdictText(pal, l.Verdict), l.Vantage, an.Text(l.VantageEvidence))
 		fmt.Fprintf(w, "  verdict: %s\n", an.Text(strings.Join(l.VerdictEvidence, "; ")))
 		if l.Hidden > 0 {
 			fmt.Fprintf(w, "  %s\n", pal.muted.Sprintf("a filter hid %d of its %d flows from the output above; this view covers all %d", l.Hidden, l.Flows, l.Flows))
@@ -300,10 +300,10 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 			fmt.Fprintf(w, "  flows per label: %s\n", pal.warn.Sprint(labelCounts(l.LabelFlows)))
 		}
 		if l.CaptureLossFlows > 0 {
-			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("capture loss: in %d flows a side acknowledged data the capture never saw; the capture dropped packets, so drop labels are less certain", l.CaptureLossFlows))
+			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("capture loss: in %s a side acknowledged data the capture never saw; the capture dropped packets, so drop labels are less certain", many(l.CaptureLossFlows, "flow")))
 		}
 		if l.RepliesMissingFlows > 0 {
-			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("one-sided: in %d flows the client acknowledged a SYN-ACK the capture never saw: the capture misses the server's direction, so nothing is concluded from its silence", l.RepliesMissingFlows))
+			fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("one-sided: in %s the client acknowledged a SYN-ACK the capture never saw: the capture misses the server's direction, so nothing is concluded from its silence", many(l.RepliesMissingFlows, "flow")))
 		}
 		writeTraffic(w, pal, &l.Traffic)
 		for i, e := range l.Episodes {
@@ -337,7 +337,7 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 			fmt.Fprintf(w, "  SYN-ACK retransmissions at %s after the first SYN-ACK\n", schedule(l.SynAckRetransmitSchedule))
 		}
 		if q, ok := analyze.ConnectPercentiles(l.ConnectTimes); ok {
-			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %d flows): p50 %s, p90 %s, p99 %s, max %s\n", len(l.ConnectTimes), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
+			fmt.Fprintf(w, "  connect time (first SYN to handshake ACK, %s): p50 %s, p90 %s, p99 %s, max %s\n", many(len(l.ConnectTimes), "flow"), ms(q.P50), ms(q.P90), ms(q.P99), ms(q.Max))
 		}
 		if e := &l.Established; !e.Empty() {
 			fmt.Fprintf(w, "  %s\n", establishedText(e, s.Origin))
@@ -347,19 +347,19 @@ func writeViews(w io.Writer, pal palette, s *analyze.Summary, opts Options, cut 
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%d flows, %d TCP segments", s.Flows, s.Segments)
+	fmt.Fprintf(w, "%s, %s", many(s.Flows, "flow"), many(int(s.Segments), "TCP segment"))
 	if s.SeenAgain > 0 {
 		fmt.Fprintf(w, " (%d packets, the other %d records of packets seen at another capture point)", s.Segments-s.SeenAgain, s.SeenAgain)
 	}
 	if s.Hidden > 0 {
-		fmt.Fprintf(w, " (%d flows not shown: --flow, --port and --host pick what is shown, the views cover all)", s.Hidden)
+		fmt.Fprintf(w, " (%s not shown: --flow, --port and --host pick what is shown, the views cover all)", many(s.Hidden, "flow"))
 	}
 	if len(s.LabelFlows) > 0 {
 		fmt.Fprintf(w, "; flows per label: %s", pal.warn.Sprint(labelCounts(s.LabelFlows)))
 	}
 	fmt.Fprintln(w)
 	if s.RepliesMissingFlows > 0 {
-		fmt.Fprintln(w, pal.warn.Sprintf("one-sided capture: in %d flows the client acknowledged a SYN-ACK the capture never saw: it holds only one direction of their traffic, and no label that needs the server's replies is given to them", s.RepliesMissingFlows))
+		fmt.Fprintln(w, pal.warn.Sprintf("one-sided capture: in %s the client acknowledged a SYN-ACK the capture never saw: it holds only one direction of their traffic, and no label that needs the server's replies is given to them", many(s.RepliesMissingFlows, "flow")))
 	}
 	an.Learn(s.Captures)
 	if s.Flows > 0 {
@@ -517,13 +517,13 @@ func writeTraffic(w io.Writer, pal palette, t *analyze.Traffic) {
 	}
 	fmt.Fprintln(w)
 	if t.StalledFlows > 0 {
-		fmt.Fprintf(w, "  %s\n", pal.notice.Sprintf("stalls: %d flows stood still (zero window or retransmission timeout), %s in all", t.StalledFlows, seconds(t.StallTime)))
+		fmt.Fprintf(w, "  %s\n", pal.notice.Sprintf("stalls: %s stood still (zero window or retransmission timeout), %s in all", many(t.StalledFlows, "flow"), seconds(t.StallTime)))
 	}
 	if t.LossFlows > 0 {
-		fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("loss: %d flows lost segments: %d before the capture point, %d after it", t.LossFlows, t.LostBefore, t.LostAfter))
+		fmt.Fprintf(w, "  %s\n", pal.warn.Sprintf("loss: %s lost segments: %d before the capture point, %d after it", many(t.LossFlows, "flow"), t.LostBefore, t.LostAfter))
 	}
 	if t.KeepaliveFlows > 0 {
-		fmt.Fprintf(w, "  idle: %d flows sat idle on keep-alives\n", t.KeepaliveFlows)
+		fmt.Fprintf(w, "  idle: %s sat idle on keep-alives\n", many(t.KeepaliveFlows, "flow"))
 	}
 }
 
@@ -577,11 +577,11 @@ func vantageText(c *analyze.Capture, an *Anonymizer) string {
 		fmt.Fprintf(&b, " (--vantage %s)", safe(c.VantageName))
 	}
 	if c.Index > 0 && c.ClockOffset != nil && c.ClockOffsetUncertainty != nil {
-		off := *c.ClockOffset
-		if off > -5e-7 && off < 5e-7 {
-			off = 0 // no "-0.000000"
+		off := fmt.Sprintf("%+.6f", *c.ClockOffset)
+		if off == "-0.000000" {
+			off = "+0.000000" // half a microsecond or less: no "-0"
 		}
-		fmt.Fprintf(&b, "; clock %+.6f s ± %.6f s against capture 0", off, *c.ClockOffsetUncertainty)
+		fmt.Fprintf(&b, "; clock %s s ± %.6f s against capture 0", off, *c.ClockOffsetUncertainty)
 		if d := c.OneWayDelay; d != nil {
 			fmt.Fprintf(&b, " (least one-way delay between their points %.3f ms toward the server, %.3f ms back; %d packets seen at both)", d.C2S*1e3, d.S2C*1e3, c.SharedPackets)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +76,21 @@ func (a *analysis) run(ctx context.Context, emit func(*analyze.Flow) error) (sum
 	}()
 	live := false
 	var fileOf []int // fileOf[i]: the position in Files of readers[i]
+	given := make(map[string]int, len(a.in.Files))
 	for fi, name := range a.in.Files {
+		// The same file named twice (a glob and its expansion, say) is
+		// read twice and merged as two captures of one point: say so.
+		if k := filepath.Clean(name); name != "-" {
+			if first, ok := given[k]; ok {
+				what := " (" + name + ")"
+				if a.anon != nil {
+					what = ""
+				}
+				fmt.Fprintf(a.io.ErrOut, "tcptimeline: notice: files %d and %d are the same file%s: read twice, merged as two captures of one point\n", first+1, fi+1, what)
+			} else {
+				given[k] = fi
+			}
+		}
 		var r *analyze.CaptureReader
 		if name == "-" {
 			name := "stdin"

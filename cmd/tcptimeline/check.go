@@ -56,7 +56,7 @@ mismatch, 2 for bad arguments or an unreadable capture.`,
 	opts.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&opts.Expect, "expect", nil, "`LABEL` or LABEL=N: at least one flow, or exactly N flows, carry it (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.Forbid, "forbid", nil, "no flow may carry this `LABEL` (repeatable)")
-	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses and file names with stable pseudonyms in the messages (host-1, capture-1, ...; ports kept)")
+	cmd.Flags().BoolVar(&opts.Anonymize, "anonymize", false, "replace addresses, file and interface names in the messages with pseudonyms numbered by first appearance (host-1, capture-1, if-1, ...; ports kept)")
 	_ = cmd.RegisterFlagCompletionFunc("expect", completeLabels)
 	_ = cmd.RegisterFlagCompletionFunc("forbid", completeLabels)
 	return cmd
@@ -115,7 +115,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) (err error) {
 		for _, l := range f.Labels.List() {
 			counts[l]++
 			if len(examples[l]) < 3 {
-				examples[l] = append(examples[l], fmt.Sprintf("flow %d %s -> %s", f.ID, anon.AddrPort(f.Client), anon.AddrPort(f.Server)))
+				examples[l] = append(examples[l], fmt.Sprintf("flow %d (%s -> %s)", f.ID, anon.AddrPort(f.Client), anon.AddrPort(f.Server)))
 			}
 		}
 		return nil
@@ -134,7 +134,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) (err error) {
 		n := counts[x.label]
 		seen := ""
 		if n > 0 {
-			seen = " (" + strings.Join(examples[x.label], "; ") + ")"
+			seen = ": " + strings.Join(examples[x.label], ", ") // as --fail-on lists them
 		}
 		switch {
 		case x.none && n > 0:
@@ -154,12 +154,12 @@ func runCheck(ctx context.Context, opts *CheckOptions) (err error) {
 	}
 	w := &errWriter{w: opts.IO.Out}
 	if partial {
-		fmt.Fprintf(w, "interrupted: %d flows checked before the interrupt; the check is not passed on partial data\n", sum.Flows)
+		fmt.Fprintf(w, "interrupted: %s checked before the interrupt; the check is not passed on partial data\n", flows(sum.Flows))
 	} else {
 		for _, g := range good {
 			fmt.Fprintf(w, "ok: %s\n", g)
 		}
-		fmt.Fprintf(w, "%d flows checked\n", sum.Flows)
+		fmt.Fprintf(w, "%s checked\n", flows(sum.Flows))
 	}
 	if w.err != nil {
 		return writeError("standard output", w.err)

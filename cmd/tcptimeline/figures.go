@@ -65,9 +65,10 @@ func NewCmdChart(io *IOStreams) *cobra.Command {
 		Long: `Draw counts over the capture's own time (from its first packet, in bins as
 narrow as the span allows: milliseconds to days), per listener: new SYNs, SYNs
 dropped, SYN-ACKs retransmitted after the client's ACK, client data ignored,
-ghost connections and resets, with the overflow episodes shaded. -o
-incident.svg writes SVG, -o incident.html a page; without -o the SVG goes to
-standard output.`,
+ghost connections and resets, with the overflow episodes shaded; over them
+the SYN and accept queues' occupancy and the connections each side believes
+ESTABLISHED. -o incident.svg writes SVG, -o incident.html a page; without -o
+the SVG goes to standard output.`,
 		Args: opts.fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.setFiles(args); err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ func (o *inputOptions) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.Hosts, "host", nil, "show only flows to or from this `ip` (repeatable; listener views still cover the whole capture)")
 	f.StringVar(&o.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr")
-	f.StringArrayVar(&o.Vantage, "vantage", nil, "`NAME=FILE[,FILE...]`: these files are one capture point's (pieces of its ring), named NAME (client, server, router, ...), to be merged with other points' captures of the same packets (repeatable; without it every file is its own point)")
+	f.StringArrayVar(&o.Vantage, "vantage", nil, "the files of one capture point (pieces of its ring), as `NAME=FILE[,FILE...]` with NAME the point (client, server, router, ...), to be merged with other points' captures of the same packets (repeatable; without it every file is its own point)")
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -220,9 +221,6 @@ func anonymizeErr(err error, an *render.Anonymizer) error {
 	return &anonError{err, an}
 }
 
-// expandGlobs expands shell-style patterns in file arguments (for ring
-// buffers: 'ring.pcap*'), keeping arguments that match nothing as given
-// so that their error names them.
 // fileArgs accepts the positional files: at least one, unless --vantage
 // gives them.
 func (o *inputOptions) fileArgs(cmd *cobra.Command, args []string) error {
@@ -235,6 +233,17 @@ func (o *inputOptions) fileArgs(cmd *cobra.Command, args []string) error {
 // setFiles sets Files from the positional arguments (globs expanded),
 // then the files of each --vantage, and which vantage each file is.
 func (o *inputOptions) setFiles(args []string) error {
+	if err := o.setFileList(args); err != nil {
+		return err
+	}
+	// Standard input can be read once: a second "-" would read it empty.
+	if n := slices.Index(o.Files, "-"); n >= 0 && slices.Contains(o.Files[n+1:], "-") {
+		return usagef(`"-" (standard input) given more than once: it can be read once`)
+	}
+	return nil
+}
+
+func (o *inputOptions) setFileList(args []string) error {
 	o.Files = expandGlobs(args)
 	o.vantages, o.vantageNames = nil, nil
 	if len(o.Vantage) == 0 {
@@ -268,6 +277,9 @@ func (o *inputOptions) setFiles(args []string) error {
 	return nil
 }
 
+// expandGlobs expands shell-style patterns in file arguments (for ring
+// buffers: 'ring.pcap*'), keeping arguments that match nothing as given
+// so that their error names them.
 func expandGlobs(args []string) []string {
 	var out []string
 	for _, a := range args {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,6 +106,38 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// Standard input named twice is a usage error saying so, before any
+// reading (the second "-" would read it empty: "stdin: empty file").
+func TestStdinTwiceIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"summary", "-", "-"},
+		{"timeline", "--vantage", "server=-", "--vantage", "client=-"},
+		{"report", "-", "--vantage", "client=-"},
+	} {
+		_, stderr, code := run(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, `"-" (standard input) given more than once`) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// The same file named twice is read as two captures of one point, and
+// the run says so on stderr (without the name under --anonymize).
+func TestSameFileTwiceIsNoticed(t *testing.T) {
+	ghost := "../../testdata/lab/ghost/server.pcap"
+	_, stderr, code := run(t, nil, "summary", ghost, "../../testdata/lab/ghost/../ghost/server.pcap")
+	if code != 0 || !strings.Contains(stderr, "notice: files 1 and 2 are the same file (") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, _ = run(t, nil, "summary", "--anonymize", ghost, ghost)
+	if !strings.Contains(stderr, "files 1 and 2 are the same file: read twice") || strings.Contains(stderr, "server.pcap") {
+		t.Errorf("--anonymize: stderr %q", stderr)
+	}
+	if _, stderr, _ = run(t, nil, "summary", ghost, "../../testdata/lab/ghost/client.pcap"); strings.Contains(stderr, "same file") {
+		t.Errorf("two files noticed as one: %q", stderr)
+	}
+}
+
 func TestFailOn(t *testing.T) {
 	_, stderr, code := run(t, nil, "timeline", "--color", "never", "--fail-on", "synack-after-ack", "../../testdata/seed002/seed002.pcap")
 	if code != 1 || !strings.Contains(stderr, "found synack-after-ack in flow 3") {
@@ -157,9 +190,39 @@ func TestVersionAndHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "--anomalies") {
 		t.Errorf("help: exit %d, %q", code, stdout)
 	}
+	// The help says what several files are: a ring's pieces or vantage
+	// points of one incident; the flag's usage names its syntax once, as
+	// a sentence, not as a bare token before a colon.
+	if !strings.Contains(stdout, "vantage points of\none incident") {
+		t.Errorf("timeline --help does not say files of several points merge as vantage points:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "NAME=FILE[,FILE...]   NAME=FILE[,FILE...]:") {
+		t.Errorf("--vantage usage repeats its syntax as a label:\n%s", stdout)
+	}
 	stdout, _, code = run(t, nil, "completion", "bash")
 	if code != 0 || !strings.Contains(stdout, "bash completion") {
 		t.Errorf("completion: exit %d", code)
+	}
+}
+
+// Every command words --anonymize alike (pseudonyms numbered by first
+// appearance, never "stable" hashes), and chart's help names everything
+// it draws, the queue and ESTABLISHED lines included.
+func TestHelpWordsAlike(t *testing.T) {
+	for _, c := range []string{"timeline", "summary", "report", "ladder", "chart", "check"} {
+		stdout, _, code := run(t, nil, c, "--help")
+		line := ""
+		for _, l := range strings.Split(stdout, "\n") {
+			if strings.Contains(l, "--anonymize") {
+				line = l
+			}
+		}
+		if code != 0 || !strings.Contains(line, "pseudonyms numbered by first appearance") || !strings.Contains(line, "interface names") {
+			t.Errorf("%s --help: exit %d, --anonymize %q", c, code, line)
+		}
+		if c == "chart" && (!strings.Contains(stdout, "queues' occupancy") || !strings.Contains(stdout, "ESTABLISHED")) {
+			t.Errorf("chart --help does not name the queue and ESTABLISHED lines:\n%s", stdout)
+		}
 	}
 }
 
@@ -253,6 +316,30 @@ func TestGolden(t *testing.T) {
 				}
 				checkGolden(t, filepath.Join("testdata", "golden", g.name+"-"+fixture+g.ext), stdout)
 			})
+		}
+	}
+}
+
+// Counts agree with their nouns: no golden output says "1 flows" (the
+// listener line, connect times, stalls, the totals) or "over 1
+// connections", nor "1 client ... the clients".
+func TestGoldenCountsAgreeWithTheirNouns(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*"))
+	if len(files) == 0 {
+		t.Fatal("no golden files")
+	}
+	bad := regexp.MustCompile(`(^|[^0-9.])1 (flows|connections|TCP segments)\b|1 client sent requests.*the clients`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, at := range bad.FindAllStringIndex(line, -1) {
+				if !strings.HasSuffix(line[:at[0]+1], "of ") { // "1 of 1 connections" reads right
+					t.Errorf("%s:%d: %q", f, i+1, line[at[0]:at[1]])
+				}
+			}
 		}
 	}
 }

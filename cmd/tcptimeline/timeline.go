@@ -42,8 +42,12 @@ labels, and a plain-language explanation of every labelled packet. The
 listener and capture views follow.
 
 Several files are read as one capture merged by timestamp (tcpdump -C/-G -W
-ring buffers); "-" reads standard input, so this works live, each flow
-printed as soon as it finishes (2 s after its close, or its idle timeout):
+ring buffers); files that recorded the same packets at different points
+(the client's and the server's captures) are merged as vantage points of
+one incident, each packet once, with where else it was seen (--vantage
+names each point and its files). "-" reads standard input, so this works
+live, each flow printed as soon as it finishes (2 s after its close, or its
+idle timeout):
   tcpdump -U -w - port 8080 | tcptimeline timeline -
 An interrupt (Ctrl-C) prints the flows still open and the views.`,
 		Example: `  tcptimeline timeline incident.pcap

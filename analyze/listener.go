@@ -132,6 +132,7 @@ type listenerAgg struct {
 	dirVotes       [numVantages]int // the votes that rest on packet direction
 	untimed        [numVantages]int // the direction votes of flows without a complete handshake
 	mergedVotes    [numVantages]int // the votes of flows seen at several capture points
+	endVotes       [numVantages]int // of those, the flows seen at the server's end of the points (BasisMergedEnd)
 	rstOverflow    int
 	ackIgnored     int
 	answered       int                         // flows whose SYN the server answered with a SYN-ACK
@@ -259,8 +260,11 @@ func (a *listenerAgg) add(f *flowstate.Flow, v Vantage, basis VantageBasis) {
 			fallthrough
 		case BasisDirection, BasisBoth:
 			a.dirVotes[vantageIndex(v)]++
-		case BasisMerged:
+		case BasisMerged, BasisMergedEnd:
 			a.mergedVotes[vantageIndex(v)]++
+			if basis == BasisMergedEnd {
+				a.endVotes[vantageIndex(v)]++
+			}
 		}
 	}
 	for _, lb := range f.Labels.List() {
@@ -478,7 +482,9 @@ func (a *listenerAgg) vantageEvidence(v Vantage, total int) string {
 		}
 	}
 	byDir, byTiming := dirVotes[i], votes[i]-dirVotes[i]
-	if m := a.mergedVotes[i]; m > 0 {
+	if m, e := a.mergedVotes[i], a.endVotes[i]; e > 0 {
+		return fmt.Sprintf("%d of %d flows take the server's vantage: %d seen at several capture points at the server's end of them (the point that recorded the flow's server packets first and the client's last, named server as captures[].vantage names it; its handshake timing has both legs take time, as a shaper on the server's interface makes them, or a point on the path short of the server), %d by the handshake at the capture point nearest the server, %d by packet direction, %d by handshake timing", votes[i], total, e, m-e, byDir, byTiming-m)
+	} else if m > 0 {
 		return fmt.Sprintf("%d of %d flows look like %s: %d seen at several capture points, by the handshake at the one nearest the server (its timing weak on a shaped link), %d by packet direction, %d by handshake timing", votes[i], total, vantageWhy(v), m, byDir, byTiming-m)
 	}
 	switch {

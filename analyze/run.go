@@ -389,8 +389,8 @@ func run(ctx context.Context, readers []*CaptureReader, opts Options, emit func(
 		agg := ls.get(f)
 		vs.add(f, agg.l.Server)
 		v, basis := flowVantage(f)
-		if mv, ok := mergedVantage(f); ok {
-			v, basis = mv, BasisMerged
+		if mv, mb, ok := mergedVantage(f); ok {
+			v, basis = mv, mb
 		}
 		agg.add(f, v, basis)
 		if lv := agg.vantage(); v == VantageUnknown && lv != VantageUnknown || basis == BasisDirectionOnly && lv == VantageSameHost {

@@ -44,6 +44,8 @@ func (b VantageBasis) String() string {
 		return "packet direction (SLL/SLL2 packet type or pcapng epb_flags) and handshake timing (the peer answers within 200 µs: on the same host)"
 	case BasisMerged:
 		return "captures at several points, matched packet by packet: the vantage of the capture nearest the server, by its handshake timing"
+	case BasisMergedEnd:
+		return "captures at several points, matched packet by packet: the flow's server packets were recorded first at one point and its client packets at another, so it was seen at the server's end of them (captures[].vantage server) and takes that point's vantage, server; the handshake timing there (both legs take time) is that of a shaper on the server's interface holding its packets before its capture, or of a point on the path short of the server with no capture given nearer it"
 	case BasisListener:
 		return "the listener's vantage (no direction marks or complete handshake in this flow)"
 	}

@@ -17,26 +17,72 @@ import (
 // rests on the capture nearest the server (mergedVantage).
 const BasisMerged VantageBasis = 100
 
+// BasisMergedEnd: a flow seen at several capture points, one of which
+// recorded the server's packets before every other and another the
+// client's: the flow was seen at the server's end of the points
+// (mergedVantage), whatever the handshake timing there says.
+const BasisMergedEnd VantageBasis = 101
+
 // mergedVantage is the vantage of a flow seen at several capture points:
 // that of the capture point nearest the server (the one that recorded the
 // SYN-ACK first), judged by the handshake as it recorded it. At the
 // server, the merged run sees what reached the server and what it sent, so
-// its wording need not hedge; a nearest capture away from the server
-// (both legs take time there) is between. ok is false for a flow seen at
-// one point only.
-func mergedVantage(f *flowstate.Flow) (Vantage, bool) {
+// its wording need not hedge.
+//
+// Where that timing says between (both legs take time there), the flow's
+// own records decide first (serverEnd): when one capture recorded every
+// server packet it shares with each other capture before that capture
+// did, and the other captures the client's first, it is the server's end
+// of the points, named server as captures[].vantage names it, and the
+// flow is server (BasisMergedEnd): the merge sees what reached that
+// point and what the server sent from it. Timing alone cannot say so: a
+// shaper on the server's interface (tbf, as the lab's ghost and
+// abort-on-overflow have) holds its SYN-ACKs before its own capture sees
+// them, so the SYN to SYN-ACK leg takes time at the server itself.
+// Look-alike: a point on the path short of the server, named server
+// because no capture nearer it was given; the merge cannot tell it from
+// one, as captures[].vantage cannot. Otherwise a nearest capture away
+// from the server is between. ok is false for a flow seen at one point
+// only.
+func mergedVantage(f *flowstate.Flow) (Vantage, VantageBasis, bool) {
 	d1, d2, ok := f.ServerCaptureLegs()
 	if !ok || d1 < 0 || d2 < 0 {
-		return VantageUnknown, false
+		return VantageUnknown, BasisNone, false
 	}
 	const quick, local = 200e3, 1e6 // as timingVantage
 	switch {
 	case d1 < quick && d2 < quick:
-		return VantageSameHost, true
+		return VantageSameHost, BasisMerged, true
 	case d1 < local && d1*4 <= d2:
-		return VantageServer, true
+		return VantageServer, BasisMerged, true
+	case serverEnd(f):
+		return VantageServer, BasisMergedEnd, true
 	}
-	return VantageBetween, true
+	return VantageBetween, BasisMerged, true
+}
+
+// serverEnd reports whether, among the capture points a flow was seen at,
+// one is at the server's end: nearer the server than every other it
+// shares packets with, by the order in which the points recorded each
+// end's packets (captureVantage over the flow's own CopyDelays: the rule
+// captures[].vantage uses over the whole run).
+func serverEnd(f *flowstate.Flow) bool {
+	cds := f.CopyDelays()
+	if len(cds) == 0 {
+		return false
+	}
+	m := make(map[pairKey]*copyStats, len(cds))
+	n := int32(0)
+	for _, c := range cds {
+		m[pairKey{c.A, c.B, c.Side}] = &copyStats{min: c.Min, max: c.Max, n: c.N}
+		n = max(n, c.B+1)
+	}
+	for i := int32(0); i < n; i++ {
+		if captureVantage(m, nil, i, int(n)) == VantageServer {
+			return true
+		}
+	}
+	return false
 }
 
 // vantageSides names, for a flow of a merged run, the capture file

@@ -100,7 +100,7 @@ type Episode struct {
 const EpisodeGap = 10e9
 
 // alternative is one thing a piece of evidence cannot rule out.
-type alternative uint8
+type alternative uint16
 
 const (
 	altAckLost alternative = 1 << iota
@@ -111,6 +111,7 @@ const (
 	altPreQueued
 	altSynQueueFirst
 	altSynAckRetriesZero
+	altAckAfterTap
 )
 
 var alternativeText = []struct {
@@ -118,6 +119,7 @@ var alternativeText = []struct {
 	text string
 }{
 	{altAckLost, "the client's ACKs or data lost between the capture point and the server (a capture away from the server cannot see them arrive)"},
+	{altAckAfterTap, "the client's ACKs or data dropped after the capture recorded them: by a filter on the server host after the capture's tap (nftables), or on the way on to the server, since these flows' own handshake timing puts the capture away from it (both legs take time: a shaper on the server's interface, or a capture on the path), though the listener's other flows put it at the server's host"},
 	{altSynLost, "SYNs lost on the path before the server"},
 	{altDefer1s, "a listener with a 1 s TCP_DEFER_ACCEPT (the server acknowledged the first data at once)"},
 	{altCookiesForced, "tcp_syncookies=2 (every SYN-ACK a cookie, whether the SYN queue was full or not)"},
@@ -366,6 +368,38 @@ func (r *queueRecord) heldUntil() int64 {
 // packets as they leave: a capture at the server or on the same host.
 func atServer(v Vantage) bool { return v == VantageServer || v == VantageSameHost }
 
+// serverSawEvidence is the rule that makes a piece of overflow evidence
+// proven: the capture saw it at the server. Evidence whose flow's vantage
+// is server or same-host (atServer) was recorded where the server's own
+// packets leave and its peers' arrive, so the handshake ACKs and data the
+// server then ignored reached it, and its SYN-ACK retransmissions are its
+// own: neither "ACKs lost before the server" (altAckLost) nor "SYNs lost on
+// the path" (altSynLost) is left, and the evidence is proven. In a merged
+// run this covers a flow seen at the server's end of several capture
+// points (mergedVantage, BasisMergedEnd): the evidence packets reached
+// that capture, named server in captures[].vantage. A cookie stays as it
+// was (what it rests on is the SYN-ACK's form, not where it was seen).
+//
+// A flow whose own timing puts the capture away from the server (both
+// handshake legs take time) while the listener's vantage, from its other
+// flows, is server or same-host keeps its confidence, but its alternative
+// is worded for what remains (altAckAfterTap): a drop on the server host
+// after the capture's tap (nftables' input hook runs after tcpdump's
+// packet socket sees the packet), or on the way on to the server when the
+// timing is right after all (a capture on the path); not "a capture away
+// from the server" as if the listener had not shown one at its host.
+func serverSawEvidence(e evidence, listener Vantage) (proven bool, alts alternative) {
+	switch {
+	case e.cause == CauseCookie:
+		return e.proven, e.alts
+	case atServer(e.vantage):
+		return true, e.alts &^ (altAckLost | altSynLost)
+	case atServer(listener) && e.alts&altAckLost != 0:
+		return e.proven, e.alts&^altAckLost | altAckAfterTap
+	}
+	return e.proven, e.alts
+}
+
 // decide sets the listener's verdict, episodes and capacity from
 // everything the aggregate gathered. It runs once, at the end.
 func (a *listenerAgg) decide() {
@@ -376,9 +410,7 @@ func (a *listenerAgg) decide() {
 		if ev[i].vantage == VantageUnknown {
 			ev[i].vantage = l.Vantage
 		}
-		if atServer(ev[i].vantage) && ev[i].cause != CauseCookie {
-			ev[i].proven, ev[i].alts = true, ev[i].alts&^(altAckLost|altSynLost)
-		}
+		ev[i].proven, ev[i].alts = serverSawEvidence(ev[i], l.Vantage)
 	}
 	accept := make([]int64, 0, len(ev))
 	for _, e := range ev {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/tcptimeline/tcptimeline/flowstate"
 )
@@ -483,9 +484,16 @@ func (a *listenerAgg) vantageEvidence(v Vantage, total int) string {
 	}
 	byDir, byTiming := dirVotes[i], votes[i]-dirVotes[i]
 	if m, e := a.mergedVotes[i], a.endVotes[i]; e > 0 {
-		return fmt.Sprintf("%d of %d flows take the server's vantage: %d seen at several capture points at the server's end of them (the point that recorded the flow's server packets first and the client's last, named server as captures[].vantage names it; its handshake timing has both legs take time, as a shaper on the server's interface makes them, or a point on the path short of the server), %d by the handshake at the capture point nearest the server, %d by packet direction, %d by handshake timing", votes[i], total, e, m-e, byDir, byTiming-m)
+		return fmt.Sprintf("%d of %d flows take the server's vantage: %s", votes[i], total, countedBases(
+			basis{e, "seen at several capture points at the server's end of them (the point that recorded the flow's server packets first and the client's last, named server as captures[].vantage names it; its handshake timing has both legs take time, as a shaper on the server's interface makes them, or a point on the path short of the server)"},
+			basis{m - e, "by the handshake at the capture point nearest the server"},
+			basis{byDir, "by packet direction"},
+			basis{byTiming - m, "by handshake timing"}))
 	} else if m > 0 {
-		return fmt.Sprintf("%d of %d flows look like %s: %d seen at several capture points, by the handshake at the one nearest the server (its timing weak on a shaped link), %d by packet direction, %d by handshake timing", votes[i], total, vantageWhy(v), m, byDir, byTiming-m)
+		return fmt.Sprintf("%d of %d flows look like %s: %s", votes[i], total, vantageWhy(v), countedBases(
+			basis{m, "seen at several capture points, by the handshake at the one nearest the server (its timing weak on a shaped link)"},
+			basis{byDir, "by packet direction"},
+			basis{byTiming - m, "by handshake timing"}))
 	}
 	switch {
 	case byTiming == 0:
@@ -494,6 +502,24 @@ func (a *listenerAgg) vantageEvidence(v Vantage, total int) string {
 		return fmt.Sprintf("handshake timing, weak on a shaped link: %d of %d complete handshakes look like %s", byTiming, total, vantageWhy(v))
 	}
 	return fmt.Sprintf("%d of %d flows look like %s: %d by packet direction, %d by handshake timing (weak on a shaped link)", votes[i], total, vantageWhy(v), byDir, byTiming)
+}
+
+// basis is how many flows' vantage rests on one kind of evidence.
+type basis struct {
+	n   int
+	why string
+}
+
+// countedBases lists the kinds of evidence that some flows rest on, "3
+// by packet direction, 1 by handshake timing", leaving out those none do.
+func countedBases(bs ...basis) string {
+	var parts []string
+	for _, b := range bs {
+		if b.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", b.n, b.why))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // directionWhy says what the direction marks of a vantage are.

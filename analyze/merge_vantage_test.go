@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -219,6 +220,11 @@ func TestLabMergedVantages(t *testing.T) {
 			for _, l := range sum.Listeners {
 				if mergedAt[l.Server.String()] && !atServer(l.Vantage) {
 					t.Errorf("listener %s: vantage %s beside captures named server and client", l.Server, l.Vantage)
+				}
+				// The evidence names the bases some flows rest on, not
+				// a list of zeros ("0 by packet direction").
+				if zeroBasis.MatchString(l.VantageEvidence) {
+					t.Errorf("listener %s: vantage evidence counts a basis no flow rests on: %q", l.Server, l.VantageEvidence)
 				}
 				for _, e := range l.Episodes {
 					for _, a := range e.Alternatives {
@@ -469,3 +475,6 @@ func TestAtServerAlternatives(t *testing.T) {
 		t.Error("no episode worded for a drop after the capture's tap: the long capture's shaped flows should give one")
 	}
 }
+
+// zeroBasis finds a basis counted zero in a vantage's evidence.
+var zeroBasis = regexp.MustCompile(`\b0 (by|seen) `)

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"github.com/gopacket/gopacket"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -245,6 +246,16 @@ func TestLabMergedVantages(t *testing.T) {
 // d: the same packets, captured on a clock d ahead (derived at test
 // time from a real capture).
 func skewed(t *testing.T, path string, d time.Duration) string {
+	return rewritePcap(t, path, "skewed.pcap", func(_ int, ci *gopacket.CaptureInfo) bool {
+		ci.Timestamp = ci.Timestamp.Add(d)
+		return true
+	})
+}
+
+// rewritePcap writes a copy of the pcap at path into the test's
+// temporary directory as name, keeping each frame (1-based number n)
+// for which keep returns true, with the capture info keep leaves.
+func rewritePcap(t *testing.T, path, name string, keep func(n int, ci *gopacket.CaptureInfo) bool) string {
 	t.Helper()
 	in, err := os.Open(path)
 	if err != nil {
@@ -255,7 +266,7 @@ func skewed(t *testing.T, path string, d time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := filepath.Join(t.TempDir(), "skewed.pcap")
+	name = filepath.Join(t.TempDir(), name)
 	out, err := os.Create(name)
 	if err != nil {
 		t.Fatal(err)
@@ -265,12 +276,14 @@ func skewed(t *testing.T, path string, d time.Duration) string {
 	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
 		t.Fatal(err)
 	}
-	for {
+	for n := 1; ; n++ {
 		data, ci, err := r.ReadPacketData()
 		if err != nil {
 			break
 		}
-		ci.Timestamp = ci.Timestamp.Add(d)
+		if !keep(n, &ci) {
+			continue
+		}
 		if err := w.WritePacket(ci, data); err != nil {
 			t.Fatal(err)
 		}
@@ -325,39 +338,7 @@ func TestMergedClockOffset(t *testing.T) {
 // 1-based numbers drop reports: the capture's own loss (derived at test
 // time from a real capture).
 func dropFrames(t *testing.T, path string, drop func(n int) bool) string {
-	t.Helper()
-	in, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	r, err := pcapgo.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Join(t.TempDir(), "lossy.pcap")
-	out, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	w := pcapgo.NewWriterNanos(out)
-	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
-	for n := 1; ; n++ {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		if drop(n) {
-			continue
-		}
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return name
+	return rewritePcap(t, path, "lossy.pcap", func(n int, _ *gopacket.CaptureInfo) bool { return !drop(n) })
 }
 
 // One side's capture loss: the client's capture of the lab's healthy run

@@ -36,24 +36,44 @@ type tsharkFrame struct {
 	haveAnalyse bool
 }
 
-func readTshark(t *testing.T, path string) map[int64]tsharkFrame {
+// tsvRow is one line of a tab-separated file of tshark's fields: its
+// 1-based line number and its fields.
+type tsvRow struct {
+	line int
+	f    []string
+}
+
+// readTSV reads the rows of a tab-separated file of tshark's fields,
+// skipping blank lines and # comments; a row without exactly fields
+// fields fails the test.
+func readTSV(t *testing.T, path string, fields int) []tsvRow {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[int64]tsharkFrame{}
+	var rows []tsvRow
 	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		if strings.HasPrefix(line, "#") || line == "" {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 7 {
-			t.Fatalf("%s:%d: %d fields, want 7", path, i+1, len(f))
+		if len(f) != fields {
+			t.Fatalf("%s:%d: %d fields, want %d", path, i+1, len(f), fields)
 		}
+		rows = append(rows, tsvRow{i + 1, f})
+	}
+	return rows
+}
+
+func readTshark(t *testing.T, path string) map[int64]tsharkFrame {
+	t.Helper()
+	out := map[int64]tsharkFrame{}
+	for _, row := range readTSV(t, path, 7) {
+		f := row.f
 		n, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			t.Fatalf("%s:%d: %v", path, i+1, err)
+			t.Fatalf("%s:%d: %v", path, row.line, err)
 		}
 		fr := tsharkFrame{dupNum: f[2], dupFrame: f[3], win: f[4], ackRTT: f[5], inFlight: f[6]}
 		if f[1] != "-" {

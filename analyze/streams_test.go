@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,23 +24,12 @@ const streamsDir = "../testdata/streams/"
 // stream order.
 func tsharkStreams(t *testing.T, path string) [][]int64 {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var streams [][]int64
-	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		if strings.HasPrefix(line, "#") || line == "" {
-			continue
-		}
-		f := strings.Split(line, "\t")
-		if len(f) != 2 {
-			t.Fatalf("%s:%d: %d fields, want 2", path, i+1, len(f))
-		}
-		frame, err1 := strconv.ParseInt(f[0], 10, 64)
-		stream, err2 := strconv.Atoi(f[1])
+	for _, row := range readTSV(t, path, 2) {
+		frame, err1 := strconv.ParseInt(row.f[0], 10, 64)
+		stream, err2 := strconv.Atoi(row.f[1])
 		if err1 != nil || err2 != nil || stream < 0 || stream > len(streams) {
-			t.Fatalf("%s:%d: bad line %q", path, i+1, line)
+			t.Fatalf("%s:%d: bad line %q", path, row.line, strings.Join(row.f, "\t"))
 		}
 		if stream == len(streams) {
 			streams = append(streams, nil)

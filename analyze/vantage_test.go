@@ -264,11 +264,10 @@ func TestEstablishedLab(t *testing.T) {
 	}
 }
 
-// Two copies of one capture: every packet at both "points" at the same
-// instant, so neither is nearer an end: no vantage is named, the offset
-// is 0 +- 0 (the lab's healthy server capture, copied at test time).
-func TestSameCaptureTwice(t *testing.T) {
-	src := "../testdata/lab/healthy/server.pcap"
+// copyCapture copies the capture at src into the test's temporary
+// directory: the same file under another name.
+func copyCapture(t *testing.T, src string) string {
+	t.Helper()
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +276,15 @@ func TestSameCaptureTwice(t *testing.T) {
 	if err := os.WriteFile(cp, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return cp
+}
+
+// Two copies of one capture: every packet at both "points" at the same
+// instant, so neither is nearer an end: no vantage is named, the offset
+// is 0 +- 0 (the lab's healthy server capture, copied at test time).
+func TestSameCaptureTwice(t *testing.T) {
+	src := "../testdata/lab/healthy/server.pcap"
+	cp := copyCapture(t, src)
 	flows, sum := runFiles(t, true, src, cp)
 	alone, _ := runFiles(t, true, src)
 	if len(flows) != len(alone) {
@@ -296,14 +304,7 @@ func TestSameCaptureTwice(t *testing.T) {
 // direction marks name both the client.
 func TestSameClientCaptureTwice(t *testing.T) {
 	src := "../testdata/lab/healthy/client.pcap"
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := filepath.Join(t.TempDir(), "copy.pcap")
-	if err := os.WriteFile(cp, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cp := copyCapture(t, src)
 	_, sum := runFiles(t, false, src, cp)
 	for i, c := range sum.Captures {
 		if c.Vantage != "client" {

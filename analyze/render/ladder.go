@@ -278,7 +278,9 @@ func ldFrame(p *flowstate.Packet) string {
 func ldWhen(f *analyze.Flow, ns int64, abs bool, form relForm) string {
 	switch {
 	case abs:
-		return time.Unix(0, ns).UTC().Format("15:04:05.000000")
+		// On the day the time note names (the flow's first packet's),
+		// and dated past its midnight.
+		return analyze.Clock(f.FirstTime, ns)
 	case form == relHMS:
 		return string(appendHMS(nil, ns-f.Origin))
 	}

@@ -193,7 +193,9 @@ func times(n int) string {
 // ruleSynCookieSuspected): it can unless the listener's request timer
 // is shown to retry (inferSynAckRetries bounds the limit at 1 or more).
 // It returns the clause a sentence writes: the alternative offered, or
-// why it is ruled out.
+// why it is ruled out. Tests (lab captures): TestSynAckRetriesZeroRuledOut
+// and TestSynAckRetriesZeroOffered (sysctl_test.go), and the report's
+// story in render's TestReportCookiesSynAckRetriesZero.
 func synAckRetriesZero(in Inferred, ok bool) (clause string, offered bool) {
 	if ok && in.least >= 1 {
 		return "not a request timer that never fires: this listener's timer resent SYN-ACKs in other flows (tcp_synack_retries " + in.Value + ", or TCP_SYNCNT on the listener)", false

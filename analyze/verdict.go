@@ -388,6 +388,13 @@ func atServer(v Vantage) bool { return v == VantageServer || v == VantageSameHos
 // packet socket sees the packet), or on the way on to the server when the
 // timing is right after all (a capture on the path); not "a capture away
 // from the server" as if the listener had not shown one at its host.
+//
+// Not refused here: a filter on the server host that drops the ACKs
+// after the capture's tap looks the same on the wire; the kernel's
+// ListenOverflows (--nstat) tells them apart.
+// Tests (real lab captures): TestLabMergedVantages (merged pairs, shaped
+// servers proven) and TestAtServerAlternatives (single captures at the
+// server's host).
 func serverSawEvidence(e evidence, listener Vantage) (proven bool, alts alternative) {
 	switch {
 	case e.cause == CauseCookie:

@@ -33,27 +33,12 @@ func TestPcapngDirectionAndDuplicates(t *testing.T) {
 		return buf.Bytes()
 	}
 	build := func(dirs []pcapgo.NgEpbFlag) []byte {
-		var b bytes.Buffer
-		w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{Name: "lo", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.NgWriterOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		at := time.Unix(1_700_000_000, 0)
+		frames := make([]dirFrame, len(dirs))
 		for i, d := range dirs {
-			data := frame(1, 1000)
-			ci := gopacket.CaptureInfo{Timestamp: at.Add(time.Duration(i) * 10 * time.Microsecond), CaptureLength: len(data), Length: len(data)}
-			opts := pcapgo.NgPacketOptions{}
-			if d != pcapgo.NgEpbFlagDirectionUnknown {
-				opts.Flags = &pcapgo.NgEpbFlags{Direction: d}
-			}
-			if err := w.WritePacketWithOptions(ci, data, opts); err != nil {
-				t.Fatal(err)
-			}
+			frames[i] = dirFrame{at.Add(time.Duration(i) * 10 * time.Microsecond), frame(1, 1000), d}
 		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		return b.Bytes()
+		return pcapngWithDirections(t, "lo", frames)
 	}
 	for _, tc := range []struct {
 		name    string
@@ -99,4 +84,37 @@ func TestPcapngDirectionAndDuplicates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dirFrame is one frame of a hand-built pcapng: when, its bytes, and the
+// direction its EPB flags carry (NgEpbFlagDirectionUnknown: no flags).
+type dirFrame struct {
+	at   time.Time
+	data []byte
+	dir  pcapgo.NgEpbFlag
+}
+
+// pcapngWithDirections writes frames as a pcapng of one Ethernet
+// interface named ifName, each EPB with its direction flags.
+func pcapngWithDirections(t *testing.T, ifName string, frames []dirFrame) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{Name: ifName, LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: f.at, CaptureLength: len(f.data), Length: len(f.data)}
+		opts := pcapgo.NgPacketOptions{}
+		if f.dir != pcapgo.NgEpbFlagDirectionUnknown {
+			opts.Flags = &pcapgo.NgEpbFlags{Direction: f.dir}
+		}
+		if err := w.WritePacketWithOptions(ci, f.data, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -34,18 +34,17 @@ func TestVantageFromEPBFlags(t *testing.T) {
 		{35 * time.Millisecond, true, false, true, 1001, 5001},
 	}
 	build := func(flags bool) []byte {
-		var b bytes.Buffer
-		w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.NgWriterOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		at := time.Unix(1_700_000_000, 0)
+		var frames []dirFrame
 		for i, p := range pkts {
 			src, dst, sp, dp := cli, srv, layers.TCPPort(40000), layers.TCPPort(80)
 			dir := pcapgo.NgEpbFlagDirectionInbound
 			if !p.fromC {
 				src, dst, sp, dp = srv, cli, 80, 40000
 				dir = pcapgo.NgEpbFlagDirectionOutbound
+			}
+			if !flags {
+				dir = pcapgo.NgEpbFlagDirectionUnknown
 			}
 			ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst, Id: uint16(100 + i)}
 			tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: p.seq, Ack: p.ackN, SYN: p.syn, ACK: p.ack, Window: 500}
@@ -54,20 +53,9 @@ func TestVantageFromEPBFlags(t *testing.T) {
 			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ethHdr(layers.EthernetTypeIPv4), ip, tcp); err != nil {
 				t.Fatal(err)
 			}
-			data := buf.Bytes()
-			ci := gopacket.CaptureInfo{Timestamp: at.Add(p.at), CaptureLength: len(data), Length: len(data)}
-			opts := pcapgo.NgPacketOptions{}
-			if flags {
-				opts.Flags = &pcapgo.NgEpbFlags{Direction: dir}
-			}
-			if err := w.WritePacketWithOptions(ci, data, opts); err != nil {
-				t.Fatal(err)
-			}
+			frames = append(frames, dirFrame{at.Add(p.at), buf.Bytes(), dir})
 		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		return b.Bytes()
+		return pcapngWithDirections(t, "eth0", frames)
 	}
 	for _, c := range []struct {
 		flags bool
